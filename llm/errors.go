@@ -1,0 +1,105 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// ErrorKind classifies a failed request. The values are stable: they are
+// written to records.jsonl and summary.json.
+type ErrorKind string
+
+// The error kinds of DESIGN.md's metric definitions.
+const (
+	KindThrottled       ErrorKind = "throttled"        // HTTP 429 for rate/quota, ThrottlingException
+	KindOverloaded      ErrorKind = "overloaded"       // the server refused: too many concurrent requests
+	KindTimeout         ErrorKind = "timeout"          // the per-request timeout or a server invocation timeout
+	KindServer          ErrorKind = "server_error"     // HTTP 5xx
+	KindClient          ErrorKind = "client_error"     // HTTP 4xx other than 429
+	KindConnection      ErrorKind = "connection"       // dial, reset, EOF before a response
+	KindMalformedStream ErrorKind = "malformed_stream" // a response that could not be parsed or ended early
+	KindCanceled        ErrorKind = "canceled"         // llmload itself stopped the request (Ctrl-C)
+)
+
+// Error is a classified request failure.
+type Error struct {
+	Kind ErrorKind
+	// Status is the HTTP status code, 0 when there was none.
+	Status int
+	// Message is a short human-readable description (server message when known).
+	Message string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := string(e.Kind)
+	if e.Status != 0 {
+		s += fmt.Sprintf(" (HTTP %d)", e.Status)
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Err != nil && e.Message == "" {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOfStatus classifies a non-2xx HTTP status. body is the start of the
+// response body, used to tell overload from throttling on a 429.
+func KindOfStatus(status int, body string) ErrorKind {
+	switch {
+	case status == http.StatusTooManyRequests:
+		if containsFold(body, "overloaded") {
+			return KindOverloaded
+		}
+		return KindThrottled
+	case status == http.StatusServiceUnavailable && containsFold(body, "overloaded"):
+		return KindOverloaded
+	case status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout:
+		return KindTimeout
+	case status >= 500:
+		return KindServer
+	case status >= 400:
+		return KindClient
+	}
+	return KindServer
+}
+
+// Classify turns an error from a transport or stream into an *Error. ctx is
+// the request's context: when it ended, the cause decides between timeout
+// and cancellation.
+func Classify(ctx context.Context, err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if ctx != nil && ctx.Err() != nil {
+		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return &Error{Kind: KindTimeout, Message: "request timed out", Err: err}
+		}
+		return &Error{Kind: KindCanceled, Message: "request canceled", Err: err}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Kind: KindTimeout, Err: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Kind: KindTimeout, Err: err}
+	}
+	return &Error{Kind: KindConnection, Err: err}
+}
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), sub)
+}

@@ -1,0 +1,92 @@
+// Package llm defines what llmload needs from an inference endpoint: a
+// Provider that starts a request and a Stream of Events read from the wire.
+//
+// Providers parse; they never time. The load runner calls Stream.Next in a
+// loop and stamps each returned Event with the monotonic clock the moment it
+// comes back, so every provider is measured the same way (DESIGN.md: "Timing
+// is taken in one place").
+package llm
+
+import (
+	"context"
+	"io"
+)
+
+// API selects the request shape of an OpenAI-style endpoint.
+type API string
+
+// The request shapes a provider may support.
+const (
+	APIChat       API = "chat"        // /v1/chat/completions: messages in, delta.content out
+	APICompletion API = "completions" // /v1/completions: prompt in, text out
+)
+
+// Message is one chat message.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Request is one inference request, independent of the wire protocol.
+type Request struct {
+	Model string
+	// API selects chat (Messages) or completions (Prompt).
+	API      API
+	Messages []Message
+	Prompt   string
+	// MaxTokens caps the output; 0 leaves it to the server.
+	MaxTokens int
+	// IgnoreEOS asks the server to generate exactly MaxTokens tokens
+	// (vLLM/llama.cpp ignore_eos, vLLM min_tokens).
+	IgnoreEOS bool
+	// Stream asks for a streamed (SSE) response.
+	Stream bool
+	// Temperature is sent when non-nil.
+	Temperature *float64
+	// Extra holds JSON body fields passed through as given; they override
+	// fields llmload sets itself.
+	Extra map[string]any
+	// Headers are sent with the request; they override defaults.
+	Headers map[string]string
+}
+
+// Usage is the token accounting a server reports.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+// Event is one unit read from a response: output text, usage, or both.
+// A non-streamed response yields a single Event holding all of its text.
+type Event struct {
+	// Text is output text carried by this event; empty for events that
+	// carry none (role-only deltas, usage-only chunks).
+	Text string
+	// Usage is set when the event carries the server's token accounting.
+	Usage *Usage
+	// FinishReason is set on the event that ends generation ("stop", "length").
+	FinishReason string
+	// ID is the server's response id, when it sends one.
+	ID string
+}
+
+// Stream yields the events of one response in arrival order.
+//
+// Next returns io.EOF after the last event of a well-formed response, and
+// an *Error for anything else. Next must not be called concurrently.
+// Close releases the connection; it is safe to call more than once.
+type Stream interface {
+	Next() (Event, error)
+	io.Closer
+}
+
+// Provider sends requests to one endpoint. Implementations are safe for
+// concurrent use by many goroutines.
+type Provider interface {
+	// Name is the provider's identifier, e.g. "openai".
+	Name() string
+	// Start sends req and returns once the response status and headers have
+	// arrived. A non-success response is returned as an *Error whose Kind
+	// classifies it. ctx bounds the whole response, including the Stream.
+	Start(ctx context.Context, req *Request) (Stream, error)
+}

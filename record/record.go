@@ -1,0 +1,71 @@
+// Package record holds the per-request Record, the unit of truth of a run,
+// and its JSONL encoding. Every field and its unit is documented in
+// docs/run-directory.md; a change of meaning bumps SchemaVersion.
+package record
+
+import "github.com/llmload/llmload/llm"
+
+// SchemaVersion is the version of the Record JSON schema written to
+// records.jsonl. Readers reject lines with a newer major version.
+const SchemaVersion = 1
+
+// Token count sources.
+const (
+	SourceServer = "server" // the server's usage report
+	SourceLocal  = "local"  // llmload's tokenizer
+)
+
+// Record is what llmload knows about one request. Times are seconds:
+// absolute ones since the run's start (monotonic clock), the rest relative
+// to the moment the request was sent.
+type Record struct {
+	SchemaVersion int `json:"schema_version"`
+	// ID numbers requests in the order they were scheduled, from 0.
+	ID int64 `json:"id"`
+	// Worker is the closed-loop worker that sent it.
+	Worker int `json:"worker"`
+	// Warmup requests are excluded from every statistic.
+	Warmup bool `json:"warmup,omitempty"`
+	// ScheduledS is t_sched: when the schedule wanted the request sent,
+	// seconds since run start.
+	ScheduledS float64 `json:"scheduled_s"`
+	// SentS is t_send: when the request was handed to the HTTP client,
+	// seconds since run start.
+	SentS float64 `json:"sent_s"`
+	// TTFTS is t_first − t_send in seconds; absent when no output text arrived.
+	TTFTS float64 `json:"ttft_s,omitempty"`
+	// E2ES is t_end − t_send in seconds: to the end of the response, or to
+	// the failure.
+	E2ES float64 `json:"e2e_s"`
+	// ChunkTimesS holds the arrival of every chunk carrying output text,
+	// seconds since t_send; the first equals TTFTS.
+	ChunkTimesS []float64 `json:"chunk_times_s,omitempty"`
+	// InputTokens and OutputTokens are the counts statistics use: the
+	// server's usage when it reported one (TokenSource "server"), else the
+	// local tokenizer's ("local").
+	InputTokens  int    `json:"input_tokens"`
+	OutputTokens int    `json:"output_tokens"`
+	TokenSource  string `json:"token_source"`
+	// InputTokensLocal and OutputTokensLocal are llmload's own tokenizer
+	// counts of the prompt sent and the text received, kept so that a
+	// disagreement with the server can be reported.
+	InputTokensLocal  int `json:"input_tokens_local"`
+	OutputTokensLocal int `json:"output_tokens_local"`
+	// RequestedOutputTokens is the max_tokens sent (0: none).
+	RequestedOutputTokens int `json:"requested_output_tokens"`
+	// Stream tells whether the response was streamed.
+	Stream bool `json:"stream"`
+	// FinishReason is the server's ("stop", "length"), when given.
+	FinishReason string `json:"finish_reason,omitempty"`
+	// ResponseID is the server's id for the response, when given.
+	ResponseID string `json:"response_id,omitempty"`
+	// Status is the HTTP status code, when a response arrived.
+	Status int `json:"status,omitempty"`
+	// ErrorKind is empty for a success.
+	ErrorKind llm.ErrorKind `json:"error_kind,omitempty"`
+	// Error is a one-line description of the failure.
+	Error string `json:"error,omitempty"`
+}
+
+// OK reports whether the request succeeded.
+func (r *Record) OK() bool { return r.ErrorKind == "" }
