@@ -59,7 +59,8 @@ type Record struct {
 	FinishReason string `json:"finish_reason,omitempty"`
 	// ResponseID is the server's id for the response, when given.
 	ResponseID string `json:"response_id,omitempty"`
-	// Status is the HTTP status code, when a response arrived.
+	// Status is the HTTP status code of a failed request, when a response
+	// arrived (0 for successes and for failures before any response).
 	Status int `json:"status,omitempty"`
 	// ErrorKind is empty for a success.
 	ErrorKind llm.ErrorKind `json:"error_kind,omitempty"`

@@ -1,0 +1,113 @@
+// Command llmload load-tests LLM inference endpoints. This package is only
+// the command line: flags, wiring and printing; the work is done by the
+// importable packages beside it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"golang.org/x/term"
+)
+
+// Exit statuses, stable for scripts and CI.
+const (
+	exitOK          = 0   // the run completed and at least one request succeeded
+	exitFailed      = 1   // the run could not start, or no request succeeded
+	exitUsage       = 2   // bad flags or input
+	exitInterrupted = 130 // interrupted by a signal; what completed was written
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+// cli holds all process state, so commands run in-process in tests.
+type cli struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// tty tells whether stderr is a terminal (live progress bar) or not
+	// (plain progress lines).
+	tty bool
+	// interrupted is closed on the first SIGINT/SIGTERM.
+	interrupted <-chan struct{}
+}
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &cli{
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		getenv: os.Getenv,
+		tty:    term.IsTerminal(int(os.Stderr.Fd())),
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	interrupted := make(chan struct{})
+	c.interrupted = interrupted
+	go func() {
+		<-sigs
+		close(interrupted)
+		cancel()
+		<-sigs
+		fmt.Fprintln(os.Stderr, "\nllmload: second interrupt, exiting now; records.jsonl holds every request that ended")
+		os.Exit(exitInterrupted)
+	}()
+	os.Exit(c.main(ctx, os.Args[1:]))
+}
+
+const usage = `llmload load-tests LLM inference endpoints.
+
+Usage:
+  llmload run [flags]    benchmark an endpoint (no endpoint: the built-in simulator)
+  llmload sim [flags]    serve a simulated OpenAI-compatible endpoint
+  llmload version        print the version
+
+Run 'llmload <command> -h' for a command's flags.
+`
+
+func (c *cli) main(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return c.run(ctx, args[1:])
+	case "sim":
+		return c.sim(ctx, args[1:])
+	case "version", "--version", "-version":
+		fmt.Fprintln(c.stdout, "llmload", versionString())
+		return exitOK
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(c.stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(c.stderr, "llmload: unknown command %q (commands: run, sim, version)\n", args[0])
+	return exitUsage
+}
+
+// versionString is the build's version: -ldflags, else the module version or
+// VCS revision Go recorded.
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return "dev-" + s.Value[:12]
+		}
+	}
+	return "dev"
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llmload/llmload/config"
+	"github.com/llmload/llmload/sim"
+)
+
+const simUsage = `Usage: llmload sim [flags]
+
+Serves a simulated OpenAI-compatible endpoint (/v1/chat/completions,
+/v1/completions, /v1/models) backed by a continuous-batching engine that
+models a model on an accelerator. Point llmload, or any client, at it.
+
+Example:
+  llmload sim --listen 127.0.0.1:8000 --profile llama2-7b-a10g
+
+Flags:
+`
+
+func (c *cli) sim(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), simUsage)
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\nProfiles:")
+		for _, n := range sim.ProfileNames() {
+			p, _ := sim.LookupProfile(n)
+			fmt.Fprintf(fs.Output(), "  %-22s %s\n", n, p.Description)
+		}
+	}
+	var (
+		listen  string
+		profile string
+		model   string
+		scale   float64
+		maxReqs int
+		seed    uint64
+		timeout config.Duration
+	)
+	fs.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
+	fs.StringVar(&profile, "profile", sim.DefaultProfile, "model × accelerator profile: "+strings.Join(sim.ProfileNames(), ", "))
+	fs.StringVar(&model, "model", "", "model id to serve (default: the profile's model)")
+	fs.Float64Var(&scale, "time-scale", 1, "speed: 1 = real time, 0.1 = every delay ×0.1")
+	fs.IntVar(&maxReqs, "max-concurrent-requests", 128, "running + queued requests beyond this fail at once with 429 overloaded (TGI's MAX_CONCURRENT_REQUESTS); -1: unlimited")
+	fs.Var(&timeout, "invocation-timeout", "fail requests not finished in this long, like SageMaker's 60s (0: none)")
+	fs.Uint64Var(&seed, "seed", 1, "seed for natural output lengths")
+	if done, st := c.parseFlags(fs, args); done {
+		return st
+	}
+	p, err := sim.LookupProfile(profile)
+	if err != nil {
+		return c.usageErr("sim", err)
+	}
+	if scale <= 0 {
+		return c.usageErr("sim", fmt.Errorf("--time-scale must be positive, got %g", scale))
+	}
+	srv, err := sim.New(sim.Options{
+		Profile:               p,
+		TimeScale:             scale,
+		MaxConcurrentRequests: maxReqs,
+		InvocationTimeout:     timeout.D(),
+		ModelName:             model,
+		Seed:                  seed,
+	})
+	if err != nil {
+		return c.usageErr("sim", err)
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "llmload sim: %v\n", err)
+		return exitFailed
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	served := model
+	if served == "" {
+		served = p.Model.Name
+	}
+	fmt.Fprintf(c.stderr, "llmload sim: %s (%s), model %q, serving http://%s/v1 (Ctrl-C to stop)\n", p.Name, p.Description, served, ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(c.stderr, "llmload sim: %v\n", err)
+			return exitFailed
+		}
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Close() // ends in-flight streams so Shutdown need not wait for them
+		hs.Shutdown(sctx)
+		fmt.Fprintln(c.stderr, "llmload sim: stopped")
+	}
+	return exitOK
+}

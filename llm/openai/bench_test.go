@@ -1,0 +1,71 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+
+	"github.com/llmload/llmload/llm"
+)
+
+// vllmBody is a realistic vLLM chat stream of n content chunks: a
+// role-only first delta, n one-word deltas, a finish chunk, a usage-only
+// chunk and [DONE].
+func vllmBody(n int) []byte {
+	const id = "chatcmpl-9f1c2b7e4d3a4f0e8b6c5d2a1e0f9b8c"
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `data: {"id":"%s","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`+"\n\n", id)
+	words := []string{" the", " quick", " brown", " fox", " jumps", " over", " lazy", " dogs", ",", " and"}
+	for i := range n {
+		fmt.Fprintf(&b, `data: {"id":"%s","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"content":"%s"},"logprobs":null,"finish_reason":null}]}`+"\n\n", id, words[i%len(words)])
+	}
+	fmt.Fprintf(&b, `data: {"id":"%s","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"length","stop_reason":null}]}`+"\n\n", id)
+	fmt.Fprintf(&b, `data: {"id":"%s","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[],"usage":{"prompt_tokens":512,"total_tokens":%d,"completion_tokens":%d}}`+"\n\n", id, 512+n, n)
+	b.WriteString("data: [DONE]\n\n")
+	return b.Bytes()
+}
+
+// BenchmarkStreamRead reads a whole vLLM-style stream through the real
+// sseStream from memory: the parsing cost per chunk, without the network.
+func BenchmarkStreamRead(b *testing.B) {
+	for _, n := range []int{256, 2048} {
+		b.Run(fmt.Sprintf("chunks=%d", n), func(b *testing.B) {
+			body := vllmBody(n)
+			r := bytes.NewReader(body)
+			ctx := context.Background()
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			for b.Loop() {
+				r.Reset(body)
+				s := newSSEStream(ctx, io.NopCloser(r), llm.APIChat, 200, "")
+				texts := 0
+				for {
+					ev, err := s.Next()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					if ev.Text != "" {
+						texts++
+					}
+				}
+				s.Close()
+				if texts != n {
+					b.Fatalf("%d text events, want %d", texts, n)
+				}
+			}
+			runtime.ReadMemStats(&ms1)
+			chunks := float64(b.N) * float64(n+3) // content + role + finish + usage chunks
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/chunks, "ns/chunk")
+			b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/chunks, "B/chunk")
+			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/chunks, "allocs/chunk")
+		})
+	}
+}

@@ -1,0 +1,270 @@
+package openai
+
+import (
+	"errors"
+	"unicode"
+	"unicode/utf8"
+)
+
+// chunk holds the fields llmload reads from one streamed JSON chunk. Its
+// byte slices alias the decoded data or the decoder's scratch buffers and
+// are valid until the next decode.
+type chunk struct {
+	id       []byte // "id"
+	content  []byte // choices[0].delta.content (chat)
+	text     []byte // choices[0].text (completions)
+	finish   []byte // choices[0].finish_reason
+	usage    usage  // "usage", when hasUsage
+	hasUsage bool
+	errRaw   []byte // the JSON of a non-null "error"
+	errObj   bool   // "object": "error" (older vLLM error shape)
+}
+
+type usage struct{ prompt, completion int }
+
+var errSyntax = errors.New("invalid JSON")
+
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
+// decoder is a lean, allocation-free JSON decoder for the one shape of an
+// OpenAI streaming chunk. It exists because the chunk decode is the hot
+// path of the stream reader and encoding/json's reflection costs several
+// times more per chunk (see BenchmarkStreamRead).
+//
+// It matches encoding/json decoding into the struct
+//
+//	struct {
+//		ID      string
+//		Object  string
+//		Choices []struct {
+//			Delta        struct{ Content string }
+//			Text         string
+//			FinishReason string `json:"finish_reason"`
+//		}
+//		Usage *struct{ PromptTokens, CompletionTokens int } // snake_case names
+//		Error json.RawMessage
+//	}
+//
+// in what it accepts, how it matches keys (case-insensitively) and how it
+// unescapes strings (invalid UTF-8 and lone surrogates become U+FFFD); the
+// differential fuzz test FuzzChunkDecode holds it to that.
+type decoder struct {
+	b []byte
+	i int
+	// Scratch buffers for strings with escapes, one per field so that a
+	// later string does not overwrite an earlier one.
+	keyBuf, idBuf, contentBuf, textBuf, finishBuf, otherBuf []byte
+}
+
+// decode parses data into c.
+func (d *decoder) decode(data []byte, c *chunk) error {
+	*c = chunk{}
+	d.b, d.i = data, 0
+	d.ws()
+	if d.literal("null") {
+		return d.end() // encoding/json: null into a struct is a no-op
+	}
+	err := d.object(1, func(key []byte) (err error) {
+		switch {
+		case keyIs(key, "id"):
+			c.id, err = d.strOrNull(&d.idBuf, c.id)
+		case keyIs(key, "choices"):
+			err = d.choices(c)
+		case keyIs(key, "usage"):
+			err = d.usage(c)
+		case keyIs(key, "object"):
+			var v []byte
+			v, err = d.strOrNull(&d.keyBuf, nil)
+			if v != nil {
+				c.errObj = string(v) == "error"
+			}
+		case keyIs(key, "error"):
+			if d.literal("null") {
+				c.errRaw = nil
+				break
+			}
+			start := d.i
+			err = d.skip(1)
+			c.errRaw = d.b[start:d.i]
+		default:
+			err = d.skip(1)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return d.end()
+}
+
+// choices parses the "choices" array, keeping the first element.
+func (d *decoder) choices(c *chunk) error {
+	// Like encoding/json, null or a new array replaces an earlier one.
+	c.content, c.text, c.finish = nil, nil, nil
+	if d.literal("null") {
+		return nil
+	}
+	if !d.consume('[') {
+		return errSyntax
+	}
+	d.ws()
+	if d.consume(']') {
+		return nil
+	}
+	for n := 0; ; n++ {
+		var err error
+		if n == 0 {
+			err = d.choice(c, &d.contentBuf, &d.textBuf, &d.finishBuf)
+		} else {
+			// Later choices are checked as encoding/json would, then dropped.
+			var other chunk
+			err = d.choice(&other, &d.otherBuf, &d.otherBuf, &d.otherBuf)
+		}
+		if err != nil {
+			return err
+		}
+		d.ws()
+		if d.consume(',') {
+			d.ws()
+			continue
+		}
+		if d.consume(']') {
+			return nil
+		}
+		return errSyntax
+	}
+}
+
+func (d *decoder) choice(c *chunk, contentBuf, textBuf, finishBuf *[]byte) error {
+	if d.literal("null") {
+		return nil
+	}
+	return d.object(2, func(key []byte) (err error) {
+		switch {
+		case keyIs(key, "delta"):
+			if d.literal("null") {
+				return nil
+			}
+			return d.object(3, func(key []byte) (err error) {
+				if keyIs(key, "content") {
+					c.content, err = d.strOrNull(contentBuf, c.content)
+					return err
+				}
+				return d.skip(4)
+			})
+		case keyIs(key, "text"):
+			c.text, err = d.strOrNull(textBuf, c.text)
+		case keyIs(key, "finish_reason"):
+			c.finish, err = d.strOrNull(finishBuf, c.finish)
+		default:
+			err = d.skip(3)
+		}
+		return err
+	})
+}
+
+func (d *decoder) usage(c *chunk) error {
+	if d.literal("null") {
+		// encoding/json sets a pointer to nil on null.
+		c.hasUsage, c.usage = false, usage{}
+		return nil
+	}
+	if d.i < len(d.b) && d.b[d.i] == '{' {
+		c.hasUsage = true
+	}
+	return d.object(2, func(key []byte) (err error) {
+		switch {
+		case keyIs(key, "prompt_tokens"):
+			return d.intOrNull(&c.usage.prompt)
+		case keyIs(key, "completion_tokens"):
+			return d.intOrNull(&c.usage.completion)
+		}
+		return d.skip(3)
+	})
+}
+
+// object parses an object at nesting depth, calling field with each key
+// once the reader is positioned at its value.
+func (d *decoder) object(depth int, field func(key []byte) error) error {
+	if depth > maxDepth {
+		return errSyntax
+	}
+	if !d.consume('{') {
+		return errSyntax
+	}
+	d.ws()
+	if d.consume('}') {
+		return nil
+	}
+	for {
+		key, err := d.str(&d.keyBuf)
+		if err != nil {
+			return err
+		}
+		d.ws()
+		if !d.consume(':') {
+			return errSyntax
+		}
+		d.ws()
+		if err := field(key); err != nil {
+			return err
+		}
+		d.ws()
+		if d.consume(',') {
+			d.ws()
+			continue
+		}
+		if d.consume('}') {
+			return nil
+		}
+		return errSyntax
+	}
+}
+
+// keyIs reports whether a JSON key names field, as encoding/json matches
+// struct fields: exactly or else case-insensitively.
+func keyIs(key []byte, field string) bool {
+	if string(key) == field {
+		return true
+	}
+	if len(key) == 0 || key[0] < utf8.RuneSelf && key[0]|0x20 != field[0] {
+		return false // fast reject: fields start with an ASCII lower-case letter
+	}
+	return equalFold(key, field)
+}
+
+// equalFold is bytes.EqualFold(key, []byte(field)) without the conversion.
+func equalFold(key []byte, field string) bool {
+	for len(key) > 0 && len(field) > 0 {
+		var r, f rune
+		if key[0] < utf8.RuneSelf {
+			r, key = rune(key[0]), key[1:]
+		} else {
+			var n int
+			r, n = utf8.DecodeRune(key)
+			key = key[n:]
+		}
+		f, field = rune(field[0]), field[1:] // fields are ASCII
+		if r == f {
+			continue
+		}
+		if r < f {
+			r, f = f, r
+		}
+		if r < utf8.RuneSelf {
+			if 'A' <= f && f <= 'Z' && r == f+'a'-'A' {
+				continue
+			}
+			return false
+		}
+		g := unicode.SimpleFold(f)
+		for g != f && g < r {
+			g = unicode.SimpleFold(g)
+		}
+		if g != r {
+			return false
+		}
+	}
+	return len(key) == len(field)
+}

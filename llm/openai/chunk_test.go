@@ -1,0 +1,129 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// refChunk is the encoding/json reading of a chunk that decoder must match.
+type refChunk struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Choices []struct {
+		Delta struct {
+			Content string `json:"content"`
+		} `json:"delta"`
+		Text         string `json:"text"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+	} `json:"usage"`
+	Error json.RawMessage `json:"error"`
+}
+
+// decoded is the comparable result of either decoder.
+type decoded struct {
+	ok                        bool
+	id, content, text, finish string
+	hasUsage                  bool
+	prompt, completion        int
+	hasError                  bool
+}
+
+func decodeRef(data []byte) decoded {
+	var r refChunk
+	if json.Unmarshal(data, &r) != nil {
+		return decoded{}
+	}
+	d := decoded{ok: true, id: r.ID, hasError: (len(r.Error) > 0 && string(r.Error) != "null") || r.Object == "error"}
+	if len(r.Choices) > 0 {
+		d.content, d.text, d.finish = r.Choices[0].Delta.Content, r.Choices[0].Text, r.Choices[0].FinishReason
+	}
+	if r.Usage != nil {
+		d.hasUsage, d.prompt, d.completion = true, r.Usage.PromptTokens, r.Usage.CompletionTokens
+	}
+	return d
+}
+
+func decodeLean(dec *decoder, data []byte) decoded {
+	var c chunk
+	if dec.decode(data, &c) != nil {
+		return decoded{}
+	}
+	return decoded{
+		ok: true, id: string(c.id), content: string(c.content), text: string(c.text), finish: string(c.finish),
+		hasUsage: c.hasUsage, prompt: c.usage.prompt, completion: c.usage.completion,
+		hasError: c.errRaw != nil || c.errObj,
+	}
+}
+
+var chunkSeeds = []string{
+	`{"id":"cmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" word"},"finish_reason":null}]}`,
+	`{"id":"cmpl-1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`,
+	`{"id":"cmpl-1","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30}}`,
+	`{"id":"cmpl-1","choices":[{"index":0,"text":"hi","finish_reason":"length"}],"usage":null}`,
+	`{"error":{"message":"boom","type":"InternalServerError","code":500}}`,
+	`{"object":"error","message":"x"}`,
+	`{"ID":"a","Choices":[{"Delta":{"CONTENT":"\u00e9\n\ud83d\ude00\ud800x"}},{"text":5}]}`,
+	`{"choices":[{"delta":{"content":"a\"b\\c\/d\b\f\r\t"}}], "choices": null}`,
+	`{"usage":{"prompt_tokens":-9223372036854775808,"completion_tokens":9223372036854775807}}`,
+	`{"usage":{"prompt_tokens":9223372036854775808}}`,
+	`{"usage":{"prompt_tokens":1.0}}`,
+	`{"usage":{"prompt_tokens":1e2}}`,
+	`{"id":"\xff\xfe"}`,
+	`{"\u0069d":"k"}`,
+	"{\"\u212a\":1,\"\u017fhoices\":[]}",
+	`null`, `[]`, `{}`, `{"a":[1,2,{"b":[true,false,null]}]}`, `{"a":01}`, `{"a":-}`, `{"a":"\x01"}`, ` {"a":1} `, `{"a":1}x`,
+	`{"error":null}`, `{"error":{"a":1},"error":null}`, `{"choices":[null]}`, `{"choices":[{"delta":null}]}`,
+}
+
+// TestChunkDecodeMatchesEncodingJSON checks the lean decoder against encoding/json on the seed corpus.
+func TestChunkDecodeMatchesEncodingJSON(t *testing.T) {
+	var dec decoder
+	for _, s := range chunkSeeds {
+		if got, want := decodeLean(&dec, []byte(s)), decodeRef([]byte(s)); got != want {
+			t.Errorf("%s:\n lean %+v\n json %+v", s, got, want)
+		}
+	}
+}
+
+// FuzzChunkDecode holds the lean decoder to encoding/json on arbitrary input.
+func FuzzChunkDecode(f *testing.F) {
+	for _, s := range chunkSeeds {
+		f.Add([]byte(s))
+	}
+	var dec decoder
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := decodeLean(&dec, data), decodeRef(data); got != want {
+			t.Errorf("%q:\n lean %+v\n json %+v", data, got, want)
+		}
+	})
+}
+
+var benchChunk = []byte(`{"id":"cmpl-8f2b7c0e1a","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}]}`)
+
+// BenchmarkChunkDecode compares the lean decoder with encoding/json on one chunk.
+func BenchmarkChunkDecode(b *testing.B) {
+	b.Run("lean", func(b *testing.B) {
+		b.ReportAllocs()
+		var dec decoder
+		var c chunk
+		for b.Loop() {
+			if err := dec.decode(benchChunk, &c); err != nil || !bytes.Equal(c.content, []byte(" word")) {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r refChunk
+			if err := json.Unmarshal(benchChunk, &r); err != nil || r.Choices[0].Delta.Content != " word" {
+				b.Fatal(err)
+			}
+		}
+	})
+}

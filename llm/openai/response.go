@@ -1,0 +1,113 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/llmload/llmload/llm"
+)
+
+// maxResponseBytes bounds a non-streamed response body.
+const maxResponseBytes = 64 << 20
+
+// jsonStream reads a non-streamed response: its first Next reads the whole
+// body and returns one Event with all of the text, then io.EOF.
+type jsonStream struct {
+	ctx    context.Context
+	body   io.ReadCloser
+	api    llm.API
+	status int
+	apiKey string
+
+	err       error
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ llm.Stream = (*jsonStream)(nil)
+
+func newJSONStream(ctx context.Context, body io.ReadCloser, api llm.API, status int, apiKey string) *jsonStream {
+	return &jsonStream{ctx: ctx, body: body, api: api, status: status, apiKey: apiKey}
+}
+
+// completion is a non-streamed chat or completions response.
+type completion struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Choices []struct {
+		Message struct {
+			Content string `json:"content"`
+		} `json:"message"`
+		Text         string `json:"text"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *llm.Usage      `json:"usage"`
+	Error json.RawMessage `json:"error"`
+}
+
+// Next returns the response as one Event, then io.EOF.
+func (s *jsonStream) Next() (llm.Event, error) {
+	if s.err != nil {
+		return llm.Event{}, s.err
+	}
+	if s.closed.Load() {
+		return llm.Event{}, errClosed()
+	}
+	ev, err := s.read()
+	if err != nil {
+		s.err = err
+		return llm.Event{}, err
+	}
+	s.err = io.EOF
+	return ev, nil
+}
+
+func (s *jsonStream) read() (llm.Event, error) {
+	b, err := io.ReadAll(io.LimitReader(s.body, maxResponseBytes+1))
+	if err != nil {
+		if s.closed.Load() {
+			return llm.Event{}, errClosed()
+		}
+		e := llm.Classify(s.ctx, err)
+		if e.Status == 0 {
+			c := *e
+			c.Status = s.status
+			e = &c
+		}
+		return llm.Event{}, e
+	}
+	if len(b) > maxResponseBytes {
+		return llm.Event{}, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "response body too large"}
+	}
+	var c completion
+	if err := json.Unmarshal(b, &c); err != nil {
+		return llm.Event{}, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "invalid JSON response: " + err.Error()}
+	}
+	if (len(c.Error) > 0 && string(c.Error) != "null") || c.Object == "error" {
+		return llm.Event{}, streamError(b, s.status, s.apiKey)
+	}
+	ev := llm.Event{ID: c.ID, Usage: c.Usage}
+	if len(c.Choices) > 0 {
+		ch := c.Choices[0]
+		ev.FinishReason = ch.FinishReason
+		if s.api == llm.APICompletion {
+			ev.Text = ch.Text
+		} else {
+			ev.Text = ch.Message.Content
+		}
+	}
+	return ev, nil
+}
+
+// Close releases the response; it is idempotent.
+func (s *jsonStream) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.closeErr = s.body.Close()
+	})
+	return s.closeErr
+}

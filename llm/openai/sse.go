@@ -1,0 +1,289 @@
+package openai
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/llmload/llmload/llm"
+)
+
+// Limits that keep a misbehaving server from exhausting memory.
+const (
+	readBufSize  = 16 << 10 // bufio buffer; longer lines are assembled in sseStream.long
+	maxLineBytes = 8 << 20  // one SSE line
+	maxDataBytes = 16 << 20 // one event's data
+)
+
+// errClosed is the error of a Next after (or aborted by) Close.
+func errClosed() error { return &llm.Error{Kind: llm.KindCanceled, Message: "stream closed"} }
+
+// sseStream reads a streamed (text/event-stream) response. It follows the
+// SSE specification's line rules (LF or CRLF endings, ':' comments, "field:
+// value" with one optional space, multi-line data joined with "\n", an
+// event dispatched on a blank line) and the OpenAI chunk protocol on top
+// ("[DONE]" ends the stream; an "error" object or "event: error" is a
+// failure).
+//
+// Next reads straight from a bufio.Reader with ReadSlice and copies only
+// data field values into a reused buffer; a chunk is decoded in place by
+// the lean decoder. The only allocation per content chunk is Event.Text.
+type sseStream struct {
+	ctx    context.Context
+	body   io.ReadCloser
+	r      *bufio.Reader
+	api    llm.API
+	status int
+	apiKey string
+
+	data    []byte // the pending event's data
+	hasData bool   // a data field was seen since the last dispatch
+	event   []byte // the pending event's type
+	long    []byte // a line longer than the bufio buffer
+	eof     bool   // the body ended (after a final unterminated line)
+
+	dec       decoder
+	chunk     chunk
+	id        string // the last id, reused while the server repeats it
+	sawFinish bool
+
+	err       error       // sticky: returned by every Next after the first failure or io.EOF
+	done      atomic.Bool // ended well ([DONE] or EOF after a finish_reason): Close may drain
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ llm.Stream = (*sseStream)(nil)
+
+// newSSEStream returns a Stream reading SSE from body. status is the HTTP
+// status that carried it; apiKey is redacted from error messages.
+func newSSEStream(ctx context.Context, body io.ReadCloser, api llm.API, status int, apiKey string) *sseStream {
+	return &sseStream{
+		ctx:    ctx,
+		body:   body,
+		r:      bufio.NewReaderSize(body, readBufSize),
+		api:    api,
+		status: status,
+		apiKey: apiKey,
+	}
+}
+
+// Next returns the next event that carries text, usage or a finish reason.
+func (s *sseStream) Next() (llm.Event, error) {
+	if s.err != nil {
+		return llm.Event{}, s.err
+	}
+	if s.closed.Load() {
+		return llm.Event{}, errClosed()
+	}
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			if err != io.EOF {
+				return s.fail(s.readError(err))
+			}
+			if s.hasData {
+				// The SSE specification drops an event not ended by a
+				// blank line; servers that omit the last one are common
+				// enough that llmload dispatches it instead.
+				if ev, ok, err := s.dispatch(); err != nil || ok {
+					return s.result(ev, err)
+				}
+			}
+			if s.sawFinish {
+				// Some servers omit [DONE] after the last chunk.
+				s.done.Store(true)
+				return s.fail(io.EOF)
+			}
+			return s.fail(s.errorf(llm.KindMalformedStream, "stream ended before [DONE]"))
+		}
+		if len(line) == 0 {
+			if ev, ok, err := s.dispatch(); err != nil || ok {
+				return s.result(ev, err)
+			}
+			continue
+		}
+		if line[0] == ':' {
+			continue // comment or keep-alive
+		}
+		name, value := line, line[:0]
+		if i := bytes.IndexByte(line, ':'); i >= 0 {
+			name, value = line[:i], line[i+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+		}
+		switch string(name) {
+		case "data":
+			if s.hasData {
+				s.data = append(s.data, '\n')
+			}
+			if len(s.data)+len(value) > maxDataBytes {
+				return s.fail(s.errorf(llm.KindMalformedStream, "event data too long"))
+			}
+			s.data = append(s.data, value...)
+			s.hasData = true
+		case "event":
+			s.event = append(s.event[:0], value...)
+		}
+		// "id", "retry" and unknown fields are ignored, as the spec says.
+	}
+}
+
+func (s *sseStream) result(ev llm.Event, err error) (llm.Event, error) {
+	if err != nil {
+		return s.fail(err)
+	}
+	return ev, nil
+}
+
+// fail makes err the stream's sticky result.
+func (s *sseStream) fail(err error) (llm.Event, error) {
+	if err == io.EOF {
+		s.done.Store(true)
+	}
+	s.err = err
+	return llm.Event{}, err
+}
+
+// dispatch handles the pending event at a blank line. ok reports an Event
+// to return; err is io.EOF at [DONE] or the failure the event reports.
+func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
+	if !s.hasData {
+		s.event = s.event[:0]
+		return ev, false, nil
+	}
+	data, isError := s.data, string(s.event) == "error"
+	s.data, s.hasData, s.event = s.data[:0], false, s.event[:0]
+	if isError {
+		return ev, false, streamError(data, s.status, s.apiKey)
+	}
+	data = bytes.TrimSpace(data)
+	switch {
+	case len(data) == 0:
+		return ev, false, nil // an empty data field is a keep-alive, not a chunk
+	case string(data) == "[DONE]":
+		return ev, false, io.EOF
+	}
+	c := &s.chunk
+	if err := s.dec.decode(data, c); err != nil {
+		return ev, false, s.errorf(llm.KindMalformedStream, "invalid JSON in stream: "+err.Error())
+	}
+	if c.errRaw != nil || c.errObj {
+		return ev, false, streamError(data, s.status, s.apiKey)
+	}
+	text := c.content
+	if s.api == llm.APICompletion {
+		text = c.text
+	}
+	if len(c.finish) > 0 {
+		s.sawFinish = true
+	}
+	if len(text) == 0 && len(c.finish) == 0 && !c.hasUsage {
+		return ev, false, nil // a role-only delta or an empty chunk
+	}
+	if len(c.id) > 0 && string(c.id) != s.id {
+		s.id = string(c.id)
+	}
+	ev.ID = s.id
+	ev.Text = string(text)
+	ev.FinishReason = finishReason(c.finish)
+	if c.hasUsage {
+		ev.Usage = &llm.Usage{PromptTokens: c.usage.prompt, CompletionTokens: c.usage.completion}
+	}
+	return ev, true, nil
+}
+
+// finishReason returns b as a string, without allocating for the common values.
+func finishReason(b []byte) string {
+	switch string(b) {
+	case "":
+		return ""
+	case "stop":
+		return "stop"
+	case "length":
+		return "length"
+	case "tool_calls":
+		return "tool_calls"
+	case "content_filter":
+		return "content_filter"
+	}
+	return string(b)
+}
+
+// readLine returns the next line without its LF or CRLF ending. The slice
+// is valid until the next call. A last line with no ending is returned
+// before io.EOF.
+func (s *sseStream) readLine() ([]byte, error) {
+	if s.eof {
+		return nil, io.EOF
+	}
+	line, err := s.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		s.long = append(s.long[:0], line...)
+		for err == bufio.ErrBufferFull {
+			if len(s.long) > maxLineBytes {
+				return nil, s.errorf(llm.KindMalformedStream, "SSE line too long")
+			}
+			line, err = s.r.ReadSlice('\n')
+			s.long = append(s.long, line...)
+		}
+		line = s.long
+	}
+	switch {
+	case err == io.EOF && len(line) > 0:
+		s.eof = true
+	case err != nil:
+		return nil, err
+	default:
+		line = line[:len(line)-1]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}
+
+// readError classifies a failed read: the context's deadline makes it a
+// timeout, a Close from another goroutine a cancellation.
+func (s *sseStream) readError(err error) error {
+	var le *llm.Error
+	if errors.As(err, &le) {
+		return le
+	}
+	if s.closed.Load() {
+		return errClosed()
+	}
+	e := llm.Classify(s.ctx, err)
+	if e.Status == 0 {
+		c := *e
+		c.Status = s.status
+		e = &c
+	}
+	return e
+}
+
+func (s *sseStream) errorf(kind llm.ErrorKind, msg string) *llm.Error {
+	return &llm.Error{Kind: kind, Status: s.status, Message: msg}
+}
+
+// Close releases the response. After a well-formed end it first reads the
+// little that is left (the chunked-encoding trailer) so the connection can
+// be reused. It is idempotent and may be called from another goroutine to
+// abort a blocked Next.
+func (s *sseStream) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		if s.done.Load() && !s.eof {
+			s.closeErr = drainClose(s.r, s.body)
+		} else {
+			s.closeErr = s.body.Close()
+		}
+	})
+	return s.closeErr
+}

@@ -1,0 +1,294 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/record"
+	"github.com/llmload/llmload/workload"
+)
+
+// Why a run stopped; written to summary.json as run.stop_reason.
+const (
+	StopMaxRequests = "max_requests" // every planned request was sent and ended
+	StopDuration    = "duration"     // the duration limit passed
+	StopInterrupted = "interrupted"  // the caller's context ended (Ctrl-C)
+)
+
+// errHardStop is the cause given to in-flight requests canceled when the
+// grace period after an interruption runs out.
+var errHardStop = errors.New("run interrupted: grace period for in-flight requests ran out")
+
+// Template holds the parts of every request that do not come from the
+// workload.
+type Template struct {
+	Model       string
+	API         llm.API
+	Stream      bool
+	IgnoreEOS   bool
+	Temperature *float64
+	Extra       map[string]any
+	Headers     map[string]string
+}
+
+func (t *Template) build(p workload.Prompt) *llm.Request {
+	req := &llm.Request{
+		Model:       t.Model,
+		API:         t.API,
+		MaxTokens:   p.MaxTokens,
+		IgnoreEOS:   t.IgnoreEOS,
+		Stream:      t.Stream,
+		Temperature: t.Temperature,
+		Extra:       t.Extra,
+		Headers:     t.Headers,
+	}
+	if t.API == llm.APICompletion {
+		req.Prompt = p.Text
+	} else {
+		req.Messages = []llm.Message{{Role: "user", Content: p.Text}}
+	}
+	return req
+}
+
+// Runner sends a Plan's requests through a Provider and reports a Record
+// for each as it ends.
+type Runner struct {
+	Provider llm.Provider
+	Source   workload.Source
+	// Tokenizer counts output text locally, to fill in or check the
+	// server's usage.
+	Tokenizer *workload.Tokenizer
+	Template  Template
+	Plan      Plan
+	// Sink receives every record, warm-up included, from one goroutine,
+	// in the order requests ended. It must not retain the pointer.
+	Sink func(*record.Record)
+
+	start    time.Time
+	started  atomic.Pointer[time.Time] // start, for Progress from other goroutines
+	sent     atomic.Int64
+	inFlight atomic.Int64
+	ended    atomic.Int64
+}
+
+// Result tells how a run went; the records tell what it measured.
+type Result struct {
+	// Started and Ended are wall-clock times of the run's start and end.
+	Started, Ended time.Time
+	StopReason     string
+	Interrupted    bool
+	// Sent counts requests sent, warm-up included.
+	Sent int64
+}
+
+// Progress is a snapshot of the runner's counters, safe to take at any time.
+type Progress struct {
+	Elapsed  time.Duration
+	Sent     int64
+	Ended    int64
+	InFlight int64
+}
+
+// Progress returns the runner's counters now.
+func (r *Runner) Progress() Progress {
+	var el time.Duration
+	if st := r.started.Load(); st != nil {
+		el = time.Since(*st)
+	}
+	return Progress{Elapsed: el, Sent: r.sent.Load(), Ended: r.ended.Load(), InFlight: r.inFlight.Load()}
+}
+
+// Run applies the plan. When ctx ends, no new request is sent; in-flight
+// requests get the plan's grace period to finish, then are canceled (and
+// recorded as canceled). Run returns after every record reached the Sink.
+func (r *Runner) Run(ctx context.Context) (Result, error) {
+	if err := r.Plan.Validate(); err != nil {
+		return Result{}, err
+	}
+	if r.Provider == nil || r.Source == nil || r.Tokenizer == nil {
+		return Result{}, errors.New("load: runner needs a Provider, a Source and a Tokenizer")
+	}
+	// Two contexts: sched stops starting work; reqCtx stops in-flight work.
+	sched, stopSched := context.WithCancelCause(ctx)
+	defer stopSched(nil)
+	reqCtx, hardStop := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer hardStop(nil)
+
+	r.start = time.Now()
+	r.started.Store(&r.start)
+	res := Result{Started: r.start}
+	if r.Plan.Duration > 0 {
+		t := time.AfterFunc(r.Plan.Duration, func() { stopSched(errDurationReached) })
+		defer t.Stop()
+	}
+	// After an interruption, bound how long in-flight requests may run.
+	go func() {
+		select {
+		case <-sched.Done():
+			if context.Cause(sched) == errDurationReached {
+				return // a planned stop: in-flight requests end on their own timeout
+			}
+			t := time.NewTimer(r.Plan.grace())
+			defer t.Stop()
+			select {
+			case <-t.C:
+				hardStop(errHardStop)
+			case <-reqCtx.Done():
+			}
+		case <-reqCtx.Done():
+		}
+	}()
+
+	records := make(chan *record.Record, 2*r.Plan.Concurrency)
+	var consumer sync.WaitGroup
+	consumer.Go(func() {
+		for rec := range records {
+			if r.Sink != nil {
+				r.Sink(rec)
+			}
+		}
+	})
+
+	total := int64(-1) // unlimited
+	if r.Plan.MaxRequests > 0 {
+		total = int64(r.Plan.Warmup + r.Plan.MaxRequests)
+	}
+	var next atomic.Int64
+	var workers sync.WaitGroup
+	for w := range r.Plan.Concurrency {
+		workers.Go(func() {
+			for sched.Err() == nil {
+				at := time.Since(r.start)
+				if r.Plan.Duration > 0 && at >= r.Plan.Duration {
+					stopSched(errDurationReached) // the timer may not have fired yet
+					return
+				}
+				id := next.Add(1) - 1
+				if total >= 0 && id >= total {
+					return
+				}
+				records <- r.do(reqCtx, id, w, at)
+			}
+		})
+	}
+	workers.Wait()
+	hardStop(nil)
+	close(records)
+	consumer.Wait()
+
+	res.Ended = time.Now()
+	res.Sent = r.sent.Load()
+	switch {
+	case ctx.Err() != nil:
+		res.StopReason, res.Interrupted = StopInterrupted, true
+	case context.Cause(sched) == errDurationReached:
+		res.StopReason = StopDuration
+	default:
+		res.StopReason = StopMaxRequests
+	}
+	return res, nil
+}
+
+var errDurationReached = errors.New("duration reached")
+
+// do sends request id and records what happened. scheduled is t_sched.
+func (r *Runner) do(ctx context.Context, id int64, worker int, scheduled time.Duration) *record.Record {
+	p := r.Source.Prompt(id)
+	req := r.Template.build(p)
+	rec := &record.Record{
+		SchemaVersion:         record.SchemaVersion,
+		ID:                    id,
+		Worker:                worker,
+		Warmup:                id < int64(r.Plan.Warmup),
+		ScheduledS:            scheduled.Seconds(),
+		InputTokensLocal:      p.InputTokens,
+		RequestedOutputTokens: p.MaxTokens,
+		Stream:                req.Stream,
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, r.Plan.Timeout, context.DeadlineExceeded)
+	defer cancel()
+
+	r.sent.Add(1)
+	r.inFlight.Add(1)
+	defer func() { r.inFlight.Add(-1); r.ended.Add(1) }()
+
+	sent := time.Now()
+	rec.SentS = sent.Sub(r.start).Seconds()
+	var (
+		text   strings.Builder
+		usage  *llm.Usage
+		failed *llm.Error
+		times  = make([]float64, 0, max(p.MaxTokens, 16)+1)
+	)
+	stream, err := r.Provider.Start(ctx, req)
+	if err != nil {
+		failed = llm.Classify(ctx, err)
+	} else {
+		for {
+			ev, err := stream.Next()
+			now := time.Now() // stamp first: nothing between the read and the clock
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				failed = llm.Classify(ctx, err)
+				break
+			}
+			if ev.Text != "" {
+				times = append(times, now.Sub(sent).Seconds())
+				text.WriteString(ev.Text)
+			}
+			if ev.Usage != nil {
+				usage = ev.Usage
+			}
+			if ev.FinishReason != "" {
+				rec.FinishReason = ev.FinishReason
+			}
+			if ev.ID != "" && rec.ResponseID == "" {
+				rec.ResponseID = ev.ID
+			}
+		}
+		stream.Close()
+	}
+	end := time.Now()
+	rec.E2ES = end.Sub(sent).Seconds()
+	if len(times) > 0 {
+		rec.TTFTS = times[0]
+		rec.ChunkTimesS = times
+	}
+	rec.OutputTokensLocal = r.Tokenizer.Count(text.String())
+	if usage != nil {
+		rec.TokenSource = record.SourceServer
+		rec.InputTokens, rec.OutputTokens = usage.PromptTokens, usage.CompletionTokens
+	} else {
+		rec.TokenSource = record.SourceLocal
+		rec.InputTokens, rec.OutputTokens = rec.InputTokensLocal, rec.OutputTokensLocal
+	}
+	if failed != nil {
+		rec.ErrorKind = failed.Kind
+		rec.Status = failed.Status
+		rec.Error = oneLine(failed.Error())
+	}
+	return rec
+}
+
+// oneLine keeps error text to one bounded line for JSONL and terminals.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+func (p Plan) String() string {
+	return fmt.Sprintf("concurrency %d, max requests %d, duration %s, warm-up %d, timeout %s",
+		p.Concurrency, p.MaxRequests, p.Duration, p.Warmup, p.Timeout)
+}

@@ -1,0 +1,488 @@
+package sim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// This file is the OpenAI-compatible wire protocol, shaped like vLLM's.
+
+// Chat template overhead: a real chat template wraps every message in
+// role markers and separators and appends the assistant's header. The
+// simulator counts chatTokensPerMessage per message plus chatTokensReply
+// on top of the content's tokens (the OpenAI cookbook's accounting for
+// gpt-3.5/4 chat, rounded). A client that counts only the content will
+// therefore count fewer prompt tokens than the server reports: the
+// server-vs-client disagreement llmload reports.
+const (
+	chatTokensPerMessage = 4
+	chatTokensReply      = 3
+)
+
+// maxBodyBytes bounds a request body.
+const maxBodyBytes = 32 << 20
+
+// genRequest is the body of /v1/chat/completions and /v1/completions.
+type genRequest struct {
+	Model               string          `json:"model"`
+	Messages            []chatMessage   `json:"messages"`
+	Prompt              json.RawMessage `json:"prompt"`
+	MaxTokens           *int            `json:"max_tokens"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	MinTokens           int             `json:"min_tokens"`
+	IgnoreEOS           bool            `json:"ignore_eos"`
+	Stream              bool            `json:"stream"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	N    *int  `json:"n"`
+	Seed int64 `json:"seed"`
+}
+
+type chatMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+// messageText returns a message's text: content is a string, an array of
+// parts ({"type":"text","text":...}; other parts count nothing) or null.
+func messageText(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, nil
+	}
+	var parts []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return "", errors.New("message content must be a string or an array of content parts")
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(p.Text)
+	}
+	return b.String(), nil
+}
+
+// countPrompt returns the prompt's token count and its text (for the
+// request hash). Chat: Σ (content tokens + chatTokensPerMessage) +
+// chatTokensReply. Completions: "prompt" is a string, an array of strings
+// (counted together, answered with one choice), or token ids.
+func (s *Server) countPrompt(req *genRequest, chat bool) (int, []string, error) {
+	if chat {
+		if len(req.Messages) == 0 {
+			return 0, nil, errors.New("'messages' is required and must not be empty")
+		}
+		n := chatTokensReply
+		parts := make([]string, 0, 2*len(req.Messages))
+		for _, m := range req.Messages {
+			text, err := messageText(m.Content)
+			if err != nil {
+				return 0, nil, err
+			}
+			n += s.tok.Count(text) + chatTokensPerMessage
+			parts = append(parts, m.Role, text)
+		}
+		return n, parts, nil
+	}
+	raw := req.Prompt
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil, errors.New("'prompt' is required")
+	}
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		return s.tok.Count(one), []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err == nil {
+		n := 0
+		for _, p := range many {
+			n += s.tok.Count(p)
+		}
+		return n, many, nil
+	}
+	var ids []int
+	if err := json.Unmarshal(raw, &ids); err == nil {
+		return len(ids), []string{string(raw)}, nil
+	}
+	return 0, nil, errors.New("'prompt' must be a string, an array of strings or an array of token ids")
+}
+
+// plan is what the server decided to do with a request.
+type plan struct {
+	prompt, target, reserve int
+	finish                  string // finish_reason of the last token
+	hash                    uint64
+}
+
+// planRequest decides the output length and KV reservation, or returns a
+// client error message.
+//
+// With "ignore_eos" or "min_tokens" ≥ max_tokens the request emits exactly
+// max_tokens ("length"). Otherwise it emits min(max_tokens, natural), the
+// natural length drawn from the seed and the request (uniform 50–400, at
+// least min_tokens): "stop" when natural < max_tokens. Without max_tokens
+// the limit is what is left of the context. The KV reservation is prompt +
+// max_tokens (prompt + output when max_tokens is absent).
+func (s *Server) planRequest(req *genRequest, prompt int, parts []string) (plan, string) {
+	mc := s.profile.Model.MaxContext
+	left := mc - prompt
+	if left < 1 {
+		return plan{}, fmt.Sprintf("This model's maximum context length is %d tokens. However, your prompt has %d tokens, which leaves no room for output.", mc, prompt)
+	}
+	limit := req.MaxCompletionTokens
+	if limit == nil {
+		limit = req.MaxTokens
+	}
+	if limit != nil && *limit < 1 {
+		return plan{}, fmt.Sprintf("max_tokens must be at least 1, got %d", *limit)
+	}
+	if limit != nil && prompt+*limit > mc {
+		return plan{}, fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion). Please reduce the length of the messages or completion.",
+			mc, prompt+*limit, prompt, *limit)
+	}
+	h := requestHash(s.seed, req.Seed, parts)
+	pl := plan{prompt: prompt, hash: h}
+	most := left
+	if limit != nil {
+		most = *limit
+	}
+	natural := max(naturalLength(h), req.MinTokens)
+	if req.IgnoreEOS || natural >= most {
+		pl.target, pl.finish = most, "length"
+	} else {
+		pl.target, pl.finish = natural, "stop"
+	}
+	if limit != nil {
+		pl.reserve = prompt + *limit
+	} else {
+		pl.reserve = prompt + pl.target
+	}
+	if c := s.b.capacity; pl.reserve > c {
+		return plan{}, fmt.Sprintf("request needs %d tokens of KV cache (%d prompt + %d output) but the cache of profile %s holds %d; reduce the prompt or max_tokens",
+			pl.reserve, prompt, pl.reserve-prompt, s.profile.Name, c)
+	}
+	return pl, ""
+}
+
+// Response shapes.
+
+type usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+type delta struct {
+	Role    string `json:"role,omitempty"`
+	Content string `json:"content"`
+}
+
+type chunkChoice struct {
+	Index        int     `json:"index"`
+	Delta        *delta  `json:"delta,omitempty"`
+	Text         *string `json:"text,omitempty"`
+	Logprobs     any     `json:"logprobs"`
+	FinishReason *string `json:"finish_reason"`
+}
+
+type chunk struct {
+	ID      string        `json:"id"`
+	Object  string        `json:"object"`
+	Created int64         `json:"created"`
+	Model   string        `json:"model"`
+	Choices []chunkChoice `json:"choices"`
+	Usage   *usage        `json:"usage,omitempty"`
+}
+
+type message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+type fullChoice struct {
+	Index        int      `json:"index"`
+	Message      *message `json:"message,omitempty"`
+	Text         *string  `json:"text,omitempty"`
+	Logprobs     any      `json:"logprobs"`
+	FinishReason string   `json:"finish_reason"`
+}
+
+type fullResponse struct {
+	ID      string       `json:"id"`
+	Object  string       `json:"object"`
+	Created int64        `json:"created"`
+	Model   string       `json:"model"`
+	Choices []fullChoice `json:"choices"`
+	Usage   usage        `json:"usage"`
+}
+
+type apiError struct {
+	Error struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+		Code    int    `json:"code,omitempty"`
+	} `json:"error"`
+}
+
+func errorBody(status int, typ, msg string) []byte {
+	var e apiError
+	e.Error.Message, e.Error.Type = msg, typ
+	if status != http.StatusTooManyRequests {
+		e.Error.Code = status
+	}
+	b, _ := json.Marshal(e)
+	return b
+}
+
+// writeError writes an OpenAI-style error: {"error":{"message","type","code"}}.
+// The 429 body is exactly TGI-like {"error":{"message":"Model is
+// overloaded","type":"overloaded"}}.
+func writeError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(errorBody(status, typ, msg), '\n'))
+}
+
+func (s *Server) serveModels(w http.ResponseWriter) {
+	body := map[string]any{
+		"object": "list",
+		"data": []map[string]any{{
+			"id":            s.model,
+			"object":        "model",
+			"created":       0,
+			"owned_by":      "llmload-sim",
+			"max_model_len": s.profile.Model.MaxContext,
+		}},
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(body)
+}
+
+// endError maps an early-end reason to its HTTP status, error type and message.
+func endError(reason string) (int, string, string) {
+	if reason == reasonTimeout {
+		return http.StatusRequestTimeout, "timeout", reasonTimeout
+	}
+	return http.StatusServiceUnavailable, "server_error", "server shutting down"
+}
+
+// serveGenerate serves one chat or completions request.
+func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool) {
+	arrived := time.Now()
+	if r.Method != http.MethodPost {
+		writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "method "+r.Method+" not allowed; use POST")
+		return
+	}
+	var req genRequest
+	body := io.LimitReader(r.Body, maxBodyBytes)
+	err := json.NewDecoder(body).Decode(&req)
+	// Read to EOF: only then does net/http watch the connection and cancel
+	// r.Context() when the client goes away.
+	io.Copy(io.Discard, body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid JSON body: "+err.Error())
+		return
+	}
+	switch {
+	case req.Model == "":
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "'model' is required")
+		return
+	case req.Model != s.model:
+		writeError(w, http.StatusNotFound, "not_found_error", fmt.Sprintf("The model `%s` does not exist. Served: %s", req.Model, s.model))
+		return
+	case req.N != nil && *req.N != 1:
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "only n=1 is supported")
+		return
+	}
+	prompt, parts, err := s.countPrompt(&req, chat)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+		return
+	}
+	pl, msg := s.planRequest(&req, prompt, parts)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", msg)
+		return
+	}
+
+	id, object := fmt.Sprintf("cmpl-%d", s.ids.Add(1)), "text_completion"
+	if chat {
+		id, object = "chat"+id, "chat.completion"
+	}
+	q := &seq{id: id, prompt: pl.prompt, target: pl.target, reserve: pl.reserve, arrived: arrived,
+		out: make(chan token, pl.target)}
+	switch err := s.submit(q); err {
+	case nil:
+	case errOverloaded:
+		writeError(w, http.StatusTooManyRequests, "overloaded", errOverloaded.Error())
+		return
+	default:
+		writeError(w, http.StatusServiceUnavailable, "server_error", "server shutting down")
+		return
+	}
+
+	wr := &responder{s: s, w: w, rc: http.NewResponseController(w), chat: chat, id: id, object: object,
+		created: arrived.Unix(), pl: pl, stream: req.Stream,
+		usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage}
+	var timeout <-chan time.Time
+	if s.timeout > 0 {
+		t := time.NewTimer(s.timeout - time.Since(arrived))
+		defer t.Stop()
+		timeout = t.C
+	}
+	done := s.done
+	for got := 0; got < pl.target; {
+		select {
+		case tk := <-q.out:
+			got++
+			if err := wr.token(tk.index); err != nil {
+				s.abort(q, reasonDisconnect)
+				return
+			}
+		case <-r.Context().Done():
+			s.abort(q, reasonDisconnect)
+			return
+		case <-timeout:
+			if reason := s.abort(q, reasonTimeout); reason != "" {
+				wr.fail(reason)
+				return
+			}
+			timeout = nil // it completed just in time: its tokens are buffered
+		case <-done:
+			if reason := s.abort(q, reasonClosed); reason != "" {
+				wr.fail(reason)
+				return
+			}
+			done = nil
+		}
+	}
+	wr.end()
+}
+
+// responder writes one response, streamed or not.
+type responder struct {
+	s       *Server
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	chat    bool
+	stream  bool
+	usage   bool // stream_options.include_usage
+	id      string
+	object  string
+	created int64
+	pl      plan
+	started bool            // streaming headers sent
+	text    strings.Builder // non-streaming output
+}
+
+func (wr *responder) event(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return wr.raw(b)
+}
+
+func (wr *responder) raw(b []byte) error {
+	buf := make([]byte, 0, len(b)+8)
+	buf = append(buf, "data: "...)
+	buf = append(buf, b...)
+	buf = append(buf, "\n\n"...)
+	if _, err := wr.w.Write(buf); err != nil {
+		return err
+	}
+	return wr.rc.Flush()
+}
+
+func (wr *responder) chunkOf(c chunkChoice) chunk {
+	obj := "text_completion"
+	if wr.chat {
+		obj = "chat.completion.chunk"
+	}
+	return chunk{ID: wr.id, Object: obj, Created: wr.created, Model: wr.s.model, Choices: []chunkChoice{c}}
+}
+
+// token handles output token i.
+func (wr *responder) token(i int) error {
+	text := word(wr.pl.hash, i)
+	if !wr.stream {
+		wr.text.WriteString(text)
+		return nil
+	}
+	if !wr.started {
+		wr.started = true
+		h := wr.w.Header()
+		h.Set("Content-Type", "text/event-stream; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		wr.w.WriteHeader(http.StatusOK)
+		if wr.chat {
+			if err := wr.event(wr.chunkOf(chunkChoice{Delta: &delta{Role: "assistant"}})); err != nil {
+				return err
+			}
+		}
+	}
+	c := chunkChoice{}
+	if wr.chat {
+		c.Delta = &delta{Content: text}
+	} else {
+		c.Text = &text
+	}
+	if i == wr.pl.target-1 {
+		c.FinishReason = &wr.pl.finish
+	}
+	return wr.event(wr.chunkOf(c))
+}
+
+func (wr *responder) usageOf() usage {
+	return usage{PromptTokens: wr.pl.prompt, CompletionTokens: wr.pl.target, TotalTokens: wr.pl.prompt + wr.pl.target}
+}
+
+// end finishes a complete response.
+func (wr *responder) end() {
+	if wr.stream {
+		if wr.usage {
+			obj := "text_completion"
+			if wr.chat {
+				obj = "chat.completion.chunk"
+			}
+			u := wr.usageOf()
+			if wr.event(chunk{ID: wr.id, Object: obj, Created: wr.created, Model: wr.s.model,
+				Choices: []chunkChoice{}, Usage: &u}) != nil {
+				return
+			}
+		}
+		wr.raw([]byte("[DONE]"))
+		return
+	}
+	text := wr.text.String()
+	c := fullChoice{FinishReason: wr.pl.finish}
+	if wr.chat {
+		c.Message = &message{Role: "assistant", Content: text}
+	} else {
+		c.Text = &text
+	}
+	wr.w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(wr.w).Encode(fullResponse{ID: wr.id, Object: wr.object, Created: wr.created,
+		Model: wr.s.model, Choices: []fullChoice{c}, Usage: wr.usageOf()})
+}
+
+// fail ends a response early: an HTTP error if nothing was sent yet,
+// otherwise an error event (no [DONE]) on the open stream.
+func (wr *responder) fail(reason string) {
+	status, typ, msg := endError(reason)
+	if !wr.started {
+		writeError(wr.w, status, typ, msg)
+		return
+	}
+	wr.raw(errorBody(status, typ, msg))
+}

@@ -1,0 +1,413 @@
+// Package sim is llmload's built-in simulated LLM endpoint: an
+// http.Handler that serves the OpenAI-compatible API from an engine that
+// models continuous batching on a real accelerator.
+//
+// The engine keeps the model's weights and a KV cache in device memory.
+// Every admitted request reserves KV for its prompt plus max_tokens, so the
+// batch is limited by KV capacity; the rest wait in a FIFO queue. One
+// scheduler goroutine runs prefill steps (for newly admitted requests, after
+// which each emits its first token) and decode steps (every running sequence
+// emits one token), each taking the larger of its compute time and its
+// memory time plus fixed overheads (see Profile). Delays are real, scaled by
+// Options.TimeScale, and the engine records the true emit time of every
+// token: the ground truth against which llmload's own measurements can be
+// checked (Server.Trace).
+//
+// docs/simulator.md describes the model, the profiles and their calibration.
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmload/llmload/workload"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Profile is the model and accelerator simulated. The zero Profile
+	// means DefaultProfile.
+	Profile Profile
+	// TimeScale multiplies every simulated delay: 1 is real time, 0.1 runs
+	// ten times faster. 0 means 1.
+	TimeScale float64
+	// MaxConcurrentRequests bounds running plus queued requests; beyond it a
+	// request fails at once with HTTP 429
+	// {"error":{"message":"Model is overloaded","type":"overloaded"}}, like
+	// TGI. 0 means 128 (TGI's default); negative means unlimited.
+	MaxConcurrentRequests int
+	// InvocationTimeout (real time, from arrival) ends a request that has
+	// not finished: HTTP 408 if nothing was sent yet, otherwise an error
+	// event in the stream. 0 means none.
+	InvocationTimeout time.Duration
+	// ModelName is the served model id; "" means the profile's model name.
+	ModelName string
+	// Seed makes output lengths and texts reproducible.
+	Seed uint64
+	// TraceCapacity is how many ground-truth traces are kept (a ring,
+	// oldest dropped first). 0 means 100000.
+	TraceCapacity int
+}
+
+// Trace is the ground truth of one accepted request, as the engine saw it.
+// Times are real (scaled) wall-clock times with a monotonic reading.
+type Trace struct {
+	// ID is the response's "id" field.
+	ID string
+	// Arrived is when the server had read and parsed the request.
+	Arrived time.Time
+	// FirstToken is TokenTimes[0], zero when no token was emitted.
+	FirstToken time.Time
+	// TokenTimes is the emit time of every output token: the instant the
+	// engine step that produced it ended, before it was written to the wire.
+	TokenTimes []time.Time
+	// PromptTokens is the server's count (chat template included).
+	PromptTokens int
+	// OutputTokens is len(TokenTimes).
+	OutputTokens int
+	// Queued is the time from arrival to admission into the batch (to the
+	// end of the request when it never was admitted).
+	Queued time.Duration
+	// Error is why the request ended early ("invocation timed out",
+	// "client disconnected", "server closed"); "" when it completed.
+	Error string
+}
+
+// Stats is a snapshot of the engine, for tests and debugging.
+type Stats struct {
+	// Running is the number of sequences in the batch (holding KV),
+	// Queued the number waiting for admission.
+	Running, Queued int64
+	// Rejected counts 429s; Completed counts requests that emitted all
+	// their tokens.
+	Rejected, Completed int64
+	// KVUsedTokens is the KV cache reserved by running sequences;
+	// KVCapacityTokens is its size.
+	KVUsedTokens, KVCapacityTokens int
+}
+
+// Server is the simulated endpoint. It is safe for concurrent use; create
+// it with New and stop it with Close.
+type Server struct {
+	profile Profile
+	model   string
+	scale   float64
+	limit   int // < 0: unlimited
+	timeout time.Duration
+	seed    uint64
+	tok     *workload.Tokenizer
+	ids     atomic.Uint64
+
+	mu        sync.Mutex
+	b         *batcher
+	closed    bool
+	rejected  int64
+	completed int64
+	traces    traceRing
+
+	wake      chan struct{} // buffered 1: new work was queued
+	done      chan struct{} // closed by Close
+	stopped   chan struct{} // closed when the engine loop has returned
+	closeOnce sync.Once
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// Reasons a request ends early; they are Trace.Error values.
+const (
+	reasonTimeout    = "invocation timed out"
+	reasonDisconnect = "client disconnected"
+	reasonClosed     = "server closed"
+)
+
+var (
+	errOverloaded = errors.New("Model is overloaded")
+	errClosed     = errors.New("server closed")
+)
+
+// New validates opts, starts the engine and returns the server.
+func New(opts Options) (*Server, error) {
+	p := opts.Profile
+	if p.Name == "" && p.Model.Params == 0 {
+		var err error
+		if p, err = LookupProfile(DefaultProfile); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.TimeScale < 0 {
+		return nil, fmt.Errorf("sim: negative time scale %v", opts.TimeScale)
+	}
+	if opts.InvocationTimeout < 0 {
+		return nil, fmt.Errorf("sim: negative invocation timeout %v", opts.InvocationTimeout)
+	}
+	tok, err := workload.NewTokenizer("")
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	s := &Server{
+		profile: p,
+		model:   cmpOr(opts.ModelName, p.Model.Name),
+		scale:   opts.TimeScale,
+		limit:   opts.MaxConcurrentRequests,
+		timeout: opts.InvocationTimeout,
+		seed:    opts.Seed,
+		tok:     tok,
+		b:       newBatcher(p),
+		traces:  newTraceRing(opts.TraceCapacity),
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	if s.scale == 0 {
+		s.scale = 1
+	}
+	if s.limit == 0 {
+		s.limit = 128
+	}
+	s.b.onDone = func(q *seq) {
+		s.completed++
+		s.traces.add(makeTrace(q, time.Time{}))
+	}
+	go s.loop()
+	return s, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Profile returns the simulated profile.
+func (s *Server) Profile() Profile { return s.profile }
+
+// ModelName returns the served model id.
+func (s *Server) ModelName() string { return s.model }
+
+// Close stops the engine. Requests in flight end with an error (HTTP 503,
+// or an error event when streaming) and later requests get 503. Close is
+// idempotent and returns once the engine goroutine has exited.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		close(s.done)
+		<-s.stopped
+		s.mu.Lock()
+		now := time.Now()
+		for _, q := range s.b.abortAll(reasonClosed) {
+			s.traces.add(makeTrace(q, now))
+		}
+		s.mu.Unlock()
+	})
+}
+
+// Stats returns a snapshot of the engine.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{
+		Running:          int64(len(s.b.running)),
+		Queued:           int64(len(s.b.queue)),
+		Rejected:         s.rejected,
+		Completed:        s.completed,
+		KVUsedTokens:     s.b.used,
+		KVCapacityTokens: s.b.capacity,
+	}
+}
+
+// Trace returns the ground truth of the request whose response id is id,
+// once it has ended (completed or failed), while it is still in the ring.
+func (s *Server) Trace(id string) (Trace, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.traces.get(id)
+}
+
+// Traces returns every kept trace, oldest first.
+func (s *Server) Traces() []Trace {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.traces.all()
+}
+
+// submit queues q, or refuses it when the server is closed or full.
+func (s *Server) submit(q *seq) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosed
+	}
+	if s.limit > 0 && len(s.b.running)+len(s.b.queue) >= s.limit {
+		s.rejected++
+		s.mu.Unlock()
+		return errOverloaded
+	}
+	s.b.submit(q)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// abort ends q early for reason unless it has already ended, and returns
+// the reason it ended early ("" when it completed normally).
+func (s *Server) abort(q *seq, reason string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b.abort(q, reason) {
+		s.traces.add(makeTrace(q, time.Now()))
+	}
+	return q.err
+}
+
+// maxLag bounds how far behind its schedule the engine may fall before it
+// stops catching up (after the process was descheduled, say) and restarts
+// its clock from now.
+const maxLag = 250 * time.Millisecond
+
+// loop is the engine: one goroutine that plans a step, sleeps until the
+// step's absolute deadline and applies it. Consecutive steps are chained
+// on deadlines (next start = previous deadline), so timer lateness never
+// accumulates. An idle engine blocks on s.wake.
+func (s *Server) loop() {
+	defer close(s.stopped)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var base time.Time // when the next step starts; zero after idling
+	for {
+		now := time.Now()
+		s.mu.Lock()
+		st, ok := s.b.plan(now)
+		s.mu.Unlock()
+		if !ok {
+			base = time.Time{}
+			select {
+			case <-s.wake:
+				continue
+			case <-s.done:
+				return
+			}
+		}
+		if base.IsZero() || now.Sub(base) > maxLag {
+			base = now
+		}
+		deadline := base.Add(time.Duration(float64(st.dur) * s.scale))
+		timer.Reset(time.Until(deadline))
+		select {
+		case <-timer.C:
+		case <-s.done:
+			return
+		}
+		emit := time.Now()
+		s.mu.Lock()
+		s.b.finish(st, emit)
+		s.mu.Unlock()
+		base = deadline
+	}
+}
+
+func makeTrace(q *seq, end time.Time) Trace {
+	t := Trace{
+		ID:           q.id,
+		Arrived:      q.arrived,
+		TokenTimes:   slices.Clone(q.times),
+		PromptTokens: q.prompt,
+		OutputTokens: len(q.times),
+		Error:        q.err,
+	}
+	if len(q.times) > 0 {
+		t.FirstToken = q.times[0]
+	}
+	switch {
+	case !q.admitted.IsZero():
+		t.Queued = q.admitted.Sub(q.arrived)
+	case !end.IsZero():
+		t.Queued = end.Sub(q.arrived)
+	}
+	return t
+}
+
+// traceRing keeps the last cap traces, indexed by id. buf grows up to
+// cap; once full, next is the oldest slot, overwritten first.
+type traceRing struct {
+	cap   int
+	buf   []Trace
+	next  int
+	index map[string]int
+}
+
+func newTraceRing(capacity int) traceRing {
+	if capacity <= 0 {
+		capacity = 100000
+	}
+	return traceRing{cap: capacity, buf: make([]Trace, 0, min(capacity, 1024)), index: make(map[string]int)}
+}
+
+func (r *traceRing) add(t Trace) {
+	if len(r.buf) < r.cap {
+		r.index[t.ID] = len(r.buf)
+		r.buf = append(r.buf, t)
+		return
+	}
+	delete(r.index, r.buf[r.next].ID)
+	r.buf[r.next] = t
+	r.index[t.ID] = r.next
+	r.next = (r.next + 1) % r.cap
+}
+
+func (r *traceRing) get(id string) (Trace, bool) {
+	i, ok := r.index[id]
+	if !ok {
+		return Trace{}, false
+	}
+	t := r.buf[i]
+	t.TokenTimes = slices.Clone(t.TokenTimes)
+	return t, true
+}
+
+// all returns the traces oldest first.
+func (r *traceRing) all() []Trace {
+	out := make([]Trace, 0, len(r.buf))
+	for i := range len(r.buf) {
+		t := r.buf[(r.next+i)%len(r.buf)]
+		t.TokenTimes = slices.Clone(t.TokenTimes)
+		out = append(out, t)
+	}
+	return out
+}
+
+// ServeHTTP routes the OpenAI-compatible API: POST /v1/chat/completions,
+// POST /v1/completions and GET /v1/models, also without the /v1 prefix.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	path = strings.TrimPrefix(path, "/v1")
+	switch path {
+	case "/chat/completions":
+		s.serveGenerate(w, r, true)
+	case "/completions":
+		s.serveGenerate(w, r, false)
+	case "/models":
+		if r.Method != http.MethodGet {
+			writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "method "+r.Method+" not allowed; use GET")
+			return
+		}
+		s.serveModels(w)
+	default:
+		writeError(w, http.StatusNotFound, "not_found_error", "unknown path "+r.URL.Path+
+			" (serving /v1/chat/completions, /v1/completions, /v1/models)")
+	}
+}

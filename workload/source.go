@@ -1,0 +1,220 @@
+package workload
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Options configures a prompt Source. Exactly one kind of prompt must be
+// chosen: synthetic prompts (MeanInputTokens), a fixed prompt (Prompt) or a
+// prompt file (PromptFile). The output-length fields apply to all three.
+//
+// The error messages of Validate and NewSource name the CLI flags that set
+// each field (--mean-input-tokens and so on), so the CLI can print them as
+// they are.
+type Options struct {
+	// MeanInputTokens and StddevInputTokens give the length of synthetic
+	// prompts, in tokens of Tokenizer: each request's length is drawn from
+	// Normal(mean, stddev), rounded, and clamped to at least 1 (LLMPerf's
+	// --mean-input-tokens and --stddev-input-tokens). Synthetic prompts hit
+	// the drawn length exactly.
+	MeanInputTokens, StddevInputTokens int
+
+	// MeanOutputTokens and StddevOutputTokens give each request's
+	// max_tokens, drawn from Normal(mean, stddev), rounded, and clamped to at
+	// least 1. A MeanOutputTokens of 0 requests no max_tokens (Prompt.MaxTokens
+	// is 0) unless a prompt-file line sets its own.
+	MeanOutputTokens, StddevOutputTokens int
+
+	// Prompt is a fixed prompt text sent by every request; the input length
+	// is then its token count, not a drawn one.
+	Prompt string
+
+	// PromptFile is the path of a JSONL prompt file (see docs/workload.md).
+	// Request i sends line i mod n, in file order; blank lines are skipped.
+	PromptFile string
+
+	// Seed makes a run's prompts reproducible: the same Options, including
+	// Seed, give the same prompts and lengths.
+	Seed uint64
+
+	// Tokenizer counts input tokens and builds synthetic prompts. Nil means
+	// NewTokenizer("") (DefaultTokenizer).
+	Tokenizer *Tokenizer
+}
+
+// Prompt is one request's prompt.
+type Prompt struct {
+	// Text is the user message (chat) or the prompt (completions).
+	Text string
+	// InputTokens is the local tokenizer's count of Text. Servers add
+	// their own chat-template tokens and report their own counts.
+	InputTokens int
+	// MaxTokens is the max_tokens to request; 0 means send none.
+	MaxTokens int
+}
+
+// Source supplies the prompts of a run.
+type Source interface {
+	// Prompt returns the i-th prompt of the run. It is deterministic in
+	// (Seed, i) — independent of the order or concurrency in which it is
+	// called — and safe for concurrent use.
+	Prompt(i int64) Prompt
+}
+
+// Validate reports the first problem with o, without reading any file or
+// loading a tokenizer; NewSource calls it. Its errors are one-line
+// sentences naming the CLI flags involved.
+func (o Options) Validate() error {
+	for _, f := range []struct {
+		flag string
+		v    int
+	}{
+		{"--mean-input-tokens", o.MeanInputTokens},
+		{"--stddev-input-tokens", o.StddevInputTokens},
+		{"--mean-output-tokens", o.MeanOutputTokens},
+		{"--stddev-output-tokens", o.StddevOutputTokens},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("%s must not be negative (got %d)", f.flag, f.v)
+		}
+	}
+	switch {
+	case o.Prompt != "" && o.PromptFile != "":
+		return errors.New("--prompt and --prompt-file cannot be used together")
+	case o.Prompt != "" || o.PromptFile != "":
+		src, why := "--prompt", "the prompt's own length is the input length"
+		if o.PromptFile != "" {
+			src, why = "--prompt-file", "the file's prompts set the input lengths"
+		}
+		if o.MeanInputTokens > 0 {
+			return fmt.Errorf("--mean-input-tokens cannot be used with %s: %s", src, why)
+		}
+		if o.StddevInputTokens > 0 {
+			return fmt.Errorf("--stddev-input-tokens cannot be used with %s: %s", src, why)
+		}
+	case o.MeanInputTokens == 0 && o.StddevInputTokens > 0:
+		return errors.New("--stddev-input-tokens needs --mean-input-tokens")
+	case o.MeanInputTokens == 0:
+		return errors.New("no prompts: set --mean-input-tokens, --prompt or --prompt-file")
+	}
+	if o.MeanOutputTokens == 0 && o.StddevOutputTokens > 0 {
+		return errors.New("--stddev-output-tokens needs --mean-output-tokens")
+	}
+	return nil
+}
+
+// NewSource validates opts and returns the Source it describes: a prompt
+// file if PromptFile is set, a fixed prompt if Prompt is set, synthetic
+// prompts otherwise. A prompt file is read and tokenized here, once; its
+// errors name the file and line.
+func NewSource(opts Options) (Source, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	// Read the prompt file before loading a tokenizer: its errors come
+	// sooner.
+	var entries []fileEntry
+	if opts.PromptFile != "" {
+		var err error
+		if entries, err = loadPromptFile(opts.PromptFile); err != nil {
+			return nil, err
+		}
+	}
+	tok := opts.Tokenizer
+	if tok == nil {
+		var err error
+		if tok, err = NewTokenizer(""); err != nil {
+			return nil, err
+		}
+	}
+	out := lengthDist{mean: opts.MeanOutputTokens, stddev: opts.StddevOutputTokens}
+	switch {
+	case opts.PromptFile != "":
+		countTokens(tok, entries)
+		return &fileSource{entries: entries, seed: opts.Seed, out: out}, nil
+	case opts.Prompt != "":
+		return &fixedSource{text: opts.Prompt, tokens: tok.Count(opts.Prompt), seed: opts.Seed, out: out}, nil
+	default:
+		in := lengthDist{mean: opts.MeanInputTokens, stddev: opts.StddevInputTokens}
+		return newSyntheticSource(tok, opts.Seed, in, out)
+	}
+}
+
+// fixedSource sends the same text with every request.
+type fixedSource struct {
+	text   string
+	tokens int
+	seed   uint64
+	out    lengthDist
+}
+
+var _ Source = (*fixedSource)(nil)
+
+func (s *fixedSource) Prompt(i int64) Prompt {
+	return Prompt{Text: s.text, InputTokens: s.tokens, MaxTokens: s.out.forRequest(s.seed, i)}
+}
+
+// lengthDist is a token-length distribution: Normal(mean, stddev), rounded
+// and clamped to at least 1. A zero mean means "no length" (0).
+type lengthDist struct {
+	mean, stddev int
+}
+
+// sample draws one length from r. It draws from r only when stddev > 0.
+func (d lengthDist) sample(r *rand.Rand) int {
+	if d.mean <= 0 {
+		return 0
+	}
+	v := float64(d.mean)
+	if d.stddev > 0 {
+		v += float64(d.stddev) * r.NormFloat64()
+	}
+	v = math.Round(v)
+	switch {
+	case v < 1:
+		return 1
+	case v > math.MaxInt32:
+		return math.MaxInt32
+	}
+	return int(v)
+}
+
+// forRequest draws request i's output length from its own random stream,
+// so output lengths do not depend on how prompts are chosen.
+func (d lengthDist) forRequest(seed uint64, i int64) int {
+	if d.mean <= 0 {
+		return 0
+	}
+	if d.stddev == 0 {
+		return d.mean
+	}
+	return d.sample(requestRand(seed, streamOutput, i))
+}
+
+// Random streams. Each request draws from generators seeded by (Seed,
+// stream, i) alone, which is what makes Prompt(i) independent of call order
+// and concurrency. The stream constants keep the output-length draws
+// independent of the input-length and text draws.
+const (
+	streamOutput uint64 = 0x6f75747075742d31 // "output-1"
+	streamInput  uint64 = 0x696e7075742d2d31 // "input--1"
+)
+
+// requestRand returns the generator of request i in the given stream.
+// Seed and i pass through a 64-bit mixer first: PCG streams whose seeds
+// differ only in a low bit start out correlated.
+func requestRand(seed, stream uint64, i int64) *rand.Rand {
+	return rand.New(rand.NewPCG(mix64(seed^stream), mix64(uint64(i)^stream)))
+}
+
+// mix64 is the SplitMix64 finalizer, a bijection that scatters nearby
+// inputs across all 64 bits.
+func mix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
