@@ -24,28 +24,24 @@ func Table(w io.Writer, s *stats.Summary) error {
 	bw := bufio.NewWriter(w)
 	r := s.Run
 
-	var who []string
 	if r.Name != "" {
-		who = append(who, r.Name)
+		line(bw, "run", r.Name)
+	}
+	if r.Provider != "" || r.BaseURL != "" {
+		line(bw, "endpoint", strings.Trim(r.Provider+": "+r.BaseURL, ": "))
 	}
 	if r.Model != "" {
-		who = append(who, "model "+r.Model)
-	}
-	if r.Provider != "" {
-		who = append(who, "provider "+r.Provider)
-	}
-	if r.BaseURL != "" {
-		who = append(who, r.BaseURL)
-	}
-	if len(who) > 0 {
-		line(bw, "run", strings.Join(who, ", "))
+		line(bw, "model", r.Model)
 	}
 	var load []string
-	if r.Mode != "" {
+	switch {
+	case r.Mode == "concurrency" && r.Concurrency > 0:
+		load = append(load, fmt.Sprintf("closed loop, concurrency %d", r.Concurrency))
+	case r.Mode != "":
 		load = append(load, r.Mode)
-	}
-	if r.Concurrency > 0 {
-		load = append(load, fmt.Sprintf("concurrency %d", r.Concurrency))
+		if r.Concurrency > 0 {
+			load = append(load, fmt.Sprintf("concurrency %d", r.Concurrency))
+		}
 	}
 	if r.API != "" {
 		load = append(load, "api "+r.API)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/record"
@@ -83,6 +84,7 @@ func TestRunMatchesSimulatorGroundTruth(t *testing.T) {
 		t.Fatalf("%d records, want 16 + 2 warm-up", len(recs))
 	}
 	var measTTFT, trueTTFT, measTPOT, trueTPOT float64
+	var diffs []float64 // measured − true TTFT per request, ms
 	for _, r := range recs {
 		if !r.OK() {
 			t.Fatalf("request %d failed: %s", r.ID, r.Error)
@@ -98,11 +100,14 @@ func TestRunMatchesSimulatorGroundTruth(t *testing.T) {
 			t.Errorf("request %d: input tokens %d, simulator counted %d", r.ID, r.InputTokens, tr.PromptTokens)
 		}
 		n := len(tr.TokenTimes)
+		diffs = append(diffs, 1000*(r.TTFTS-tr.FirstToken.Sub(tr.Arrived).Seconds()))
 		measTTFT += r.TTFTS
 		trueTTFT += tr.FirstToken.Sub(tr.Arrived).Seconds()
 		measTPOT += (r.E2ES - r.TTFTS) / float64(r.OutputTokens-1)
 		trueTPOT += tr.TokenTimes[n-1].Sub(tr.TokenTimes[0]).Seconds() / float64(n-1)
 	}
+	d := stats.Describe(diffs)
+	t.Logf("per-request TTFT error (ms): min %.3f p50 %.3f p90 %.3f max %.3f", d.Min, d.P50, d.P90, d.Max)
 	for _, c := range []struct {
 		name       string
 		meas, want float64
@@ -262,5 +267,43 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	if st, out, _ := runCLI(t, nil, "version"); st != exitOK || !strings.HasPrefix(out, "llmload ") {
 		t.Errorf("version: %d %q", st, out)
+	}
+}
+
+// TestInterruptWritesSummaryOfWhatCompleted is Ctrl-C: no new requests,
+// in-flight ones finish, the summary says interrupted, exit 130.
+func TestInterruptWritesSummaryOfWhatCompleted(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	var out, errb bytes.Buffer
+	interrupted := make(chan struct{})
+	c := &cli{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, interrupted: interrupted}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(400 * time.Millisecond)
+		close(interrupted)
+		cancel()
+	}()
+	status := c.main(ctx, []string{"run", "--sim-time-scale", "0.05", "--max-requests", "100000", "--concurrency", "3",
+		"--mean-output-tokens", "20", "--stddev-output-tokens", "0", "--results-dir", dir, "--no-progress"})
+	if status != exitInterrupted {
+		t.Fatalf("status %d, want 130\n%s", status, errb.String())
+	}
+	if !strings.Contains(errb.String(), "interrupted") {
+		t.Errorf("stderr does not say interrupted:\n%s", errb.String())
+	}
+	sum := readSummary(t, dir)
+	if !sum.Run.Interrupted || sum.Run.StopReason != "interrupted" {
+		t.Errorf("run = %+v, want interrupted", sum.Run)
+	}
+	recs, err := record.ReadFile(filepath.Join(dir, rundir.RecordsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 || len(recs) != sum.Requests.Total || len(recs) > 1000 {
+		t.Errorf("%d records, summary total %d", len(recs), sum.Requests.Total)
+	}
+	// The in-flight requests had a grace period far longer than they need.
+	if sum.Requests.Failed != 0 {
+		t.Errorf("%d requests failed; in-flight requests should have finished: %v", sum.Requests.Failed, sum.ErrorsByKind)
 	}
 }
