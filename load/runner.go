@@ -288,7 +288,18 @@ func oneLine(s string) string {
 	return s
 }
 
+// String describes the plan in one line for people.
 func (p Plan) String() string {
-	return fmt.Sprintf("concurrency %d, max requests %d, duration %s, warm-up %d, timeout %s",
-		p.Concurrency, p.MaxRequests, p.Duration, p.Warmup, p.Timeout)
+	parts := []string{fmt.Sprintf("concurrency %d", p.Concurrency)}
+	if p.MaxRequests > 0 {
+		parts = append(parts, fmt.Sprintf("%d requests", p.MaxRequests))
+	}
+	if p.Duration > 0 {
+		parts = append(parts, fmt.Sprintf("for at most %s", p.Duration))
+	}
+	if p.Warmup > 0 {
+		parts = append(parts, fmt.Sprintf("after %d warm-up", p.Warmup))
+	}
+	parts = append(parts, fmt.Sprintf("timeout %s per request", p.Timeout))
+	return strings.Join(parts, ", ")
 }

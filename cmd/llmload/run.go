@@ -5,12 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/llmload/llmload/config"
@@ -251,18 +252,25 @@ func (c *cli) run(ctx context.Context, args []string) int {
 
 	fmt.Fprintf(c.stderr, "llmload: %s, model %s\n", target, cfg.Model)
 	fmt.Fprintf(c.stderr, "llmload: %s; results in %s\n", runner.Plan, cfg.ResultsDir)
+	// The progress bar and the interrupt notice write from their own
+	// goroutines: serialize them.
+	errw := &lockedWriter{w: c.stderr}
 	var prog *progress
 	if !noProgress {
-		prog = startProgress(c.stderr, c.tty, runner, live)
+		prog = startProgress(errw, c.tty, runner, live)
 	}
-	go func() {
+	runDone := make(chan struct{})
+	var notice sync.WaitGroup
+	notice.Go(func() {
 		select {
 		case <-c.interrupted:
-			fmt.Fprintf(c.stderr, "\nllmload: interrupted: no new requests; waiting for in-flight ones (Ctrl-C again to exit now)\n")
-		case <-ctx.Done():
+			fmt.Fprintf(errw, "\nllmload: interrupted: no new requests; waiting for in-flight ones (Ctrl-C again to exit now)\n")
+		case <-runDone:
 		}
-	}()
+	})
 	res, err := runner.Run(ctx)
+	close(runDone)
+	notice.Wait()
 	prog.stop()
 	if cerr := w.Close(); writeErr == nil {
 		writeErr = cerr
@@ -382,4 +390,14 @@ func sanitize(s string) string {
 	return s
 }
 
-var _ = os.Stdout
+// lockedWriter serializes writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
