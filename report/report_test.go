@@ -323,12 +323,12 @@ func TestTable(t *testing.T) {
 	golden(t, "table.golden", buf.Bytes())
 
 	// An interrupted run with nothing measured still renders.
-	run.Interrupted = true
+	run.Interrupted, run.StopReason = true, "interrupted"
 	buf.Reset()
 	if err := Table(&buf, stats.Summarize(nil, run)); err != nil {
 		t.Fatal(err)
 	}
-	if out := buf.String(); !strings.Contains(out, "INTERRUPTED") || !strings.Contains(out, "errors       none") {
+	if out := buf.String(); !strings.Contains(out, "stop: interrupted") || !strings.Contains(out, "errors       none") {
 		t.Errorf("got:\n%s", out)
 	}
 	golden(t, "table_empty.golden", buf.Bytes())

@@ -57,8 +57,8 @@ func Table(w io.Writer, s *stats.Summary) error {
 	if r.StopReason != "" {
 		win += ", stop: " + r.StopReason
 	}
-	if r.Interrupted {
-		win += ", INTERRUPTED"
+	if r.Interrupted && r.StopReason != "interrupted" {
+		win += ", interrupted"
 	}
 	line(bw, "window", win)
 	req := fmt.Sprintf("%d: %d ok, %d failed (%.1f%%)", s.Requests.Total, s.Requests.Succeeded,
