@@ -225,19 +225,23 @@ func (r *Runner) do(ctx context.Context, id int64, worker int, scheduled time.Du
 		text   strings.Builder
 		usage  *llm.Usage
 		failed *llm.Error
-		times  = make([]float64, 0, max(p.MaxTokens, 16)+1)
+		times  = make([]float64, 0, min(max(p.MaxTokens, 16), 4096)+1)
 	)
+	var end time.Time // t_end: the read that ended the response, before Close
 	stream, err := r.Provider.Start(ctx, req)
 	if err != nil {
+		end = time.Now()
 		failed = llm.Classify(ctx, err)
 	} else {
 		for {
 			ev, err := stream.Next()
 			now := time.Now() // stamp first: nothing between the read and the clock
 			if err == io.EOF {
+				end = now
 				break
 			}
 			if err != nil {
+				end = now
 				failed = llm.Classify(ctx, err)
 				break
 			}
@@ -255,9 +259,10 @@ func (r *Runner) do(ctx context.Context, id int64, worker int, scheduled time.Du
 				rec.ResponseID = ev.ID
 			}
 		}
+		// Close may drain the rest of the body so the connection can be
+		// reused; that is not part of the response the user waited for.
 		stream.Close()
 	}
-	end := time.Now()
 	rec.E2ES = end.Sub(sent).Seconds()
 	if len(times) > 0 {
 		rec.TTFTS = times[0]
