@@ -81,7 +81,7 @@ func (c *Config) Validate() error {
 			add("--model is required for provider openai")
 		}
 	case ProviderSim:
-		if c.Sim.TimeScale < 0 {
+		if c.Sim.TimeScale <= 0 {
 			add("--sim-time-scale must be positive, got %g", c.Sim.TimeScale)
 		}
 	default:

@@ -174,6 +174,7 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"unknown provider", []string{"run", "--provider", "bogus"}, "bogus"},
 		{"openai without model", []string{"run", "--base-url", "http://127.0.0.1:1/v1"}, "--model"},
 		{"bad timeout", []string{"run", "--timeout", "soon"}, "timeout"},
+		{"zero time scale", []string{"run", "--sim-time-scale", "0"}, "sim-time-scale"},
 		{"unknown profile", []string{"run", "--sim-profile", "h100-9000"}, "h100-9000"},
 		{"bad extra body", []string{"run", "--extra-body", "[1]"}, "JSON object"},
 		{"unknown command", []string{"bench"}, "bench"},
