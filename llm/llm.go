@@ -68,6 +68,12 @@ type Event struct {
 	FinishReason string
 	// ID is the server's response id, when it sends one.
 	ID string
+	// ServerTiming holds timings the server reports about its own handling
+	// of the request, in seconds, under stable snake_case names documented
+	// per provider in docs/providers.md (e.g. "latency_s" for Bedrock's
+	// latencyMs, "prompt_eval_s" and "eval_s" for Ollama and llama.cpp).
+	// Providers convert units; they never add llmload's own clock readings.
+	ServerTiming map[string]float64
 }
 
 // Stream yields the events of one response in arrival order.

@@ -258,6 +258,12 @@ func (r *Runner) do(ctx context.Context, id int64, worker int, scheduled time.Du
 			if ev.ID != "" && rec.ResponseID == "" {
 				rec.ResponseID = ev.ID
 			}
+			for k, v := range ev.ServerTiming {
+				if rec.ServerTimingS == nil {
+					rec.ServerTimingS = make(map[string]float64, len(ev.ServerTiming))
+				}
+				rec.ServerTimingS[k] = v
+			}
 		}
 		// Close may drain the rest of the body so the connection can be
 		// reused; that is not part of the response the user waited for.

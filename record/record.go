@@ -62,6 +62,10 @@ type Record struct {
 	// Status is the HTTP status code of a failed request, when a response
 	// arrived (0 for successes and for failures before any response).
 	Status int `json:"status,omitempty"`
+	// ServerTimingS holds the timings the server reported about this
+	// request, seconds, by name (see docs/providers.md); absent when the
+	// server reports none.
+	ServerTimingS map[string]float64 `json:"server_timing_s,omitempty"`
 	// ErrorKind is empty for a success.
 	ErrorKind llm.ErrorKind `json:"error_kind,omitempty"`
 	// Error is a one-line description of the failure.
