@@ -133,16 +133,13 @@ type plan struct {
 // least min_tokens): "stop" when natural < max_tokens. Without max_tokens
 // the limit is what is left of the context. The KV reservation is prompt +
 // max_tokens (prompt + output when max_tokens is absent).
-func (s *Server) planRequest(req *genRequest, prompt int, parts []string) (plan, string) {
+func (s *Server) planRequest(req genParams, prompt int, parts []string) (plan, string) {
 	mc := s.profile.Model.MaxContext
 	left := mc - prompt
 	if left < 1 {
 		return plan{}, fmt.Sprintf("This model's maximum context length is %d tokens. However, your prompt has %d tokens, which leaves no room for output.", mc, prompt)
 	}
-	limit := req.MaxCompletionTokens
-	if limit == nil {
-		limit = req.MaxTokens
-	}
+	limit := req.MaxTokens
 	if limit != nil && *limit < 1 {
 		return plan{}, fmt.Sprintf("max_tokens must be at least 1, got %d", *limit)
 	}
@@ -172,6 +169,23 @@ func (s *Server) planRequest(req *genRequest, prompt int, parts []string) (plan,
 			pl.reserve, prompt, pl.reserve-prompt, s.profile.Name, c)
 	}
 	return pl, ""
+}
+
+// genParams are the output controls of a request, whatever its protocol.
+type genParams struct {
+	MaxTokens *int // nil: no limit but the context
+	MinTokens int
+	IgnoreEOS bool
+	Seed      int64
+}
+
+// params returns the output controls of an OpenAI request.
+func (req *genRequest) params() genParams {
+	limit := req.MaxCompletionTokens
+	if limit == nil {
+		limit = req.MaxTokens
+	}
+	return genParams{MaxTokens: limit, MinTokens: req.MinTokens, IgnoreEOS: req.IgnoreEOS, Seed: req.Seed}
 }
 
 // Response shapes.
@@ -309,9 +323,16 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool
 		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 		return
 	}
-	pl, msg := s.planRequest(&req, prompt, parts)
+	pl, msg := s.planRequest(req.params(), prompt, parts)
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", msg)
+		return
+	}
+
+	if ok, wait := s.quota.take(time.Now(), pl.reserve); !ok {
+		w.Header().Set("Retry-After", retryAfterSeconds(wait))
+		writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded",
+			"Rate limit reached: requests or tokens per minute quota exceeded; retry after "+retryAfterSeconds(wait)+"s")
 		return
 	}
 
@@ -319,9 +340,8 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool
 	if chat {
 		id, object = "chat"+id, "chat.completion"
 	}
-	q := &seq{id: id, prompt: pl.prompt, target: pl.target, reserve: pl.reserve, arrived: arrived,
-		out: make(chan token, pl.target)}
-	switch err := s.submit(q); err {
+	q, err := s.enqueue(id, pl, arrived)
+	switch err {
 	case nil:
 	case errOverloaded:
 		writeError(w, http.StatusTooManyRequests, "overloaded", errOverloaded.Error())
@@ -334,39 +354,7 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool
 	wr := &responder{s: s, w: w, rc: http.NewResponseController(w), chat: chat, id: id, object: object,
 		created: arrived.Unix(), pl: pl, stream: req.Stream,
 		usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage}
-	var timeout <-chan time.Time
-	if s.timeout > 0 {
-		t := time.NewTimer(s.timeout - time.Since(arrived))
-		defer t.Stop()
-		timeout = t.C
-	}
-	done := s.done
-	for got := 0; got < pl.target; {
-		select {
-		case tk := <-q.out:
-			got++
-			if err := wr.token(tk.index); err != nil {
-				s.abort(q, reasonDisconnect)
-				return
-			}
-		case <-r.Context().Done():
-			s.abort(q, reasonDisconnect)
-			return
-		case <-timeout:
-			if reason := s.abort(q, reasonTimeout); reason != "" {
-				wr.fail(reason)
-				return
-			}
-			timeout = nil // it completed just in time: its tokens are buffered
-		case <-done:
-			if reason := s.abort(q, reasonClosed); reason != "" {
-				wr.fail(reason)
-				return
-			}
-			done = nil
-		}
-	}
-	wr.end()
+	s.deliver(r, q, pl, arrived, wr)
 }
 
 // responder writes one response, streamed or not.

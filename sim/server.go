@@ -53,6 +53,12 @@ type Options struct {
 	// TraceCapacity is how many ground-truth traces are kept (a ring,
 	// oldest dropped first). 0 means 100000.
 	TraceCapacity int
+	// RPM and TPM are a managed endpoint's quotas: requests and tokens
+	// (prompt + requested output, counted at admission) per simulated
+	// minute. Beyond them a request gets the protocol's own throttling
+	// error. 0 means no quota; BedrockDefaultRPM/TPM are Bedrock's
+	// on-demand defaults.
+	RPM, TPM int
 }
 
 // Trace is the ground truth of one accepted request, as the engine saw it.
@@ -100,6 +106,7 @@ type Server struct {
 	scale   float64
 	limit   int // < 0: unlimited
 	timeout time.Duration
+	quota   *quota // nil: no RPM/TPM quota
 	seed    uint64
 	tok     *workload.Tokenizer
 	ids     atomic.Uint64
@@ -170,6 +177,10 @@ func New(opts Options) (*Server, error) {
 	if s.scale == 0 {
 		s.scale = 1
 	}
+	if opts.RPM < 0 || opts.TPM < 0 {
+		return nil, fmt.Errorf("sim: negative quota (rpm %d, tpm %d)", opts.RPM, opts.TPM)
+	}
+	s.quota = newQuota(opts.RPM, opts.TPM, s.scale)
 	if s.limit == 0 {
 		s.limit = 128
 	}
@@ -390,10 +401,27 @@ func (r *traceRing) all() []Trace {
 	return out
 }
 
-// ServeHTTP routes the OpenAI-compatible API: POST /v1/chat/completions,
-// POST /v1/completions and GET /v1/models, also without the /v1 prefix.
+// ServeHTTP routes each wire protocol to its handler: Bedrock runtime
+// (/model/…), SageMaker runtime (/endpoints/…), TGI (/generate,
+// /generate_stream, /info), Ollama (/api/…) and the OpenAI-compatible API
+// (POST /v1/chat/completions, POST /v1/completions, GET /v1/models, also
+// without the /v1 prefix).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
+	switch {
+	case strings.HasPrefix(path, "/model/"):
+		s.serveBedrock(w, r)
+		return
+	case strings.HasPrefix(path, "/endpoints/"):
+		s.serveSageMaker(w, r)
+		return
+	case path == "/generate" || path == "/generate_stream" || path == "/info":
+		s.serveTGI(w, r)
+		return
+	case strings.HasPrefix(path, "/api/"):
+		s.serveOllama(w, r)
+		return
+	}
 	path = strings.TrimPrefix(path, "/v1")
 	switch path {
 	case "/chat/completions":
