@@ -46,16 +46,75 @@ type Config struct {
 	Seed               uint64 `yaml:"seed"`
 	Tokenizer          string `yaml:"tokenizer"`
 
-	Concurrency int      `yaml:"concurrency"`
+	// SystemPrompt is sent as a system message with every request (and
+	// paid for on every request).
+	SystemPrompt string `yaml:"system_prompt,omitempty"`
+	// PromptSets mix several workloads in one run, each request drawn from
+	// one set by weight and tagged with its name. Empty: the single
+	// workload above.
+	PromptSets []PromptSet `yaml:"prompt_sets,omitempty"`
+
+	// Mode is the load shape: concurrency (closed loop), batch-sequential,
+	// batch-interval or rate (open loop).
+	Mode string `yaml:"mode"`
+	// Concurrency is the closed-loop worker count; several values make a
+	// sweep, one level after another.
+	Concurrency IntList `yaml:"concurrency"`
+	// BatchSize, BatchInterval and Batches shape the batch modes.
+	BatchSize     int      `yaml:"batch_size,omitempty"`
+	BatchInterval Duration `yaml:"batch_interval,omitempty"`
+	Batches       int      `yaml:"batches,omitempty"`
+	// Rate is the open-loop arrival rate, requests per second; several
+	// values make a sweep.
+	Rate FloatList `yaml:"rate,omitempty"`
+	// Arrival is the open-loop arrival process: constant, poisson or gamma.
+	Arrival string `yaml:"arrival,omitempty"`
+	// Burstiness is the gamma process's shape (1: Poisson; < 1: burstier).
+	Burstiness float64 `yaml:"burstiness,omitempty"`
+	// MaxConcurrency caps requests in flight in rate mode (0: no cap).
+	MaxConcurrency int `yaml:"max_concurrency,omitempty"`
+	// Ramp raises concurrency (from 1) or rate (from 0) linearly to its
+	// target over this long, then holds it.
+	Ramp Duration `yaml:"ramp,omitempty"`
+
 	MaxRequests int      `yaml:"max_requests"`
 	Duration    Duration `yaml:"duration,omitempty"`
 	Warmup      int      `yaml:"warmup"`
 	Timeout     Duration `yaml:"timeout"`
 
+	// Sweep "auto" measures the synchronous baseline and the maximum
+	// throughput, then places SweepLevels rates between them.
+	Sweep       string `yaml:"sweep,omitempty"`
+	SweepLevels int    `yaml:"sweep_levels,omitempty"`
+	// StopOnErrorRate ends a sweep at the first level whose error rate
+	// exceeds it (0: never); StopOnTimeout at the first level with a
+	// timeout.
+	StopOnErrorRate float64 `yaml:"stop_on_error_rate,omitempty"`
+	StopOnTimeout   bool    `yaml:"stop_on_timeout,omitempty"`
+
+	// SLOs are per-request objectives ("ttft<=500ms"); every summary
+	// reports goodput against them.
+	SLOs []string `yaml:"slo,omitempty"`
+	// Thresholds are pass/fail checks on the summary ("ttft_p95<500ms");
+	// any failure makes llmload exit with status 3.
+	Thresholds []string `yaml:"threshold,omitempty"`
+
 	ResultsDir string `yaml:"results_dir"`
 
 	// Sim configures the built-in simulated endpoint (provider "sim").
 	Sim SimConfig `yaml:"sim,omitempty"`
+}
+
+// PromptSet is one workload of a mix.
+type PromptSet struct {
+	Name               string  `yaml:"name"`
+	Weight             float64 `yaml:"weight"`
+	Prompt             string  `yaml:"prompt,omitempty"`
+	PromptFile         string  `yaml:"prompt_file,omitempty"`
+	MeanInputTokens    int     `yaml:"mean_input_tokens,omitempty"`
+	StddevInputTokens  int     `yaml:"stddev_input_tokens,omitempty"`
+	MeanOutputTokens   int     `yaml:"mean_output_tokens,omitempty"`
+	StddevOutputTokens int     `yaml:"stddev_output_tokens,omitempty"`
 }
 
 // SimConfig configures the in-process simulated endpoint.
@@ -90,8 +149,13 @@ func (c *Config) Validate() error {
 	if c.API != "chat" && c.API != "completions" {
 		add("--api %q is not known (known: chat, completions)", c.API)
 	}
-	if c.Concurrency < 1 {
-		add("--concurrency must be at least 1, got %d", c.Concurrency)
+	if len(c.Concurrency) == 0 {
+		add("--concurrency needs a value")
+	}
+	for _, n := range c.Concurrency {
+		if n < 1 {
+			add("--concurrency must be at least 1, got %d", n)
+		}
 	}
 	if c.MaxRequests < 0 {
 		add("--max-requests must not be negative, got %d", c.MaxRequests)

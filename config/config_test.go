@@ -77,7 +77,7 @@ func TestParseExtraBody(t *testing.T) {
 }
 
 func TestValidateNamesEveryProblem(t *testing.T) {
-	c := Config{Provider: ProviderOpenAI, API: "chat", Concurrency: 0, MaxRequests: 0, Timeout: 0, ResultsDir: "x"}
+	c := Config{Provider: ProviderOpenAI, API: "chat", Concurrency: IntList{0}, MaxRequests: 0, Timeout: 0, ResultsDir: "x"}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("want errors")
@@ -87,7 +87,7 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 			t.Errorf("error does not name %s:\n%v", want, err)
 		}
 	}
-	ok := Config{Provider: ProviderSim, API: "chat", Concurrency: 1, MaxRequests: 1, Timeout: Duration(time.Second), ResultsDir: "x", Sim: SimConfig{TimeScale: 1}}
+	ok := Config{Provider: ProviderSim, API: "chat", Concurrency: IntList{1}, MaxRequests: 1, Timeout: Duration(time.Second), ResultsDir: "x", Sim: SimConfig{TimeScale: 1}}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid config: %v", err)
 	}

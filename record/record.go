@@ -26,6 +26,15 @@ type Record struct {
 	Worker int `json:"worker"`
 	// Warmup requests are excluded from every statistic.
 	Warmup bool `json:"warmup,omitempty"`
+	// PromptSet names the prompt set of a mixed workload the request was
+	// drawn from; absent for a single workload.
+	PromptSet string `json:"prompt_set,omitempty"`
+	// Batch numbers the batch of the batch modes, from 1; absent otherwise.
+	Batch int `json:"batch,omitempty"`
+	// TargetLoad is the load the schedule aimed for when it scheduled the
+	// request: workers (closed loop, batches) or requests per second (rate
+	// mode); it changes during a ramp.
+	TargetLoad float64 `json:"target_load,omitempty"`
 	// ScheduledS is t_sched: when the schedule wanted the request sent,
 	// seconds since run start.
 	ScheduledS float64 `json:"scheduled_s"`

@@ -16,7 +16,7 @@ func TestConfigRoundTripIsRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &config.Config{Provider: "openai", BaseURL: "http://127.0.0.1:8000/v1", APIKey: "sk-x", Model: "m", API: "chat",
-		Headers: map[string]string{"Authorization": "Bearer y"}, Concurrency: 4, MaxRequests: 10,
+		Headers: map[string]string{"Authorization": "Bearer y"}, Concurrency: config.IntList{4}, MaxRequests: 10,
 		Timeout: config.Duration(time.Minute), ResultsDir: dir}
 	if err := WriteConfig(dir, c); err != nil {
 		t.Fatal(err)
@@ -29,7 +29,7 @@ func TestConfigRoundTripIsRedacted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Model != "m" || back.Concurrency != 4 || back.Timeout.D() != time.Minute || back.APIKey != "REDACTED" {
+	if back.Model != "m" || back.Concurrency[0] != 4 || back.Timeout.D() != time.Minute || back.APIKey != "REDACTED" {
 		t.Errorf("round trip: %+v", back)
 	}
 }

@@ -73,8 +73,8 @@ func runFlags(cfg *config.Config, headers *stringList, extra *string, temp *optF
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed: the same seed gives the same prompts and lengths")
 	fs.StringVar(&cfg.Tokenizer, "tokenizer", workload.DefaultTokenizer, "local tokenizer (cl100k_base, o200k_base, p50k_base, r50k_base)")
 	// Load.
-	fs.IntVar(&cfg.Concurrency, "concurrency", 10, "closed-loop concurrent requests")
-	fs.IntVar(&cfg.Concurrency, "num-concurrent-requests", 10, "alias of --concurrency (LLMPerf)")
+	fs.Var(&cfg.Concurrency, "concurrency", "closed-loop concurrent requests")
+	fs.Var(&cfg.Concurrency, "num-concurrent-requests", "alias of --concurrency (LLMPerf)")
 	fs.IntVar(&cfg.MaxRequests, "max-requests", 100, "measured requests to send (0: until --duration)")
 	fs.IntVar(&cfg.MaxRequests, "max-num-completed-requests", 100, "alias of --max-requests (LLMPerf)")
 	fs.Var(&cfg.Duration, "duration", "stop sending new requests after this long (0: no limit)")
@@ -92,7 +92,7 @@ func runFlags(cfg *config.Config, headers *stringList, extra *string, temp *optF
 }
 
 func (c *cli) run(ctx context.Context, args []string) int {
-	cfg := &config.Config{Timeout: config.Duration(90 * time.Second)}
+	cfg := &config.Config{Timeout: config.Duration(90 * time.Second), Concurrency: config.IntList{10}}
 	var (
 		headers    stringList
 		extra      string
@@ -161,7 +161,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	}
 	cfg.Temperature = temp.v
 	if cfg.Name == "" {
-		cfg.Name = fmt.Sprintf("%s-%s-c%d", time.Now().Format("20060102-150405"), sanitize(cfg.Model), cfg.Concurrency)
+		cfg.Name = fmt.Sprintf("%s-%s-c%d", time.Now().Format("20060102-150405"), sanitize(cfg.Model), cfg.Concurrency[0])
 	}
 	if cfg.ResultsDir == "" {
 		cfg.ResultsDir = filepath.Join("results", cfg.Name)
@@ -201,7 +201,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		baseURL = url
 		target = fmt.Sprintf("built-in simulator %s (%s) at %s", profile.Name, profile.Description, url)
 	}
-	prov, err := openai.New(openai.Options{BaseURL: baseURL, APIKey: cfg.APIKey, Headers: cfg.Headers, MaxConns: cfg.Concurrency})
+	prov, err := openai.New(openai.Options{BaseURL: baseURL, APIKey: cfg.APIKey, Headers: cfg.Headers, MaxConns: cfg.Concurrency[0]})
 	if err != nil {
 		return c.usageErr("run", err)
 	}
@@ -236,7 +236,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 			Headers:     cfg.Headers,
 		},
 		Plan: load.Plan{
-			Concurrency: cfg.Concurrency,
+			Concurrency: cfg.Concurrency[0],
 			MaxRequests: cfg.MaxRequests,
 			Duration:    cfg.Duration.D(),
 			Warmup:      cfg.Warmup,
@@ -336,7 +336,7 @@ func runInfo(cfg *config.Config, res load.Result, target string) stats.RunInfo {
 		API:                cfg.API,
 		Stream:             cfg.Stream,
 		Mode:               "concurrency",
-		Concurrency:        cfg.Concurrency,
+		Concurrency:        cfg.Concurrency[0],
 		MaxRequests:        cfg.MaxRequests,
 		WarmupRequests:     cfg.Warmup,
 		DurationLimitS:     cfg.Duration.D().Seconds(),
