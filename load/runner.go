@@ -20,6 +20,7 @@ const (
 	StopMaxRequests = "max_requests" // every planned request was sent and ended
 	StopDuration    = "duration"     // the duration limit passed
 	StopInterrupted = "interrupted"  // the caller's context ended (Ctrl-C)
+	StopBatches     = "batches"      // every planned batch was sent and ended
 )
 
 // errHardStop is the cause given to in-flight requests canceled when the
@@ -70,12 +71,18 @@ type Runner struct {
 	// Sink receives every record, warm-up included, from one goroutine,
 	// in the order requests ended. It must not retain the pointer.
 	Sink func(*record.Record)
+	// OnSample, when set, receives a timeline sample (requests in flight,
+	// sent, ended, target load) every SampleEvery (default 250 ms), and a
+	// last one when the run ends, from one goroutine.
+	OnSample    func(record.Sample)
+	SampleEvery time.Duration
 
 	start    time.Time
 	started  atomic.Pointer[time.Time] // start, for Progress from other goroutines
 	sent     atomic.Int64
 	inFlight atomic.Int64
 	ended    atomic.Int64
+	target   atomic.Uint64 // float64 bits: the load aimed for now
 }
 
 // Result tells how a run went; the records tell what it measured.
@@ -146,7 +153,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 		}
 	}()
 
-	records := make(chan *record.Record, 2*r.Plan.Concurrency)
+	records := make(chan *record.Record, 2*r.Plan.expectedInFlight())
 	var consumer sync.WaitGroup
 	consumer.Go(func() {
 		for rec := range records {
@@ -155,33 +162,28 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 			}
 		}
 	})
+	stopSampler := r.startSampler()
 
-	total := int64(-1) // unlimited
+	st := &runState{r: r, sched: sched, stopSched: stopSched, reqCtx: reqCtx, records: records, total: -1}
 	if r.Plan.MaxRequests > 0 {
-		total = int64(r.Plan.Warmup + r.Plan.MaxRequests)
+		st.total = int64(r.Plan.Warmup + r.Plan.MaxRequests)
 	}
-	var next atomic.Int64
-	var workers sync.WaitGroup
-	for w := range r.Plan.Concurrency {
-		workers.Go(func() {
-			for sched.Err() == nil {
-				at := time.Since(r.start)
-				if r.Plan.Duration > 0 && at >= r.Plan.Duration {
-					stopSched(errDurationReached) // the timer may not have fired yet
-					return
-				}
-				id := next.Add(1) - 1
-				if total >= 0 && id >= total {
-					return
-				}
-				records <- r.do(reqCtx, id, w, at)
-			}
-		})
+	var reason string
+	switch r.Plan.mode() {
+	case ModeBatchSequential:
+		reason = st.batchSequential()
+	case ModeBatchInterval:
+		reason = st.batchInterval()
+	case ModeRate:
+		reason = st.rate()
+	default:
+		reason = st.closedLoop()
 	}
-	workers.Wait()
+	st.async.Wait()
 	hardStop(nil)
 	close(records)
 	consumer.Wait()
+	stopSampler()
 
 	res.Ended = time.Now()
 	res.Sent = r.sent.Load()
@@ -191,23 +193,100 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	case context.Cause(sched) == errDurationReached:
 		res.StopReason = StopDuration
 	default:
-		res.StopReason = StopMaxRequests
+		res.StopReason = reason
 	}
 	return res, nil
 }
 
 var errDurationReached = errors.New("duration reached")
 
-// do sends request id and records what happened. scheduled is t_sched.
-func (r *Runner) do(ctx context.Context, id int64, worker int, scheduled time.Duration) *record.Record {
-	p := r.Source.Prompt(id)
+// slot is one scheduled request.
+type slot struct {
+	id     int64
+	worker int
+	batch  int
+	at     time.Duration // t_sched, since the run's start
+	target float64       // the load aimed for at t_sched
+}
+
+// runState is what the load shapes share during one Run.
+type runState struct {
+	r         *Runner
+	sched     context.Context // ends: schedule nothing more
+	stopSched context.CancelCauseFunc
+	reqCtx    context.Context // ends: cancel in-flight requests
+	records   chan<- *record.Record
+	next      atomic.Int64
+	total     int64          // warm-up + measured requests; -1: unlimited
+	async     sync.WaitGroup // requests sent on their own goroutines
+}
+
+// ticket hands out the next request id for a request scheduled at at, or
+// reports that the plan is done: scheduling stopped, every request was
+// handed out, or the duration has passed.
+func (s *runState) ticket(at time.Duration) (int64, bool) {
+	if s.sched.Err() != nil {
+		return 0, false
+	}
+	if d := s.r.Plan.Duration; d > 0 && at >= d {
+		s.stopSched(errDurationReached) // the timer may not have fired yet
+		return 0, false
+	}
+	id := s.next.Add(1) - 1
+	if s.total >= 0 && id >= s.total {
+		return 0, false
+	}
+	return id, true
+}
+
+// send runs one request on the calling goroutine and hands its record on.
+func (s *runState) send(sl slot) {
+	s.records <- s.r.do(s.reqCtx, sl)
+}
+
+// sendAsync runs one request on its own goroutine, after acquiring a slot
+// of sem when sem is not nil; the wait shows as schedule lag.
+func (s *runState) sendAsync(sl slot, sem chan struct{}) {
+	s.async.Go(func() {
+		if sem != nil {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-s.reqCtx.Done():
+			}
+		}
+		s.send(sl)
+	})
+}
+
+// sleepUntil waits until at since the start; false if scheduling stopped.
+func (s *runState) sleepUntil(at time.Duration) bool {
+	d := time.Until(s.r.start.Add(at))
+	if d <= 0 {
+		return s.sched.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.sched.Done():
+		return false
+	}
+}
+
+// do sends one request and records what happened.
+func (r *Runner) do(ctx context.Context, sl slot) *record.Record {
+	p := r.Source.Prompt(sl.id)
 	req := r.Template.build(p)
 	rec := &record.Record{
 		SchemaVersion:         record.SchemaVersion,
-		ID:                    id,
-		Worker:                worker,
-		Warmup:                id < int64(r.Plan.Warmup),
-		ScheduledS:            scheduled.Seconds(),
+		ID:                    sl.id,
+		Worker:                sl.worker,
+		Batch:                 sl.batch,
+		TargetLoad:            sl.target,
+		Warmup:                sl.id < int64(r.Plan.Warmup),
+		ScheduledS:            sl.at.Seconds(),
 		InputTokensLocal:      p.InputTokens,
 		RequestedOutputTokens: p.MaxTokens,
 		Stream:                req.Stream,

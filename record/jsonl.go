@@ -11,7 +11,7 @@ import (
 	"sync"
 )
 
-// Writer appends records to a JSONL file, one write(2) per record, so a
+// Writer appends records (or other JSON lines) to a JSONL file, one write(2) per record, so a
 // crash or Ctrl-C loses nothing that completed. It is safe for concurrent use.
 type Writer struct {
 	mu  sync.Mutex
@@ -32,11 +32,14 @@ func Create(path string) (*Writer, error) {
 }
 
 // Write appends one record as a JSON line.
-func (w *Writer) Write(r *Record) error {
+func (w *Writer) Write(r *Record) error { return w.WriteJSON(r) }
+
+// WriteJSON appends any value as a JSON line (timeline samples use it).
+func (w *Writer) WriteJSON(v any) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Reset()
-	if err := w.enc.Encode(r); err != nil {
+	if err := w.enc.Encode(v); err != nil {
 		return err
 	}
 	_, err := w.f.Write(w.buf.Bytes())

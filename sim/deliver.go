@@ -38,9 +38,16 @@ func (s *Server) enqueue(id string, pl plan, arrived time.Time) (*seq, error) {
 // response is complete, the client goes away, the invocation timeout
 // passes or the server closes.
 func (s *Server) deliver(r *http.Request, q *seq, pl plan, arrived time.Time, em emitter) {
+	s.deliverWithin(r, q, pl, arrived, em, s.timeout)
+}
+
+// deliverWithin is deliver with the invocation timeout given (real time
+// from arrival, 0 for none), for protocols whose service imposes its own
+// (SageMaker's 60 s).
+func (s *Server) deliverWithin(r *http.Request, q *seq, pl plan, arrived time.Time, em emitter, limit time.Duration) {
 	var timeout <-chan time.Time
-	if s.timeout > 0 {
-		t := time.NewTimer(s.timeout - time.Since(arrived))
+	if limit > 0 {
+		t := time.NewTimer(limit - time.Since(arrived))
 		defer t.Stop()
 		timeout = t.C
 	}

@@ -43,6 +43,13 @@ type Options struct {
 	// Tokenizer counts input tokens and builds synthetic prompts. Nil means
 	// NewTokenizer("") (DefaultTokenizer).
 	Tokenizer *Tokenizer
+
+	// SystemPrompt, if not empty, is carried by every prompt as
+	// Prompt.System (sent as a system message in chat, prepended in
+	// completions; see the provider). It does not count towards the drawn
+	// input length: synthetic prompts still have exactly the drawn number
+	// of tokens of Text, and the system prompt's tokens come on top.
+	SystemPrompt string
 }
 
 // Prompt is one request's prompt.
@@ -54,6 +61,15 @@ type Prompt struct {
 	InputTokens int
 	// MaxTokens is the max_tokens to request; 0 means send none.
 	MaxTokens int
+	// System is the system prompt text; "" means none.
+	System string
+	// SystemTokens is the local tokenizer's count of System, counted on
+	// its own. The local input of a request is InputTokens + SystemTokens
+	// (plus the server's chat-template tokens, which only it knows).
+	SystemTokens int
+	// Set is the name of the prompt set the prompt was drawn from in a
+	// mix (NewMix); "" for a single workload.
+	Set string
 }
 
 // Source supplies the prompts of a run.
@@ -131,16 +147,40 @@ func NewSource(opts Options) (Source, error) {
 		}
 	}
 	out := lengthDist{mean: opts.MeanOutputTokens, stddev: opts.StddevOutputTokens}
+	var src Source
 	switch {
 	case opts.PromptFile != "":
 		countTokens(tok, entries)
-		return &fileSource{entries: entries, seed: opts.Seed, out: out}, nil
+		src = &fileSource{entries: entries, seed: opts.Seed, out: out}
 	case opts.Prompt != "":
-		return &fixedSource{text: opts.Prompt, tokens: tok.Count(opts.Prompt), seed: opts.Seed, out: out}, nil
+		src = &fixedSource{text: opts.Prompt, tokens: tok.Count(opts.Prompt), seed: opts.Seed, out: out}
 	default:
 		in := lengthDist{mean: opts.MeanInputTokens, stddev: opts.StddevInputTokens}
-		return newSyntheticSource(tok, opts.Seed, in, out)
+		s, err := newSyntheticSource(tok, opts.Seed, in, out)
+		if err != nil {
+			return nil, err
+		}
+		src = s
 	}
+	if opts.SystemPrompt != "" {
+		src = &systemSource{src: src, text: opts.SystemPrompt, tokens: tok.Count(opts.SystemPrompt)}
+	}
+	return src, nil
+}
+
+// systemSource adds a system prompt, counted once, to every prompt of src.
+type systemSource struct {
+	src    Source
+	text   string
+	tokens int
+}
+
+var _ Source = (*systemSource)(nil)
+
+func (s *systemSource) Prompt(i int64) Prompt {
+	p := s.src.Prompt(i)
+	p.System, p.SystemTokens = s.text, s.tokens
+	return p
 }
 
 // fixedSource sends the same text with every request.

@@ -1,0 +1,167 @@
+package load
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"github.com/llmload/llmload/record"
+)
+
+// This file holds the load shapes. Each runs on Run's goroutine, schedules
+// requests through runState.ticket, and returns the stop reason it reached
+// on its own (the caller overrides it for interruptions and durations).
+
+// closedLoop runs Concurrency workers; each sends its next request when its
+// last one ended. With a ramp, worker k joins at Ramp·k/(N−1), so the
+// number of workers rises linearly from 1 to N.
+func (s *runState) closedLoop() string {
+	p := s.r.Plan
+	n := p.Concurrency
+	joinAt := func(k int) time.Duration {
+		if p.Ramp <= 0 || n == 1 {
+			return 0
+		}
+		return time.Duration(float64(p.Ramp) * float64(k) / float64(n-1))
+	}
+	active := func(at time.Duration) float64 {
+		if p.Ramp <= 0 || at >= p.Ramp || n == 1 {
+			return float64(n)
+		}
+		return math.Floor(1 + float64(n-1)*float64(at)/float64(p.Ramp))
+	}
+	s.r.setTarget(active(0))
+	var workers sync.WaitGroup
+	for w := range n {
+		workers.Go(func() {
+			if !s.sleepUntil(joinAt(w)) {
+				return
+			}
+			for {
+				at := time.Since(s.r.start)
+				id, ok := s.ticket(at)
+				if !ok {
+					return
+				}
+				t := active(at)
+				s.r.setTarget(t)
+				s.send(slot{id: id, worker: w, at: at, target: t})
+			}
+		})
+	}
+	workers.Wait()
+	return StopMaxRequests
+}
+
+// batchSequential sends BatchSize requests at once, waits for all of them,
+// then sends the next batch. Batches never overlap.
+func (s *runState) batchSequential() string {
+	p := s.r.Plan
+	s.r.setTarget(float64(p.BatchSize))
+	for b := 1; p.Batches == 0 || b <= p.Batches; b++ {
+		at := time.Since(s.r.start)
+		var batch sync.WaitGroup
+		for w := range p.BatchSize {
+			id, ok := s.ticket(at)
+			if !ok {
+				batch.Wait()
+				return StopMaxRequests
+			}
+			batch.Go(func() {
+				s.send(slot{id: id, worker: w, batch: b, at: at, target: float64(p.BatchSize)})
+			})
+		}
+		batch.Wait()
+	}
+	return StopBatches
+}
+
+// batchInterval starts a batch of BatchSize requests every BatchInterval,
+// on an absolute schedule, whether or not earlier batches ended.
+func (s *runState) batchInterval() string {
+	p := s.r.Plan
+	s.r.setTarget(float64(p.BatchSize))
+	for b := 1; p.Batches == 0 || b <= p.Batches; b++ {
+		at := time.Duration(b-1) * p.BatchInterval
+		if !s.sleepUntil(at) {
+			return StopMaxRequests
+		}
+		for w := range p.BatchSize {
+			id, ok := s.ticket(at)
+			if !ok {
+				return StopMaxRequests
+			}
+			s.sendAsync(slot{id: id, worker: w, batch: b, at: at, target: float64(p.BatchSize)}, nil)
+		}
+	}
+	return StopBatches
+}
+
+// rate is the open loop: arrivals on an absolute schedule, each sent on its
+// own goroutine so sending never waits for responses. With MaxConcurrency
+// an arrival waits for a free slot, and the wait is schedule lag.
+func (s *runState) rate() string {
+	p := s.r.Plan
+	arr := newArrivals(p)
+	var sem chan struct{}
+	if p.MaxConcurrency > 0 {
+		sem = make(chan struct{}, p.MaxConcurrency)
+	}
+	for {
+		at := arr.next()
+		if d := p.Duration; d > 0 && at >= d {
+			s.stopSched(errDurationReached)
+			return StopDuration
+		}
+		if !s.sleepUntil(at) {
+			return StopMaxRequests
+		}
+		id, ok := s.ticket(at)
+		if !ok {
+			return StopMaxRequests
+		}
+		t := arr.rateAt(at.Seconds())
+		s.r.setTarget(t)
+		s.sendAsync(slot{id: id, worker: -1, at: at, target: t}, sem)
+	}
+}
+
+func (r *Runner) setTarget(v float64) { r.target.Store(math.Float64bits(v)) }
+
+// startSampler samples the runner's counters every SampleEvery into
+// OnSample; the returned func takes a last sample and stops it.
+func (r *Runner) startSampler() (stop func()) {
+	if r.OnSample == nil {
+		return func() {}
+	}
+	every := r.SampleEvery
+	if every <= 0 {
+		every = 250 * time.Millisecond
+	}
+	sample := func() {
+		r.OnSample(record.Sample{
+			SchemaVersion: record.SchemaVersion,
+			T:             time.Since(r.start).Seconds(),
+			InFlight:      r.inFlight.Load(),
+			Sent:          r.sent.Load(),
+			Ended:         r.ended.Load(),
+			TargetLoad:    math.Float64frombits(r.target.Load()),
+		})
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				sample()
+			case <-done:
+				sample()
+				return
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
