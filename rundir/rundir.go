@@ -22,6 +22,8 @@ const (
 	ConfigFile  = "config.yaml"
 	RecordsFile = "records.jsonl"
 	SummaryFile = "summary.json"
+	// TimelineFile holds record.Sample lines: requests in flight over time.
+	TimelineFile = "timeline.jsonl"
 )
 
 // Create makes dir (and its parents) ready for a new run. It refuses a
