@@ -1,6 +1,7 @@
 // Package config holds the effective configuration of a run: what the CLI
-// flags (and, later, experiment files) resolve to, its validation, and the
-// redacted copy written to a run directory's config.yaml.
+// flags and experiment files (LoadExperiment, docs/experiments.md) resolve
+// to, the shared defaults (Defaults), validation, the --dry-run plan, and
+// the redacted copy written to a run directory's config.yaml.
 package config
 
 import (
@@ -101,6 +102,9 @@ type Config struct {
 
 	ResultsDir string `yaml:"results_dir"`
 
+	// Providers holds settings of the non-OpenAI providers.
+	Providers ProviderOptions `yaml:",inline"`
+
 	// Sim configures the built-in simulated endpoint (provider "sim").
 	Sim SimConfig `yaml:"sim,omitempty"`
 }
@@ -115,6 +119,8 @@ type PromptSet struct {
 	StddevInputTokens  int     `yaml:"stddev_input_tokens,omitempty"`
 	MeanOutputTokens   int     `yaml:"mean_output_tokens,omitempty"`
 	StddevOutputTokens int     `yaml:"stddev_output_tokens,omitempty"`
+	// SystemPrompt, if set, replaces the run's system_prompt for this set.
+	SystemPrompt string `yaml:"system_prompt,omitempty"`
 }
 
 // SimConfig configures the in-process simulated endpoint.
@@ -124,55 +130,83 @@ type SimConfig struct {
 	MaxConcurrentRequests int     `yaml:"max_concurrent_requests,omitempty"`
 }
 
-// Validate returns every problem found, joined; each is one sentence
-// naming the flag.
+// Validate returns every problem found, joined, one line each; each is
+// one sentence naming the flag. It includes ValidateShape's checks.
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	ps := c.endpointProblems(flagName)
+	ps = append(ps, c.fieldProblems(flagName)...)
+	if c.ResultsDir == "" {
+		ps = append(ps, problem{key: "results_dir", subject: true, msg: "must not be empty"})
+	}
+	ps = append(ps, c.shapeProblems(flagName)...)
+	return flagErrors(ps)
+}
+
+// endpointProblems checks the fields that the CLI resolves from the
+// environment and other flags (provider, base URL, model) before
+// validating.
+func (c *Config) endpointProblems(n namer) []problem {
+	var ps []problem
 	switch c.Provider {
 	case ProviderOpenAI:
 		if c.BaseURL == "" {
-			add("--base-url is required for provider openai (or set OPENAI_BASE_URL)")
-		} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("--base-url %q is not an http(s) URL", RedactURL(c.BaseURL))
+			ps = append(ps, problem{key: "base_url", subject: true, msg: "is required for provider openai (or set OPENAI_BASE_URL)"})
+		} else if p, bad := baseURLProblem(c.BaseURL); bad {
+			ps = append(ps, p)
 		}
 		if c.Model == "" {
-			add("--model is required for provider openai")
+			ps = append(ps, problem{key: "model", subject: true, msg: "is required for provider openai"})
 		}
 	case ProviderSim:
 		if c.Sim.TimeScale <= 0 {
-			add("--sim-time-scale must be positive, got %g", c.Sim.TimeScale)
+			ps = append(ps, problem{key: "sim.time_scale", subject: true, msg: fmt.Sprintf("must be positive, got %g", c.Sim.TimeScale)})
 		}
 	default:
-		add("--provider %q is not known (known: openai, sim)", c.Provider)
+		ps = append(ps, problem{key: "provider", subject: true, msg: fmt.Sprintf("%q is not known (known: openai, sim)", c.Provider)})
+	}
+	return ps
+}
+
+// baseURLProblem reports a base URL that is not an http(s) URL.
+func baseURLProblem(raw string) (problem, bool) {
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return problem{key: "base_url", subject: true, msg: fmt.Sprintf("%q is not an http(s) URL", RedactURL(raw))}, true
+	}
+	return problem{}, false
+}
+
+// fieldProblems checks the values that need no resolution: the API, the
+// concurrency list, the stop conditions and the workload.
+func (c *Config) fieldProblems(n namer) []problem {
+	var ps []problem
+	add := func(key, format string, a ...any) {
+		ps = append(ps, problem{key: key, subject: true, msg: fmt.Sprintf(format, a...)})
 	}
 	if c.API != "chat" && c.API != "completions" {
-		add("--api %q is not known (known: chat, completions)", c.API)
+		add("api", "%q is not known (known: chat, completions)", c.API)
 	}
 	if len(c.Concurrency) == 0 {
-		add("--concurrency needs a value")
+		add("concurrency", "needs a value")
 	}
-	for _, n := range c.Concurrency {
-		if n < 1 {
-			add("--concurrency must be at least 1, got %d", n)
+	for _, v := range c.Concurrency {
+		if v < 1 {
+			add("concurrency", "must be at least 1, got %d", v)
 		}
 	}
 	if c.MaxRequests < 0 {
-		add("--max-requests must not be negative, got %d", c.MaxRequests)
+		add("max_requests", "must not be negative, got %d", c.MaxRequests)
 	}
 	if c.MaxRequests == 0 && c.Duration == 0 {
-		add("set --max-requests or --duration, or the run never ends")
+		ps = append(ps, problem{key: "max_requests", msg: fmt.Sprintf("set %s or %s, or the run never ends", n("max_requests"), n("duration"))})
 	}
 	if c.Warmup < 0 {
-		add("--warmup must not be negative, got %d", c.Warmup)
+		add("warmup", "must not be negative, got %d", c.Warmup)
 	}
 	if c.Timeout <= 0 {
-		add("--timeout must be positive")
+		add("timeout", "must be positive")
 	}
-	if c.ResultsDir == "" {
-		add("--results-dir must not be empty")
-	}
-	return errors.Join(errs...)
+	ps = append(ps, c.workloadProblems(n)...)
+	return ps
 }
 
 // Redacted returns a copy safe to write to disk or print: the API key,

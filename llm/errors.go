@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrorKind classifies a failed request. The values are stable: they are
@@ -34,6 +36,9 @@ type Error struct {
 	Message string
 	// Err is the underlying error, if any.
 	Err error
+	// RetryAfter is how long the server asked the client to wait before
+	// retrying (a Retry-After header), 0 when it did not say.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -102,4 +107,23 @@ func Classify(ctx context.Context, err error) *Error {
 
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), sub)
+}
+
+// ParseRetryAfter reads a Retry-After header: delay seconds or an HTTP
+// date (relative to now). It returns 0 for an absent or unreadable value.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs <= 0 || secs > 24*3600 {
+			return 0
+		}
+		return time.Duration(secs * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }

@@ -68,6 +68,12 @@ type Plan struct {
 	Warmup int
 	// Timeout bounds each request from send to end of response.
 	Timeout time.Duration
+	// Retries is how many times a failed request is retried (throttling,
+	// overload, 5xx and connection errors), with exponential backoff and
+	// full jitter from RetryBase up to RetryCap (0: the defaults),
+	// honouring Retry-After. 0 measures single attempts.
+	Retries             int
+	RetryBase, RetryCap time.Duration
 	// Grace is how long in-flight requests may finish after the run is
 	// interrupted; past it they are canceled. 0 means min(Timeout, 10s).
 	Grace time.Duration
@@ -141,6 +147,9 @@ func (p Plan) Validate() error {
 	}
 	if p.Timeout <= 0 {
 		add("timeout must be positive, got %s", p.Timeout)
+	}
+	if p.Retries < 0 {
+		add("retries must not be negative, got %d", p.Retries)
 	}
 	if p.Grace < 0 {
 		add("grace must not be negative, got %s", p.Grace)

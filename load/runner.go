@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/ratelimit"
 	"github.com/llmload/llmload/record"
 	"github.com/llmload/llmload/workload"
 )
@@ -71,6 +72,9 @@ type Runner struct {
 	// Sink receives every record, warm-up included, from one goroutine,
 	// in the order requests ended. It must not retain the pointer.
 	Sink func(*record.Record)
+	// Limiter, when set, holds each attempt back until it fits the
+	// client-side RPM/TPM quota; the wait is recorded (limiter_wait_s).
+	Limiter *ratelimit.Window
 	// OnSample, when set, receives a timeline sample (requests in flight,
 	// sent, ended, target load) every SampleEvery (default 250 ms), and a
 	// last one when the run ends, from one goroutine.
@@ -239,9 +243,9 @@ func (s *runState) ticket(at time.Duration) (int64, bool) {
 	return id, true
 }
 
-// send runs one request on the calling goroutine and hands its record on.
+// send runs one request on the calling goroutine and hands its records on.
 func (s *runState) send(sl slot) {
-	s.records <- s.r.do(s.reqCtx, sl)
+	s.r.do(s.reqCtx, sl, func(rec *record.Record) { s.records <- rec })
 }
 
 // sendAsync runs one request on its own goroutine, after acquiring a slot
@@ -275,13 +279,28 @@ func (s *runState) sleepUntil(at time.Duration) bool {
 	}
 }
 
-// do sends one request and records what happened.
-func (r *Runner) do(ctx context.Context, sl slot) *record.Record {
+// do sends one request, retrying it as the plan allows, and emits a record
+// for every attempt.
+func (r *Runner) do(ctx context.Context, sl slot, emit func(*record.Record)) {
 	p := r.Source.Prompt(sl.id)
 	req := r.Template.build(p)
+	for attempt := 0; ; attempt++ {
+		rec, failed := r.attempt(ctx, sl, p, req, attempt)
+		wait, again := r.retryWait(ctx, failed, attempt)
+		rec.Retried = again
+		emit(rec)
+		if !again || !sleepCtx(ctx, wait) {
+			return
+		}
+	}
+}
+
+// attempt sends one attempt of a request and records what happened.
+func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *llm.Request, attempt int) (*record.Record, *llm.Error) {
 	rec := &record.Record{
 		SchemaVersion:         record.SchemaVersion,
 		ID:                    sl.id,
+		Attempt:               attempt,
 		Worker:                sl.worker,
 		Batch:                 sl.batch,
 		TargetLoad:            sl.target,
@@ -290,6 +309,17 @@ func (r *Runner) do(ctx context.Context, sl slot) *record.Record {
 		InputTokensLocal:      p.InputTokens,
 		RequestedOutputTokens: p.MaxTokens,
 		Stream:                req.Stream,
+	}
+	if r.Limiter != nil {
+		// Counted as a quota counts at admission: prompt plus requested output.
+		waited, err := r.Limiter.Wait(ctx, p.InputTokens+p.MaxTokens)
+		rec.LimiterWaitS = waited.Seconds()
+		if err != nil {
+			rec.SentS = time.Since(r.start).Seconds()
+			failed := llm.Classify(ctx, err)
+			rec.ErrorKind, rec.Error = failed.Kind, "held back by the client-side rate limit until "+failed.Error()
+			return rec, nil // never retried: the run is stopping
+		}
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, r.Plan.Timeout, context.DeadlineExceeded)
 	defer cancel()
@@ -357,6 +387,10 @@ func (r *Runner) do(ctx context.Context, sl slot) *record.Record {
 	if usage != nil {
 		rec.TokenSource = record.SourceServer
 		rec.InputTokens, rec.OutputTokens = usage.PromptTokens, usage.CompletionTokens
+		if usage.PromptTokens == 0 {
+			// Some servers (mainline TGI) report output tokens only.
+			rec.InputTokens = rec.InputTokensLocal
+		}
 	} else {
 		rec.TokenSource = record.SourceLocal
 		rec.InputTokens, rec.OutputTokens = rec.InputTokensLocal, rec.OutputTokensLocal
@@ -366,7 +400,7 @@ func (r *Runner) do(ctx context.Context, sl slot) *record.Record {
 		rec.Status = failed.Status
 		rec.Error = oneLine(failed.Error())
 	}
-	return rec
+	return rec, failed
 }
 
 // oneLine keeps error text to one bounded line for JSONL and terminals.

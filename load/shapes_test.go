@@ -127,6 +127,7 @@ func TestBatchIntervalStartsOnSchedule(t *testing.T) {
 	}
 	overlap := false
 	var ends [6]float64
+	var lags []float64
 	for _, rec := range c.recs {
 		if !rec.OK() {
 			t.Fatalf("request failed: %s", rec.Error)
@@ -135,10 +136,18 @@ func TestBatchIntervalStartsOnSchedule(t *testing.T) {
 		if math.Abs(rec.ScheduledS-want) > 1e-9 {
 			t.Errorf("batch %d scheduled at %.4fs, want %.4fs", rec.Batch, rec.ScheduledS, want)
 		}
-		if lag := rec.SentS - rec.ScheduledS; lag < 0 || lag > 0.010 {
+		lag := rec.SentS - rec.ScheduledS
+		if lag < 0 || lag > 0.025 {
 			t.Errorf("batch %d request sent %.2f ms after its schedule; want within a few ms", rec.Batch, 1000*lag)
 		}
+		lags = append(lags, lag)
 		ends[rec.Batch] = math.Max(ends[rec.Batch], rec.SentS+rec.E2ES)
+	}
+	// Single starts may be delayed by a busy machine; the typical start is
+	// within a few milliseconds.
+	sort.Float64s(lags)
+	if med := lags[len(lags)/2]; med > 0.004 {
+		t.Errorf("median start lag %.2f ms; want within a few ms", 1000*med)
 	}
 	for _, rec := range c.recs {
 		if rec.Batch > 1 && rec.SentS < ends[rec.Batch-1] {
@@ -212,7 +221,9 @@ func TestOpenLoopNeverWaitsForResponses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, rec := range c.recs {
-		if lag := rec.SentS - rec.ScheduledS; lag > 0.02 {
+		// Responses take 300 ms: a request that waited for one would be
+		// that late.
+		if lag := rec.SentS - rec.ScheduledS; lag > 0.1 {
 			t.Errorf("request %d sent %.1f ms late", rec.ID, 1000*lag)
 		}
 	}

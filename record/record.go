@@ -22,6 +22,15 @@ type Record struct {
 	SchemaVersion int `json:"schema_version"`
 	// ID numbers requests in the order they were scheduled, from 0.
 	ID int64 `json:"id"`
+	// Attempt numbers the attempts of a retried request from 0; (ID,
+	// Attempt) is unique. Retried marks an attempt that failed and was
+	// retried: it is not the request's outcome, but it was sent (and paid
+	// for), so it is kept.
+	Attempt int  `json:"attempt,omitempty"`
+	Retried bool `json:"retried,omitempty"`
+	// LimiterWaitS is how long the client-side rate limiter held this
+	// attempt back before sending, seconds (within the schedule lag).
+	LimiterWaitS float64 `json:"limiter_wait_s,omitempty"`
 	// Worker is the closed-loop worker that sent it.
 	Worker int `json:"worker"`
 	// Warmup requests are excluded from every statistic.

@@ -5,6 +5,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,15 +21,28 @@ func WriteSummaryJSON(path string, s *stats.Summary) error {
 	if s == nil {
 		return errors.New("summary: nil summary")
 	}
-	b, err := json.MarshalIndent(s, "", "  ")
+	b, err := marshalIndent(s)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
-	b = append(b, '\n')
 	if err := writeFileAtomic(path, b); err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
 	return nil
+}
+
+// marshalIndent is json.MarshalIndent with a two-space indent and a final
+// newline, without HTML escaping: SLOs and thresholds ("ttft<=500ms") stay
+// readable instead of becoming "ttft\u003c=500ms".
+func marshalIndent(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // writeFileAtomic writes data to a temporary file beside path, syncs it and

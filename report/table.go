@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/llmload/llmload/llm"
@@ -14,9 +15,11 @@ import (
 )
 
 // Table writes the final console summary of a run: who and what was
-// measured, the window and why it stopped, a compact aligned table of the
-// metrics (mean, p50, p90, p99; latencies in ms, speeds in tokens/s), then
-// throughput, concurrency, errors by kind and token-count provenance.
+// measured, the window and why it stopped, a schedule-lag warning when the
+// summary carries one, a compact aligned table of the metrics (mean, p50,
+// p90, p99; latencies in ms, speeds in tokens/s), then throughput,
+// concurrency, errors by kind, token-count provenance and, when present,
+// goodput, the server-reported timings and the split by prompt set.
 func Table(w io.Writer, s *stats.Summary) error {
 	if s == nil {
 		return fmt.Errorf("table: nil summary")
@@ -37,11 +40,31 @@ func Table(w io.Writer, s *stats.Summary) error {
 	switch {
 	case r.Mode == "concurrency" && r.Concurrency > 0:
 		load = append(load, fmt.Sprintf("closed loop, concurrency %d", r.Concurrency))
+	case r.Mode == "rate" && r.Rate > 0:
+		rate := fmt.Sprintf("open loop, rate %s req/s", strconv.FormatFloat(r.Rate, 'g', 6, 64))
+		if r.Arrival != "" {
+			rate += " " + r.Arrival
+		}
+		load = append(load, rate)
+		if r.MaxConcurrency > 0 {
+			load = append(load, fmt.Sprintf("max concurrency %d", r.MaxConcurrency))
+		}
 	case r.Mode != "":
 		load = append(load, r.Mode)
-		if r.Concurrency > 0 {
+		if r.BatchSize > 0 {
+			load = append(load, fmt.Sprintf("batch size %d", r.BatchSize))
+		} else if r.Concurrency > 0 {
 			load = append(load, fmt.Sprintf("concurrency %d", r.Concurrency))
 		}
+		if r.BatchIntervalS > 0 {
+			load = append(load, fmt.Sprintf("every %s s", strconv.FormatFloat(r.BatchIntervalS, 'g', 6, 64)))
+		}
+		if r.Batches > 0 {
+			load = append(load, fmt.Sprintf("%d batches", r.Batches))
+		}
+	}
+	if r.RampS > 0 {
+		load = append(load, fmt.Sprintf("ramp %s s", strconv.FormatFloat(r.RampS, 'g', 6, 64)))
 	}
 	if r.API != "" {
 		load = append(load, "api "+r.API)
@@ -67,6 +90,9 @@ func Table(w io.Writer, s *stats.Summary) error {
 		req += fmt.Sprintf("; %d warm-up excluded", s.Requests.WarmupExcluded)
 	}
 	line(bw, "requests", req)
+	if s.ScheduleLagWarning != "" {
+		line(bw, "WARNING", s.ScheduleLagWarning)
+	}
 	fmt.Fprintln(bw)
 
 	m := s.Metrics
@@ -86,16 +112,9 @@ func Table(w io.Writer, s *stats.Summary) error {
 		{"output tokens", m.OutputTokens, 1, "tok"},
 		{"schedule lag", m.ScheduleLag, 1000, "ms"},
 	}
-	const rowFmt = "%-26s %7s %10s %10s %10s %10s  %s\n"
 	fmt.Fprintf(bw, rowFmt, "metric", "n", "mean", "p50", "p90", "p99", "unit")
 	for _, row := range rows {
-		cells := [4]string{"-", "-", "-", "-"}
-		if row.d.Count > 0 {
-			for i, v := range []float64{row.d.Mean, row.d.P50, row.d.P90, row.d.P99} {
-				cells[i] = num(v * row.scale)
-			}
-		}
-		fmt.Fprintf(bw, rowFmt, row.name, fmt.Sprint(row.d.Count), cells[0], cells[1], cells[2], cells[3], row.unit)
+		distRow(bw, row.name, row.d, row.scale, row.unit)
 	}
 	fmt.Fprintln(bw)
 
@@ -111,7 +130,91 @@ func Table(w io.Writer, s *stats.Summary) error {
 			tc.InputMismatchRequests, tc.MeanInputDiff, tc.OutputMismatchRequests, tc.MeanOutputDiff)
 	}
 	line(bw, "tokens", tok)
+	if g := s.Goodput; g != nil {
+		line(bw, "goodput", goodputLine(g))
+	}
+	if len(s.ServerTiming) > 0 {
+		serverSection(bw, s)
+	}
+	if len(s.ByPromptSet) > 0 {
+		setSection(bw, s.ByPromptSet)
+	}
 	return bw.Flush()
+}
+
+// goodputLine: "3 of 6 requests (50.0%) met every SLO, 0.750 req/s;
+// met ttft<=500ms 4, tpot<=100ms 3".
+func goodputLine(g *stats.Goodput) string {
+	out := fmt.Sprintf("%d of %d requests (%.1f%%) met every SLO, %s req/s", g.Met, g.Requests, 100*g.Share, num(g.RatePerS))
+	if len(g.SLOs) > 0 {
+		parts := make([]string, len(g.SLOs))
+		for i, slo := range g.SLOs {
+			parts[i] = fmt.Sprintf("%s %d", slo, g.ByObjective[slo])
+		}
+		out += "; met " + strings.Join(parts, ", ")
+	}
+	return out
+}
+
+// serverSection lists the server-reported timings like the metrics, and,
+// when the server reported a whole-request latency for exactly the
+// requests the client's E2E covers, the client-side overhead.
+func serverSection(w io.Writer, s *stats.Summary) {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, rowFmt, "server-reported", "n", "mean", "p50", "p90", "p99", "unit")
+	for _, k := range stats.SortedKeys(s.ServerTiming) {
+		distRow(w, k, s.ServerTiming[k], 1000, "ms")
+	}
+	e2e := s.Metrics.E2E
+	for _, k := range []string{"latency_s", "total_s"} {
+		d, ok := s.ServerTiming[k]
+		if !ok || d.Count != e2e.Count || e2e.Count == 0 {
+			continue
+		}
+		// Same requests on both sides, so the difference of the means is
+		// the mean of the per-request differences (percentiles would not be).
+		line(w, "overhead", fmt.Sprintf("client E2E − server %s: mean %s ms (network, queueing, client)",
+			k, num(1000*(e2e.Mean-d.Mean))))
+		break
+	}
+}
+
+// setSection is one compact row per prompt set.
+func setSection(w io.Writer, sets map[string]stats.SetSummary) {
+	const f = "%-16s %8s %6s %7s %10s %10s %10s %10s %10s %9s\n"
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, f, "prompt set", "requests", "ok", "err%", "TTFT p50", "TTFT p99", "E2E p50", "E2E p99", "TPOT p50", "out tok")
+	ms := func(d stats.Dist, v float64) string {
+		if d.Count == 0 {
+			return "-"
+		}
+		return num(1000 * v)
+	}
+	for _, name := range stats.SortedKeys(sets) {
+		ss := sets[name]
+		out := "-"
+		if ss.OutputTokens.Count > 0 {
+			out = num(ss.OutputTokens.Mean)
+		}
+		fmt.Fprintf(w, f, name, fmt.Sprint(ss.Requests), fmt.Sprint(ss.Succeeded), fmt.Sprintf("%.1f", 100*ss.ErrorRate),
+			ms(ss.TTFT, ss.TTFT.P50), ms(ss.TTFT, ss.TTFT.P99), ms(ss.E2E, ss.E2E.P50), ms(ss.E2E, ss.E2E.P99),
+			ms(ss.TPOT, ss.TPOT.P50), out)
+	}
+	fmt.Fprintf(w, "%-16s latencies in ms; out tok: mean output tokens\n", "")
+}
+
+// rowFmt lays out a metric row: name, n, mean, p50, p90, p99, unit.
+const rowFmt = "%-26s %7s %10s %10s %10s %10s  %s\n"
+
+// distRow writes one metric row, values times scale.
+func distRow(w io.Writer, name string, d stats.Dist, scale float64, unit string) {
+	cells := [4]string{"-", "-", "-", "-"}
+	if d.Count > 0 {
+		for i, v := range []float64{d.Mean, d.P50, d.P90, d.P99} {
+			cells[i] = num(v * scale)
+		}
+	}
+	fmt.Fprintf(w, rowFmt, name, fmt.Sprint(d.Count), cells[0], cells[1], cells[2], cells[3], unit)
 }
 
 func line(w io.Writer, label, text string) {

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -453,22 +452,4 @@ func (em *smEmitter) fail(reason string) {
 	if em.enc.Encode(em.w, msg) == nil {
 		em.rc.Flush()
 	}
-}
-
-// splitPayloadParts is for tests: it decodes an event stream and returns
-// every PayloadPart's bytes.
-func splitPayloadParts(b []byte) ([][]byte, error) {
-	dec := eventstream.NewDecoder()
-	r := bytes.NewReader(b)
-	var parts [][]byte
-	for r.Len() > 0 {
-		m, err := dec.Decode(r, nil)
-		if err != nil {
-			return parts, err
-		}
-		if v := m.Headers.Get(":event-type"); v != nil && v.String() == "PayloadPart" {
-			parts = append(parts, m.Payload)
-		}
-	}
-	return parts, nil
 }

@@ -22,8 +22,21 @@ type RunInfo struct {
 	API      string `json:"api"`
 	Stream   bool   `json:"stream"`
 
-	Mode           string  `json:"mode"`
-	Concurrency    int     `json:"concurrency"`
+	Mode        string `json:"mode"`
+	Concurrency int    `json:"concurrency"`
+	// Rate is the open-loop arrival rate, requests/s (mode "rate"), and
+	// Arrival its process: constant, poisson or gamma.
+	Rate    float64 `json:"rate,omitempty"`
+	Arrival string  `json:"arrival,omitempty"`
+	// BatchSize, Batches and BatchIntervalS (seconds) shape the batch modes.
+	BatchSize      int     `json:"batch_size,omitempty"`
+	Batches        int     `json:"batches,omitempty"`
+	BatchIntervalS float64 `json:"batch_interval_s,omitempty"`
+	// MaxConcurrency caps requests in flight in rate mode (0: no cap).
+	MaxConcurrency int `json:"max_concurrency,omitempty"`
+	// RampS is how long, seconds, the load was raised linearly to its
+	// target (0: no ramp).
+	RampS          float64 `json:"ramp_s,omitempty"`
 	MaxRequests    int     `json:"max_requests"`
 	WarmupRequests int     `json:"warmup_requests"`
 	DurationLimitS float64 `json:"duration_limit_s"`
@@ -63,6 +76,50 @@ type Summary struct {
 	Metrics     Metrics     `json:"metrics"`
 	Concurrency Concurrency `json:"concurrency"`
 	TokenCounts TokenCounts `json:"token_counts"`
+
+	// Goodput counts the requests that met every SLO. Summarize leaves it
+	// nil; analysis.Goodput computes it when SLOs were set.
+	Goodput *Goodput `json:"goodput,omitempty"`
+	// ByPromptSet splits the main numbers by record.Record.PromptSet, when
+	// non-warm-up records come from more than one set; nil otherwise.
+	ByPromptSet map[string]SetSummary `json:"by_prompt_set,omitempty"`
+	// ServerTiming describes, per name, the timings the server reported
+	// (record.Record.ServerTimingS), seconds, over successful non-warm-up
+	// requests that carry that name; nil when none did.
+	ServerTiming map[string]Dist `json:"server_timing_s,omitempty"`
+	// ScheduleLagWarning is set when an open-loop run ("rate",
+	// "batch-interval") could not keep its schedule: see LagLimit.
+	ScheduleLagWarning string `json:"schedule_lag_warning,omitempty"`
+}
+
+// Goodput is the share and rate of requests that met every SLO (service
+// level objective) of a run. A failed request never meets an SLO.
+type Goodput struct {
+	// SLOs are the objectives, in their canonical text ("ttft<=500ms").
+	SLOs []string `json:"slos"`
+	// Requests counts the non-warm-up requests judged, failed ones included.
+	Requests int `json:"requests"`
+	// Met counts the requests that met every SLO.
+	Met int `json:"met"`
+	// Share is Met / Requests (0 when Requests is 0).
+	Share float64 `json:"share"`
+	// RatePerS is Met / the measured window, requests/s.
+	RatePerS float64 `json:"rate_per_s"`
+	// ByObjective counts, per SLO, the requests that met that one.
+	ByObjective map[string]int `json:"met_by_objective"`
+}
+
+// SetSummary is the compact summary of the requests of one prompt set.
+// Dists cover its successful requests, as in Metrics.
+type SetSummary struct {
+	Requests     int     `json:"requests"`
+	Succeeded    int     `json:"succeeded"`
+	ErrorRate    float64 `json:"error_rate"`
+	TTFT         Dist    `json:"ttft_s"`
+	E2E          Dist    `json:"e2e_s"`
+	TPOT         Dist    `json:"tpot_s"`
+	InputTokens  Dist    `json:"input_tokens"`
+	OutputTokens Dist    `json:"output_tokens"`
 }
 
 // Requests counts requests. Total, Succeeded and Failed exclude warm-up.
@@ -183,12 +240,11 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 			for j := 1; j < len(r.ChunkTimesS); j++ {
 				itl = append(itl, r.ChunkTimesS[j]-r.ChunkTimesS[j-1])
 			}
-			if t, ok := TTFT(r); ok && r.OutputTokens > 1 {
-				tp := (r.E2ES - t) / float64(r.OutputTokens-1)
-				tpot = append(tpot, tp)
-				if tp > 0 {
-					speed = append(speed, 1/tp)
-				}
+		}
+		if tp, ok := TPOT(r); ok {
+			tpot = append(tpot, tp)
+			if tp > 0 {
+				speed = append(speed, 1/tp)
 			}
 		}
 		if r.E2ES > 0 {
@@ -242,6 +298,9 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 	tc := &s.TokenCounts
 	tc.MeanInputDiff = div(inDiff, float64(tc.InputMismatchRequests))
 	tc.MeanOutputDiff = div(outDiff, float64(tc.OutputMismatchRequests))
+	s.ByPromptSet = byPromptSet(recs)
+	s.ServerTiming = serverTiming(recs)
+	s.ScheduleLagWarning = scheduleLagWarning(recs, run, s.Metrics.ScheduleLag, s.Concurrency.Max)
 	return s
 }
 
@@ -259,4 +318,42 @@ func TTFT(r *record.Record) (float64, bool) {
 		return r.E2ES, true
 	}
 	return 0, false
+}
+
+// TPOT returns the time per output token of r in seconds,
+// (E2E − TTFT)/(n_out − 1), and whether r has one: only a successful
+// streamed request with a TTFT and more than one output token does.
+func TPOT(r *record.Record) (float64, bool) {
+	if !r.OK() || !r.Stream || r.OutputTokens <= 1 {
+		return 0, false
+	}
+	t, ok := TTFT(r)
+	if !ok {
+		return 0, false
+	}
+	return (r.E2ES - t) / float64(r.OutputTokens-1), true
+}
+
+// OutputSpeed returns the per-request decode speed of r, 1/TPOT in
+// tokens/s, and whether r has one: it needs a TPOT greater than 0.
+func OutputSpeed(r *record.Record) (float64, bool) {
+	tp, ok := TPOT(r)
+	if !ok || !(tp > 0) {
+		return 0, false
+	}
+	return 1 / tp, true
+}
+
+// MaxITL returns the largest gap, seconds, between consecutive content
+// chunks of r, and whether r has one: only a successful streamed request
+// with at least two content chunks does.
+func MaxITL(r *record.Record) (float64, bool) {
+	if !r.OK() || !r.Stream || len(r.ChunkTimesS) < 2 {
+		return 0, false
+	}
+	m := math.Inf(-1)
+	for j := 1; j < len(r.ChunkTimesS); j++ {
+		m = math.Max(m, r.ChunkTimesS[j]-r.ChunkTimesS[j-1])
+	}
+	return m, true
 }

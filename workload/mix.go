@@ -132,18 +132,21 @@ func validateMix(sets []Weighted) error {
 // (seed, i), and the prompt is that set's Prompt(i) tagged with the set's
 // name.
 func (m *mixSource) Prompt(i int64) Prompt {
-	k := 0
-	if len(m.sets) > 1 {
-		u := unitFloat(mix64(mix64(m.seed^streamMix) ^ uint64(i)))
-		k = sort.SearchFloat64s(m.cum, u)
-		if u == m.cum[k] { // SearchFloat64s finds cum[k] >= u; the interval is [cum[k-1], cum[k])
-			k++
-		}
-		k = min(k, len(m.sets)-1)
-	}
+	k := m.pick(i)
 	p := m.sets[k].src.Prompt(i)
 	p.Set = m.sets[k].name
 	return p
+}
+
+// pick returns the index of request i's set.
+func (m *mixSource) pick(i int64) int {
+	if len(m.sets) == 1 {
+		return 0
+	}
+	u := unitFloat(mix64(mix64(m.seed^streamMix) ^ uint64(i)))
+	// Set k owns [cum[k-1], cum[k]): the first k with cum[k] > u.
+	k := sort.Search(len(m.cum), func(k int) bool { return m.cum[k] > u })
+	return min(k, len(m.sets)-1)
 }
 
 // unitFloat maps 64 random bits to a float64 uniform in [0, 1).

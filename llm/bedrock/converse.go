@@ -13,9 +13,11 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/document"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
 
 	"github.com/llmload/llmload/llm"
 )
@@ -74,12 +76,23 @@ func (p *Provider) converseRequest(req *llm.Request) (converseParts, *llm.Error)
 	return c, nil
 }
 
-// withHeaders sets req.Headers on one call.
-func withHeaders(req *llm.Request) []func(*bedrockruntime.Options) {
-	if len(req.Headers) == 0 {
+// callOptions are the per-call SDK options: req.Headers, and for the
+// event-stream operations a protocol instance of the call's own.
+//
+// Why a protocol per stream: in smithy-go v1.28.9 the restJson1 protocol
+// held by a client has one event-stream codec whose payload buffer (and
+// lazily built decoder) every stream of that client shares, so concurrent
+// streams race and can corrupt each other's events (aws/smithy-go#714,
+// fix proposed in #716). A protocol is a few small allocations; giving
+// each stream its own makes concurrent streams independent.
+func callOptions(req *llm.Request, stream bool) []func(*bedrockruntime.Options) {
+	if len(req.Headers) == 0 && !stream {
 		return nil
 	}
 	return []func(*bedrockruntime.Options){func(o *bedrockruntime.Options) {
+		if stream {
+			o.Protocol = restjson1.New(schemas.AmazonBedrockFrontendService)
+		}
 		for k, v := range req.Headers {
 			o.APIOptions = append(o.APIOptions, smithyhttp.SetHeaderValue(k, v))
 		}
@@ -95,7 +108,7 @@ func (p *Provider) converse(ctx context.Context, req *llm.Request, stream bool) 
 		out, err := p.client.Converse(ctx, &bedrockruntime.ConverseInput{
 			ModelId: aws.String(req.Model), Messages: c.messages, System: c.system,
 			InferenceConfig: c.config, AdditionalModelRequestFields: c.extra, PerformanceConfig: c.perf,
-		}, withHeaders(req)...)
+		}, callOptions(req, false)...)
 		if err != nil {
 			return nil, p.classify(ctx, err, 0)
 		}
@@ -104,7 +117,7 @@ func (p *Provider) converse(ctx context.Context, req *llm.Request, stream bool) 
 	out, err := p.client.ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{
 		ModelId: aws.String(req.Model), Messages: c.messages, System: c.system,
 		InferenceConfig: c.config, AdditionalModelRequestFields: c.extra, PerformanceConfig: c.perf,
-	}, withHeaders(req)...)
+	}, callOptions(req, true)...)
 	if err != nil {
 		return nil, p.classify(ctx, err, 0)
 	}

@@ -52,6 +52,7 @@ func (p *Provider) classify(ctx context.Context, err error, status int) *llm.Err
 	if errors.As(err, &le) {
 		return le
 	}
+	err = &redacted{err: err, secrets: p.secrets}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && re.Response != nil {
 		status = re.HTTPStatusCode()
@@ -90,6 +91,16 @@ func (p *Provider) classify(ctx context.Context, err error, status int) *llm.Err
 	e := llm.Classify(ctx, err)
 	return &llm.Error{Kind: e.Kind, Status: status, Message: clip(p.secrets.redact(rootMessage(err))), Err: err}
 }
+
+// redacted wraps an SDK error kept in llm.Error.Err: errors.As still
+// reaches the SDK's typed exceptions, and its text has the secrets removed.
+type redacted struct {
+	err     error
+	secrets *secrets
+}
+
+func (r *redacted) Error() string { return r.secrets.redact(r.err.Error()) }
+func (r *redacted) Unwrap() error { return r.err }
 
 // originalStatus is the model's status code carried by a
 // ModelStreamErrorException or ModelErrorException, 0 when none.

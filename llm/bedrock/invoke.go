@@ -67,7 +67,7 @@ func (p *Provider) invoke(ctx context.Context, req *llm.Request, stream bool) (l
 			ModelId: aws.String(req.Model), Body: body,
 			ContentType: aws.String("application/json"), Accept: aws.String("application/json"),
 			PerformanceConfigLatency: p.latency,
-		}, withHeaders(req)...)
+		}, callOptions(req, false)...)
 		if err != nil {
 			return nil, p.classify(ctx, err, 0)
 		}
@@ -83,7 +83,7 @@ func (p *Provider) invoke(ctx context.Context, req *llm.Request, stream bool) (l
 		ModelId: aws.String(req.Model), Body: body,
 		ContentType: aws.String("application/json"), Accept: aws.String("application/json"),
 		PerformanceConfigLatency: p.latency,
-	}, withHeaders(req)...)
+	}, callOptions(req, true)...)
 	if err != nil {
 		return nil, p.classify(ctx, err, 0)
 	}

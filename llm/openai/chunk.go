@@ -10,17 +10,26 @@ import (
 // byte slices alias the decoded data or the decoder's scratch buffers and
 // are valid until the next decode.
 type chunk struct {
-	id       []byte // "id"
-	content  []byte // choices[0].delta.content (chat)
-	text     []byte // choices[0].text (completions)
-	finish   []byte // choices[0].finish_reason
-	usage    usage  // "usage", when hasUsage
-	hasUsage bool
-	errRaw   []byte // the JSON of a non-null "error"
-	errObj   bool   // "object": "error" (older vLLM error shape)
+	id         []byte // "id"
+	content    []byte // choices[0].delta.content (chat)
+	text       []byte // choices[0].text (completions)
+	finish     []byte // choices[0].finish_reason
+	usage      usage  // "usage", when hasUsage
+	hasUsage   bool
+	errRaw     []byte  // the JSON of a non-null "error"
+	errObj     bool    // "object": "error" (older vLLM error shape)
+	timings    timings // llama.cpp's "timings", when hasTimings
+	hasTimings bool
 }
 
 type usage struct{ prompt, completion int }
+
+// timings is the part of llama.cpp server's "timings" object llmload
+// reads: prompt processing and generation time, in milliseconds.
+type timings struct {
+	promptMS, predictedMS       float64
+	hasPromptMS, hasPredictedMS bool
+}
 
 var errSyntax = errors.New("invalid JSON")
 
@@ -44,6 +53,7 @@ const maxDepth = 10000
 //		}
 //		Usage *struct{ PromptTokens, CompletionTokens int } // snake_case names
 //		Error json.RawMessage
+//		Timings *struct{ PromptMS, PredictedMS *float64 } // "prompt_ms", "predicted_ms"
 //	}
 //
 // in what it accepts, how it matches keys (case-insensitively) and how it
@@ -79,6 +89,8 @@ func (d *decoder) decode(data []byte, c *chunk) error {
 			if v != nil {
 				c.errObj = string(v) == "error"
 			}
+		case keyIs(key, "timings"):
+			err = d.timings(c)
 		case keyIs(key, "error"):
 			if d.literal("null") {
 				c.errRaw = nil
@@ -184,6 +196,28 @@ func (d *decoder) usage(c *chunk) error {
 	})
 }
 
+// timings parses llama.cpp's "timings" object. Like encoding/json with
+// pointer fields, null clears what an earlier value set.
+func (d *decoder) timings(c *chunk) error {
+	if d.literal("null") {
+		c.hasTimings, c.timings = false, timings{}
+		return nil
+	}
+	if d.i < len(d.b) && d.b[d.i] == '{' {
+		c.hasTimings = true
+	}
+	t := &c.timings
+	return d.object(2, func(key []byte) error {
+		switch {
+		case keyIs(key, "prompt_ms"):
+			return d.floatOrNull(&t.promptMS, &t.hasPromptMS)
+		case keyIs(key, "predicted_ms"):
+			return d.floatOrNull(&t.predictedMS, &t.hasPredictedMS)
+		}
+		return d.skip(3)
+	})
+}
+
 // object parses an object at nesting depth, calling field with each key
 // once the reader is positioned at its value.
 func (d *decoder) object(depth int, field func(key []byte) error) error {
@@ -267,4 +301,21 @@ func equalFold(key []byte, field string) bool {
 		}
 	}
 	return len(key) == len(field)
+}
+
+// serverTiming converts llama.cpp's timings to ServerTiming seconds:
+// prompt_ms → "prompt_eval_s", predicted_ms → "eval_s" (the names Ollama's
+// equivalents use). It returns nil when neither is present.
+func (t timings) serverTiming() map[string]float64 {
+	if !t.hasPromptMS && !t.hasPredictedMS {
+		return nil
+	}
+	m := make(map[string]float64, 2)
+	if t.hasPromptMS {
+		m["prompt_eval_s"] = t.promptMS / 1000
+	}
+	if t.hasPredictedMS {
+		m["eval_s"] = t.predictedMS / 1000
+	}
+	return m
 }

@@ -21,7 +21,11 @@ type refChunk struct {
 		PromptTokens     int `json:"prompt_tokens"`
 		CompletionTokens int `json:"completion_tokens"`
 	} `json:"usage"`
-	Error json.RawMessage `json:"error"`
+	Error   json.RawMessage `json:"error"`
+	Timings *struct {
+		PromptMS    *float64 `json:"prompt_ms"`
+		PredictedMS *float64 `json:"predicted_ms"`
+	} `json:"timings"`
 }
 
 // decoded is the comparable result of either decoder.
@@ -31,6 +35,9 @@ type decoded struct {
 	hasUsage                  bool
 	prompt, completion        int
 	hasError                  bool
+	hasTimings                bool
+	promptMS, predictedMS     float64
+	hasPromptMS, hasPredicted bool
 }
 
 func decodeRef(data []byte) decoded {
@@ -45,6 +52,15 @@ func decodeRef(data []byte) decoded {
 	if r.Usage != nil {
 		d.hasUsage, d.prompt, d.completion = true, r.Usage.PromptTokens, r.Usage.CompletionTokens
 	}
+	if t := r.Timings; t != nil {
+		d.hasTimings = true
+		if t.PromptMS != nil {
+			d.promptMS, d.hasPromptMS = *t.PromptMS, true
+		}
+		if t.PredictedMS != nil {
+			d.predictedMS, d.hasPredicted = *t.PredictedMS, true
+		}
+	}
 	return d
 }
 
@@ -56,7 +72,9 @@ func decodeLean(dec *decoder, data []byte) decoded {
 	return decoded{
 		ok: true, id: string(c.id), content: string(c.content), text: string(c.text), finish: string(c.finish),
 		hasUsage: c.hasUsage, prompt: c.usage.prompt, completion: c.usage.completion,
-		hasError: c.errRaw != nil || c.errObj,
+		hasError:   c.errRaw != nil || c.errObj,
+		hasTimings: c.hasTimings, promptMS: c.timings.promptMS, predictedMS: c.timings.predictedMS,
+		hasPromptMS: c.timings.hasPromptMS, hasPredicted: c.timings.hasPredictedMS,
 	}
 }
 
@@ -78,6 +96,12 @@ var chunkSeeds = []string{
 	"{\"\u212a\":1,\"\u017fhoices\":[]}",
 	`null`, `[]`, `{}`, `{"a":[1,2,{"b":[true,false,null]}]}`, `{"a":01}`, `{"a":-}`, `{"a":"\x01"}`, ` {"a":1} `, `{"a":1}x`,
 	`{"error":null}`, `{"error":{"a":1},"error":null}`, `{"choices":[null]}`, `{"choices":[{"delta":null}]}`,
+	// llama.cpp's final chunk carries "timings".
+	`{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"timings":{"prompt_n":12,"prompt_ms":35.5,"prompt_per_token_ms":2.958,"prompt_per_second":338.0,"predicted_n":40,"predicted_ms":812.25,"predicted_per_token_ms":20.3,"predicted_per_second":49.2}}`,
+	`{"timings":{"prompt_ms":1e2,"predicted_ms":-0.5E-3}}`, `{"timings":{"prompt_ms":null,"predicted_ms":7}}`,
+	`{"timings":{"prompt_ms":1},"timings":{}}`, `{"timings":{"prompt_ms":1},"timings":null}`, `{"timings":null,"timings":{}}`,
+	`{"timings":{"prompt_ms":1e400}}`, `{"timings":{"prompt_ms":"1"}}`, `{"timings":[]}`, `{"timings":5}`, `{"Timings":{"PROMPT_MS":3}}`,
+	`{"timings":{"prompt_ms":1,"prompt_ms":null}}`,
 }
 
 // TestChunkDecodeMatchesEncodingJSON checks the lean decoder against encoding/json on the seed corpus.

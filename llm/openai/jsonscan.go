@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"strconv"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -250,6 +251,26 @@ func (d *decoder) intOrNull(v *int) error {
 	default:
 		return errSyntax
 	}
+	return nil
+}
+
+// floatOrNull parses a number into *v and sets *has, as encoding/json
+// does for a *float64 field; null sets *has false. A number out of
+// float64's range is an error, as in encoding/json.
+func (d *decoder) floatOrNull(v *float64, has *bool) error {
+	if d.literal("null") {
+		*v, *has = 0, false
+		return nil
+	}
+	start := d.i
+	if err := d.number(); err != nil {
+		return err
+	}
+	f, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
+	if err != nil {
+		return errSyntax
+	}
+	*v, *has = f, true
 	return nil
 }
 

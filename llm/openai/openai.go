@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/llmload/llmload/llm"
 )
@@ -246,9 +247,10 @@ func (p *Provider) statusError(resp *http.Response) error {
 		msg = http.StatusText(resp.StatusCode)
 	}
 	return &llm.Error{
-		Kind:    llm.KindOfStatus(resp.StatusCode, string(b)),
-		Status:  resp.StatusCode,
-		Message: clip(redact(msg, p.apiKey)),
+		Kind:       llm.KindOfStatus(resp.StatusCode, string(b)),
+		Status:     resp.StatusCode,
+		Message:    clip(redact(msg, p.apiKey)),
+		RetryAfter: llm.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
 }
 

@@ -45,8 +45,12 @@ type completion struct {
 		Text         string `json:"text"`
 		FinishReason string `json:"finish_reason"`
 	} `json:"choices"`
-	Usage *llm.Usage      `json:"usage"`
-	Error json.RawMessage `json:"error"`
+	Usage   *llm.Usage      `json:"usage"`
+	Error   json.RawMessage `json:"error"`
+	Timings *struct {
+		PromptMS    *float64 `json:"prompt_ms"`
+		PredictedMS *float64 `json:"predicted_ms"`
+	} `json:"timings"` // llama.cpp server
 }
 
 // Next returns the response as one Event, then io.EOF.
@@ -91,6 +95,16 @@ func (s *jsonStream) read() (llm.Event, error) {
 		return llm.Event{}, streamError(b, s.status, s.apiKey)
 	}
 	ev := llm.Event{ID: c.ID, Usage: c.Usage}
+	if t := c.Timings; t != nil {
+		var tm timings
+		if t.PromptMS != nil {
+			tm.promptMS, tm.hasPromptMS = *t.PromptMS, true
+		}
+		if t.PredictedMS != nil {
+			tm.predictedMS, tm.hasPredictedMS = *t.PredictedMS, true
+		}
+		ev.ServerTiming = tm.serverTiming()
+	}
 	if len(c.Choices) > 0 {
 		ch := c.Choices[0]
 		ev.FinishReason = ch.FinishReason

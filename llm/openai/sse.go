@@ -184,7 +184,7 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 	if len(c.finish) > 0 {
 		s.sawFinish = true
 	}
-	if len(text) == 0 && len(c.finish) == 0 && !c.hasUsage {
+	if len(text) == 0 && len(c.finish) == 0 && !c.hasUsage && !c.hasTimings {
 		return ev, false, nil // a role-only delta or an empty chunk
 	}
 	if len(c.id) > 0 && string(c.id) != s.id {
@@ -195,6 +195,9 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 	ev.FinishReason = finishReason(c.finish)
 	if c.hasUsage {
 		ev.Usage = &llm.Usage{PromptTokens: c.usage.prompt, CompletionTokens: c.usage.completion}
+	}
+	if c.hasTimings {
+		ev.ServerTiming = c.timings.serverTiming()
 	}
 	return ev, true, nil
 }

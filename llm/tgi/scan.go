@@ -107,6 +107,9 @@ func (s *scanner) object(field func(key []byte) error) error {
 // anything else is skipped.
 func (s *scanner) other(key []byte, fields ...string) error {
 	for _, f := range fields {
+		if len(key) > 0 && key[0] < utf8.RuneSelf && key[0]|0x20 != f[0] {
+			continue // fast reject: fields start with an ASCII lower-case letter
+		}
 		if bytes.EqualFold(key, []byte(f)) {
 			return errFallback
 		}

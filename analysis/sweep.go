@@ -1,0 +1,166 @@
+package analysis
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/stats"
+)
+
+// SweepSchemaVersion is the version of the SweepSummary JSON schema
+// (sweep.json). A change of meaning bumps it.
+const SweepSchemaVersion = 1
+
+// Sweep kinds.
+const (
+	SweepConcurrency = "concurrency" // levels are closed-loop worker counts
+	SweepRate        = "rate"        // levels are open-loop rates, requests/s
+)
+
+// SweepRow is one level of a sweep: the numbers of its summary that a
+// latency-throughput curve needs. Times are seconds.
+type SweepRow struct {
+	// Level is the concurrency or the rate (requests/s) of the level.
+	Level float64 `json:"level"`
+	// Dir is the level's sub-directory of the sweep's run directory.
+	Dir string `json:"dir"`
+
+	Requests         int     `json:"requests"`
+	Succeeded        int     `json:"succeeded"`
+	ErrorRate        float64 `json:"error_rate"`
+	OutputTokensPerS float64 `json:"output_tokens_per_s"`
+	RequestsPerS     float64 `json:"requests_per_s"`
+
+	// OutputSpeed* are percentiles of per-request decode speed, 1/TPOT,
+	// tokens/s.
+	OutputSpeedP25 float64 `json:"output_speed_p25_tokens_per_s"`
+	OutputSpeedP50 float64 `json:"output_speed_p50_tokens_per_s"`
+	OutputSpeedP75 float64 `json:"output_speed_p75_tokens_per_s"`
+
+	TTFTP50 float64 `json:"ttft_p50_s"`
+	TTFTP90 float64 `json:"ttft_p90_s"`
+	TTFTP99 float64 `json:"ttft_p99_s"`
+	E2EP50  float64 `json:"e2e_p50_s"`
+	E2EP90  float64 `json:"e2e_p90_s"`
+	E2EP99  float64 `json:"e2e_p99_s"`
+
+	ConcurrencyMean float64 `json:"concurrency_mean"`
+	ConcurrencyMax  int     `json:"concurrency_max"`
+	// Timeouts counts requests that failed with error kind "timeout".
+	Timeouts int `json:"timeouts"`
+	// GoodputShare is the level's goodput share; nil when no SLO was set.
+	GoodputShare *float64 `json:"goodput_share,omitempty"`
+	// StoppedEarly is the StopCheck reason when this level ended the
+	// sweep; empty otherwise. The runner sets it.
+	StoppedEarly string `json:"stopped_early,omitempty"`
+}
+
+// SweepRowOf extracts the row of one level from its summary. StoppedEarly
+// is left empty.
+func SweepRowOf(level float64, dir string, s *stats.Summary) SweepRow {
+	row := SweepRow{Level: level, Dir: dir}
+	if s == nil {
+		return row
+	}
+	m := s.Metrics
+	row.Requests = s.Requests.Total
+	row.Succeeded = s.Requests.Succeeded
+	row.ErrorRate = s.ErrorRate
+	row.OutputTokensPerS = s.Throughput.OutputTokensPerS
+	row.RequestsPerS = s.Throughput.RequestsPerS
+	row.OutputSpeedP25, row.OutputSpeedP50, row.OutputSpeedP75 = m.OutputSpeed.P25, m.OutputSpeed.P50, m.OutputSpeed.P75
+	row.TTFTP50, row.TTFTP90, row.TTFTP99 = m.TTFT.P50, m.TTFT.P90, m.TTFT.P99
+	row.E2EP50, row.E2EP90, row.E2EP99 = m.E2E.P50, m.E2E.P90, m.E2E.P99
+	row.ConcurrencyMean = s.Concurrency.Mean
+	row.ConcurrencyMax = s.Concurrency.Max
+	row.Timeouts = s.ErrorsByKind[llm.KindTimeout]
+	if s.Goodput != nil {
+		share := s.Goodput.Share
+		row.GoodputShare = &share
+	}
+	return row
+}
+
+// SweepSummary is what sweep.json holds: one row per level run, in the
+// order run.
+type SweepSummary struct {
+	SchemaVersion int `json:"schema_version"`
+	// Kind is SweepConcurrency or SweepRate.
+	Kind string     `json:"kind"`
+	Rows []SweepRow `json:"rows"`
+	// StopReason says why the sweep ended before its last level; empty
+	// when every level ran.
+	StopReason string `json:"stop_reason,omitempty"`
+}
+
+// StopCheck tells whether a sweep should stop after the level summarized
+// by s: when its error rate exceeds maxErrorRate (> 0; 0 disables the
+// check), or when onTimeout is set and any request timed out. reason
+// names every cause: "error rate 7.5% > 5%", "2 invocation timeouts",
+// joined by "; ".
+func StopCheck(s *stats.Summary, maxErrorRate float64, onTimeout bool) (stop bool, reason string) {
+	if s == nil {
+		return false, ""
+	}
+	var why []string
+	if maxErrorRate > 0 && s.ErrorRate > maxErrorRate {
+		why = append(why, fmt.Sprintf("error rate %s > %s", pct(s.ErrorRate), pct(maxErrorRate)))
+	}
+	if n := s.ErrorsByKind[llm.KindTimeout]; onTimeout && n > 0 {
+		w := "invocation timeouts"
+		if n == 1 {
+			w = "invocation timeout"
+		}
+		why = append(why, fmt.Sprintf("%d %s", n, w))
+	}
+	return len(why) > 0, strings.Join(why, "; ")
+}
+
+// pct writes a fraction as a percentage with at most two decimals:
+// 0.075 → "7.5%".
+func pct(f float64) string {
+	s := strconv.FormatFloat(100*f, 'f', 2, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s + "%"
+}
+
+// AutoRates plans the rates of an automatic sweep as GuideLLM's sweep
+// profile does (vllm-project/guidellm, src/guidellm/benchmark/profiles/
+// sweep.py, SweepProfile.next_strategy): after measuring the synchronous
+// rate (requests/s at concurrency 1) and the maximum throughput rate, it
+// runs numpy.linspace(sync, max, size−1)[1:] — evenly spaced rates above
+// the synchronous one, which is not rerun, up to and including the
+// maximum. With n = size − 2 rates:
+//
+//	rate_k = syncRate + k·(maxRate − syncRate)/n,  k = 1 … n
+//
+// the last one exactly maxRate. Errors: n < 1, a rate that is not a
+// positive finite number, or maxRate ≤ syncRate (the endpoint gained
+// nothing from concurrency, or the measurements are swapped: there is no
+// range to sweep).
+func AutoRates(syncRate, maxRate float64, n int) ([]float64, error) {
+	bad := func(x float64) bool { return !(x > 0) || math.IsInf(x, 0) }
+	switch {
+	case n < 1:
+		return nil, fmt.Errorf("auto sweep: %d levels; want at least 1", n)
+	case bad(syncRate):
+		return nil, fmt.Errorf("auto sweep: synchronous rate %g requests/s is not positive (did any request succeed at concurrency 1?)", syncRate)
+	case bad(maxRate):
+		return nil, fmt.Errorf("auto sweep: maximum rate %g requests/s is not positive (did any request succeed at full load?)", maxRate)
+	case maxRate <= syncRate:
+		return nil, errors.New("auto sweep: maximum rate " + strconv.FormatFloat(maxRate, 'g', 4, 64) +
+			" requests/s is not above the synchronous rate " + strconv.FormatFloat(syncRate, 'g', 4, 64) +
+			" requests/s: there is no range to sweep")
+	}
+	step := (maxRate - syncRate) / float64(n)
+	rates := make([]float64, n)
+	for k := 1; k <= n; k++ {
+		rates[k-1] = syncRate + float64(k)*step
+	}
+	rates[n-1] = maxRate // as numpy.linspace, the end point exactly
+	return rates, nil
+}

@@ -1,0 +1,53 @@
+package config
+
+import "time"
+
+// Defaults of the command line, shared by `llmload run` flags and
+// experiment files (LoadExperiment starts from them), so a setting means
+// the same wherever it is left out.
+const (
+	DefaultAPI              = "chat"
+	DefaultTokenizer        = "cl100k_base" // workload.DefaultTokenizer
+	DefaultSimProfile       = "llama2-7b-a10g"
+	DefaultConcurrency      = 10
+	DefaultMaxRequests      = 100
+	DefaultTimeout          = 90 * time.Second
+	DefaultSweepLevels      = 10
+	DefaultSimMaxConcurrent = 128
+)
+
+// Defaults returns the configuration the CLI starts from before flags (or
+// an experiment file) change it: LLMPerf's workload (550±150 input tokens,
+// 150±80 output tokens), 10 concurrent requests, 100 measured requests, a
+// 90 s per-request timeout, streaming chat, seed 1, the cl100k_base
+// tokenizer, Poisson arrivals with burstiness 1 (used in mode rate only),
+// 10 levels for sweep auto, and the simulator's default profile at real
+// time with 128 concurrent requests. Provider is empty: the CLI resolves
+// it (openai with a base URL, else sim). Name and ResultsDir are empty:
+// the CLI derives them.
+//
+// Each call returns a new Config; callers may change it freely.
+func Defaults() Config {
+	return Config{
+		API:                DefaultAPI,
+		Stream:             true,
+		MeanInputTokens:    550,
+		StddevInputTokens:  150,
+		MeanOutputTokens:   150,
+		StddevOutputTokens: 80,
+		Seed:               1,
+		Tokenizer:          DefaultTokenizer,
+		Mode:               ModeConcurrency,
+		Concurrency:        IntList{DefaultConcurrency},
+		Arrival:            ArrivalPoisson,
+		Burstiness:         1,
+		MaxRequests:        DefaultMaxRequests,
+		Timeout:            Duration(DefaultTimeout),
+		SweepLevels:        DefaultSweepLevels,
+		Sim: SimConfig{
+			Profile:               DefaultSimProfile,
+			TimeScale:             1,
+			MaxConcurrentRequests: DefaultSimMaxConcurrent,
+		},
+	}
+}

@@ -1,0 +1,336 @@
+// Package ollama is the llmload provider for Ollama's native API: POST
+// /api/chat and /api/generate, streamed as newline-delimited JSON.
+//
+// Ollama's OpenAI-compatible API (/v1) is served by llm/openai; this
+// provider exists for the native stream's final line, which reports the
+// server's own token counts and its timings (load, prompt evaluation,
+// generation) in nanoseconds.
+//
+// The provider parses; it never times. Stream.Next returns each event the
+// moment its line is complete, and the load runner stamps it.
+package ollama
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/llmload/llmload/llm"
+)
+
+// DefaultMaxConns sizes the connection pool when Options.MaxConns is not set.
+const DefaultMaxConns = 100
+
+// errBodyLimit is how much of a non-2xx response body is read for its message.
+const errBodyLimit = 4 << 10
+
+// The APIs a Provider can speak.
+const (
+	APIChat     = "chat"     // POST /api/chat: messages in, message.content out
+	APIGenerate = "generate" // POST /api/generate: prompt in, response out
+)
+
+// Options configures a Provider.
+type Options struct {
+	// BaseURL is the server root, e.g. "http://127.0.0.1:11434"; "/api/chat"
+	// or "/api/generate" is appended to its path. A trailing slash does not
+	// matter and a query string is kept.
+	BaseURL string
+	// Headers are extra headers sent with every request (e.g. the
+	// Authorization of a proxy in front of Ollama); they override the
+	// provider's defaults and are overridden by llm.Request.Headers.
+	Headers map[string]string
+	// HTTPClient sends the requests. When nil, New builds one whose idle
+	// pool keeps MaxConns connections per host, with no client Timeout:
+	// the context given to Start bounds each request.
+	HTTPClient *http.Client
+	// MaxConns is the number of streams expected to run at once; it sizes
+	// the pool of the client New builds. 0 means DefaultMaxConns.
+	MaxConns int
+	// API is APIChat (the default when empty) or APIGenerate.
+	API string
+}
+
+// Provider sends requests to one Ollama server. It is safe for concurrent
+// use by many goroutines.
+type Provider struct {
+	url     string
+	api     string
+	headers map[string]string
+	client  *http.Client
+}
+
+var _ llm.Provider = (*Provider)(nil)
+
+// New returns a Provider for opts. It fails when BaseURL is not an
+// absolute http or https URL with a host, or API is unknown.
+func New(opts Options) (*Provider, error) {
+	api := opts.API
+	switch api {
+	case "":
+		api = APIChat
+	case APIChat, APIGenerate:
+	default:
+		return nil, fmt.Errorf("ollama: unknown API %q (use %q or %q)", opts.API, APIChat, APIGenerate)
+	}
+	u, err := url.Parse(strings.TrimSpace(opts.BaseURL))
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the url.Error repeats the URL, which may hold credentials
+		}
+		return nil, fmt.Errorf("ollama: invalid BaseURL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("ollama: BaseURL %q: scheme must be http or https (e.g. http://127.0.0.1:11434)", u.Redacted())
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("ollama: BaseURL %q: no host", u.Redacted())
+	}
+	u.Fragment, u.RawFragment = "", ""
+	u.Path = strings.TrimRight(u.Path, "/") + "/api/" + api
+	u.RawPath = ""
+	p := &Provider{url: u.String(), api: api, client: opts.HTTPClient}
+	if len(opts.Headers) > 0 {
+		p.headers = make(map[string]string, len(opts.Headers))
+		for k, v := range opts.Headers {
+			p.headers[k] = v
+		}
+	}
+	if p.client == nil {
+		p.client = newClient(opts.MaxConns)
+	}
+	return p, nil
+}
+
+func newClient(maxConns int) *http.Client {
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConns
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = max(maxConns, t.MaxIdleConns)
+	t.MaxIdleConnsPerHost = maxConns
+	t.MaxConnsPerHost = 0
+	return &http.Client{Transport: t}
+}
+
+// Name returns "ollama".
+func (p *Provider) Name() string { return "ollama" }
+
+// Start sends req and returns once the response status and headers have
+// arrived. A non-2xx response is returned as an *llm.Error carrying
+// Ollama's message.
+func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	if req == nil {
+		return nil, &llm.Error{Kind: llm.KindClient, Message: "ollama: nil request"}
+	}
+	body, err := requestBody(req, p.api)
+	if err != nil {
+		return nil, &llm.Error{Kind: llm.KindClient, Message: "ollama: encoding request: " + err.Error(), Err: err}
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, &llm.Error{Kind: llm.KindClient, Message: "ollama: " + err.Error()}
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if req.Stream {
+		hreq.Header.Set("Accept", "application/x-ndjson")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	set := func(hs map[string]string) {
+		for k, v := range hs {
+			if strings.EqualFold(k, "Host") {
+				hreq.Host = v
+				continue
+			}
+			hreq.Header.Set(k, v)
+		}
+	}
+	set(p.headers)
+	set(req.Headers)
+
+	resp, err := p.client.Do(hreq)
+	if err != nil {
+		return nil, llm.Classify(ctx, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, statusError(resp)
+	}
+	whole := !req.Stream
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
+		switch mt {
+		case "application/x-ndjson":
+			whole = false
+		case "application/json":
+			whole = true
+		}
+	}
+	return newStream(ctx, resp.Body, resp.StatusCode, p.api, whole), nil
+}
+
+// topLevel are request fields of Ollama's API that Request.Extra sets at
+// the top level of the body; every other Extra key goes into "options".
+var topLevel = map[string]bool{
+	"format": true, "keep_alive": true, "think": true, "raw": true, "system": true,
+	"template": true, "context": true, "tools": true, "images": true, "suffix": true,
+	"model": true, "messages": true, "prompt": true, "stream": true,
+}
+
+// requestBody builds the JSON body for api.
+func requestBody(req *llm.Request, api string) ([]byte, error) {
+	body := make(map[string]any, 6)
+	body["model"] = req.Model
+	if api == APIChat {
+		msgs := req.Messages
+		if len(msgs) == 0 && req.Prompt != "" {
+			msgs = []llm.Message{{Role: "user", Content: req.Prompt}}
+		}
+		if msgs == nil {
+			msgs = []llm.Message{}
+		}
+		body["messages"] = msgs
+	} else {
+		body["prompt"] = prompt(req)
+	}
+	body["stream"] = req.Stream // Ollama streams unless told not to
+	opts := make(map[string]any, 3+len(req.Extra))
+	if req.MaxTokens > 0 {
+		opts["num_predict"] = req.MaxTokens
+	}
+	if req.Temperature != nil {
+		opts["temperature"] = *req.Temperature
+	}
+	if req.IgnoreEOS {
+		// Not an Ollama option (Ollama logs and ignores unknown ones);
+		// llmload's simulator honours it.
+		opts["ignore_eos"] = true
+	}
+	for k, v := range req.Extra {
+		if topLevel[k] {
+			body[k] = v
+		} else {
+			opts[k] = v
+		}
+	}
+	if len(opts) > 0 {
+		body["options"] = opts
+	}
+	return json.Marshal(body)
+}
+
+// prompt is the /api/generate prompt: Prompt, or else the contents of
+// Messages joined by blank lines.
+func prompt(req *llm.Request) string {
+	if req.Prompt != "" || len(req.Messages) == 0 {
+		return req.Prompt
+	}
+	parts := make([]string, len(req.Messages))
+	for i, m := range req.Messages {
+		parts[i] = m.Content
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+// errorMessage extracts {"error": "..."} from a body.
+func errorMessage(b []byte) string {
+	var e struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(b, &e) != nil || len(e.Error) == 0 || string(e.Error) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(e.Error, &s) == nil {
+		return s
+	}
+	var inner struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(e.Error, &inner) == nil && inner.Message != "" {
+		return inner.Message
+	}
+	return string(e.Error)
+}
+
+// statusError reads the start of a non-2xx response, releases the
+// connection and classifies it. Ollama's queue-full answer (503 "server
+// busy … maximum pending requests exceeded") is overloaded; a missing
+// model (404) is a client error.
+func statusError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, errBodyLimit))
+	drainClose(resp.Body, resp.Body)
+	msg := errorMessage(b)
+	if msg == "" {
+		msg = strings.TrimSpace(string(b))
+	}
+	if msg == "" {
+		msg = http.StatusText(resp.StatusCode)
+	}
+	kind := llm.KindOfStatus(resp.StatusCode, string(b))
+	if low := strings.ToLower(msg); resp.StatusCode == http.StatusServiceUnavailable &&
+		(strings.Contains(low, "server busy") || strings.Contains(low, "maximum pending requests")) {
+		kind = llm.KindOverloaded
+	}
+	return &llm.Error{Kind: kind, Status: resp.StatusCode, Message: clip(msg),
+		RetryAfter: llm.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+}
+
+// lineError classifies an {"error": ...} line inside a 2xx response:
+// server_error, or timeout when the message says the request timed out.
+func lineError(msg string, status int) *llm.Error {
+	if msg == "" {
+		msg = "error in stream"
+	}
+	kind := llm.KindServer
+	low := strings.ToLower(msg)
+	switch {
+	case strings.Contains(low, "timed out") || strings.Contains(low, "timeout"):
+		kind = llm.KindTimeout
+	case strings.Contains(low, "server busy") || strings.Contains(low, "overloaded"):
+		kind = llm.KindOverloaded
+	}
+	return &llm.Error{Kind: kind, Status: status, Message: clip(msg)}
+}
+
+// maxMessage bounds the length of an error message taken from a server.
+const maxMessage = 512
+
+// clip shortens s to maxMessage bytes on a rune boundary and folds it to one line.
+func clip(s string) string {
+	if len(s) > maxMessage {
+		i := maxMessage
+		for i > 0 && s[i]&0xC0 == 0x80 {
+			i--
+		}
+		s = s[:i] + "…"
+	}
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.Join(strings.Fields(s), " ")
+	}
+	return s
+}
+
+// Bounds of the drain that lets the transport reuse a connection.
+const (
+	maxDrain     = 64 << 10
+	drainTimeout = 100 * time.Millisecond
+)
+
+// drainClose reads what is left of a response (at most maxDrain bytes,
+// for at most drainTimeout) and closes it, so that an HTTP/1.1
+// connection goes back to the pool instead of being re-dialed.
+func drainClose(r io.Reader, body io.Closer) error {
+	t := time.AfterFunc(drainTimeout, func() { body.Close() })
+	io.CopyN(io.Discard, r, maxDrain)
+	t.Stop()
+	return body.Close()
+}
