@@ -171,7 +171,7 @@ func Goodput(recs []record.Record, slos []SLO, windowS float64) stats.Goodput {
 	}
 	for i := range recs {
 		r := &recs[i]
-		if r.Warmup {
+		if r.Warmup || r.Retried {
 			continue
 		}
 		g.Requests++

@@ -208,8 +208,8 @@ func llmperfRows(recs []record.Record) []llmperfRow {
 	rows := make([]llmperfRow, 0, len(recs))
 	for i := range recs {
 		rec := &recs[i]
-		if rec.Warmup {
-			continue
+		if rec.Warmup || rec.Retried {
+			continue // LLMPerf knows requests, not attempts
 		}
 		row := llmperfRow{nIn: rec.InputTokens, nOut: rec.OutputTokens}
 		ok := rec.OK()

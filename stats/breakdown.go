@@ -18,7 +18,7 @@ func byPromptSet(recs []record.Record) map[string]SetSummary {
 	groups := map[string][]*record.Record{}
 	for i := range recs {
 		r := &recs[i]
-		if r.Warmup {
+		if r.Warmup || r.Retried {
 			continue
 		}
 		name := r.PromptSet

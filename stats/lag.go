@@ -62,7 +62,7 @@ func schedulePeriod(recs []record.Record, run RunInfo) float64 {
 	n := 0
 	first, last := math.Inf(1), math.Inf(-1)
 	for i := range recs {
-		if recs[i].Warmup {
+		if recs[i].Warmup || recs[i].Attempt > 0 {
 			continue
 		}
 		n++

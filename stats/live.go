@@ -68,6 +68,9 @@ func (l *Live) Add(r *record.Record) {
 		l.warmup++
 		return
 	}
+	if r.Retried {
+		return // not the request's outcome; its retry will be
+	}
 	l.done++
 	if !r.OK() {
 		l.errors++

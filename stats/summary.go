@@ -90,6 +90,33 @@ type Summary struct {
 	// ScheduleLagWarning is set when an open-loop run ("rate",
 	// "batch-interval") could not keep its schedule: see LagLimit.
 	ScheduleLagWarning string `json:"schedule_lag_warning,omitempty"`
+	// Retries counts the attempts that failed and were retried (--retries),
+	// and the tokens they consumed: retries are paid for. Nil when none.
+	Retries *Retries `json:"retries,omitempty"`
+	// Limiter tells how often the client-side RPM/TPM limiter held
+	// attempts back; nil when it never did.
+	Limiter *Limiter `json:"limiter,omitempty"`
+}
+
+// Retries describes the retried attempts of a run (non-warm-up).
+type Retries struct {
+	// Attempts counts attempts that failed and were retried.
+	Attempts int `json:"attempts"`
+	// ByKind counts them by the error that caused the retry.
+	ByKind map[llm.ErrorKind]int `json:"by_kind"`
+	// InputTokens and OutputTokens are the tokens those attempts sent and
+	// received (the server's counts when reported, else llmload's).
+	InputTokens  int `json:"input_tokens"`
+	OutputTokens int `json:"output_tokens"`
+}
+
+// Limiter describes the client-side rate limiter's effect (non-warm-up).
+type Limiter struct {
+	// HeldAttempts counts attempts the limiter delayed.
+	HeldAttempts int `json:"held_attempts"`
+	// TotalWaitS and MaxWaitS are the delays, seconds.
+	TotalWaitS float64 `json:"total_wait_s"`
+	MaxWaitS   float64 `json:"max_wait_s"`
 }
 
 // Goodput is the share and rate of requests that met every SLO (service
@@ -208,17 +235,47 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 		sumIn, sumOut                        float64
 		first, last                          = math.Inf(1), math.Inf(-1)
 		inDiff, outDiff                      float64
+		retries                              = Retries{ByKind: map[llm.ErrorKind]int{}}
+		limiterHeld                          int
+		limiterWait, limiterMax              float64
 	)
+	defer func() {
+		if retries.Attempts > 0 {
+			s.Retries = &retries
+		}
+		if limiterHeld > 0 {
+			s.Limiter = &Limiter{HeldAttempts: limiterHeld, TotalWaitS: limiterWait, MaxWaitS: limiterMax}
+		}
+	}()
 	for i := range recs {
 		r := &recs[i]
 		if r.Warmup {
-			s.Requests.WarmupExcluded++
+			if !r.Retried {
+				s.Requests.WarmupExcluded++
+			}
+			continue
+		}
+		first = math.Min(first, r.SentS)
+		last = math.Max(last, r.SentS+r.E2ES)
+		if r.LimiterWaitS > 0 {
+			limiterHeld++
+			limiterWait += r.LimiterWaitS
+			limiterMax = math.Max(limiterMax, r.LimiterWaitS)
+		}
+		if r.Attempt == 0 {
+			// A retry's wait is backoff, not the client falling behind.
+			lag = append(lag, r.SentS-r.ScheduledS)
+		}
+		if r.Retried {
+			// An attempt that failed and was retried: not the request's
+			// outcome, but sent and paid for.
+			retries.Attempts++
+			retries.ByKind[r.ErrorKind]++
+			retries.InputTokens += r.InputTokens
+			retries.OutputTokens += r.OutputTokens
 			continue
 		}
 		s.Requests.Total++
-		first = math.Min(first, r.SentS)
-		last = math.Max(last, r.SentS+r.E2ES)
-		lag = append(lag, r.SentS-r.ScheduledS)
 		switch r.TokenSource {
 		case record.SourceServer:
 			s.TokenCounts.SourceServer++
