@@ -13,9 +13,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/llmload/llmload/analysis"
 	"github.com/llmload/llmload/config"
 	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/load"
+	"github.com/llmload/llmload/ratelimit"
 	"github.com/llmload/llmload/record"
 	"github.com/llmload/llmload/report"
 	"github.com/llmload/llmload/rundir"
@@ -46,6 +48,7 @@ type Hooks struct {
 // Outcome is what one run produced.
 type Outcome struct {
 	Dir     string
+	Config  *config.Config
 	Result  load.Result
 	Records []record.Record
 	Summary *stats.Summary
@@ -70,6 +73,13 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	}
 	plan := Plan(cfg)
 	if err := plan.Validate(); err != nil {
+		return nil, invalid(err)
+	}
+	// Parse SLOs and thresholds before sending anything.
+	if _, err := analysis.ParseSLOs(cfg.SLOs); err != nil {
+		return nil, invalid(err)
+	}
+	if _, err := analysis.ParseThresholds(cfg.Thresholds); err != nil {
 		return nil, invalid(err)
 	}
 
@@ -104,6 +114,7 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		Tokenizer: tok,
 		Template:  Template(cfg),
 		Plan:      plan,
+		Limiter:   Limiter(cfg),
 		Sink: func(r *record.Record) {
 			if err := w.Write(r); err != nil && writeErr == nil {
 				writeErr = err
@@ -147,7 +158,7 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	if err := report.WriteLLMPerf(cfg.ResultsDir, recs, sum); err != nil {
 		return nil, err
 	}
-	return &Outcome{Dir: cfg.ResultsDir, Result: res, Records: recs, Summary: sum}, nil
+	return &Outcome{Dir: cfg.ResultsDir, Config: cfg, Result: res, Records: recs, Summary: sum}, nil
 }
 
 // Template is the request template of cfg.
@@ -163,6 +174,16 @@ func Template(cfg *config.Config) load.Template {
 	}
 }
 
+// quotaMargin lengthens the client-side quota window a little beyond the
+// server's, so requests admitted at a window's edge by the client cannot
+// arrive inside the server's previous window (1.2 s on a minute).
+const quotaMargin = 1.02
+
+// Limiter is the client-side RPM/TPM limiter of cfg, nil without one.
+func Limiter(cfg *config.Config) *ratelimit.Window {
+	return ratelimit.New(cfg.RPM, cfg.TPM, time.Duration(quotaMargin*float64(time.Minute)))
+}
+
 // Plan is the load plan of cfg (its first load level).
 func Plan(cfg *config.Config) load.Plan {
 	p := load.Plan{
@@ -175,6 +196,7 @@ func Plan(cfg *config.Config) load.Plan {
 		MaxConcurrency: cfg.MaxConcurrency,
 		Ramp:           cfg.Ramp.D(),
 		Seed:           cfg.Seed,
+		Retries:        cfg.Retries,
 		MaxRequests:    cfg.MaxRequests,
 		Duration:       cfg.Duration.D(),
 		Warmup:         cfg.Warmup,
@@ -189,8 +211,26 @@ func Plan(cfg *config.Config) load.Plan {
 	return p
 }
 
-// Source builds the prompt source of cfg.
+// Source builds the prompt source of cfg: one workload, or a weighted mix
+// of prompt sets.
 func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error) {
+	if sets := cfg.EffectivePromptSets(); len(sets) > 0 {
+		ws := make([]workload.Weighted, len(sets))
+		for i, s := range sets {
+			ws[i] = workload.Weighted{Name: s.Name, Weight: s.Weight, Options: workload.Options{
+				MeanInputTokens:    s.MeanInputTokens,
+				StddevInputTokens:  s.StddevInputTokens,
+				MeanOutputTokens:   s.MeanOutputTokens,
+				StddevOutputTokens: s.StddevOutputTokens,
+				Prompt:             s.Prompt,
+				PromptFile:         s.PromptFile,
+				SystemPrompt:       s.SystemPrompt,
+				Seed:               cfg.Seed,
+				Tokenizer:          tok,
+			}}
+		}
+		return workload.NewMix(ws, cfg.Seed, tok, cfg.SystemPrompt)
+	}
 	return workload.NewSource(workload.Options{
 		MeanInputTokens:    cfg.MeanInputTokens,
 		StddevInputTokens:  cfg.StddevInputTokens,
@@ -198,14 +238,38 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 		StddevOutputTokens: cfg.StddevOutputTokens,
 		Prompt:             cfg.Prompt,
 		PromptFile:         cfg.PromptFile,
+		SystemPrompt:       cfg.SystemPrompt,
 		Seed:               cfg.Seed,
 		Tokenizer:          tok,
 	})
 }
 
-// Summarize computes the summary of a run's records under cfg's SLOs.
+// Summarize computes the summary of a run's records, with goodput under
+// cfg's SLOs when it has any.
 func Summarize(recs []record.Record, run stats.RunInfo, cfg *config.Config) (*stats.Summary, error) {
-	return stats.Summarize(recs, run), nil
+	slos, err := analysis.ParseSLOs(cfg.SLOs)
+	if err != nil {
+		return nil, err
+	}
+	s := stats.Summarize(recs, run)
+	if len(slos) > 0 {
+		g := analysis.Goodput(recs, slos, s.WindowS)
+		s.Goodput = &g
+	}
+	return s, nil
+}
+
+// Thresholds evaluates cfg's thresholds against a summary.
+func Thresholds(cfg *config.Config, s *stats.Summary) ([]analysis.ThresholdResult, bool, error) {
+	ts, err := analysis.ParseThresholds(cfg.Thresholds)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(ts) == 0 {
+		return nil, true, nil
+	}
+	res, ok := analysis.EvaluateAll(ts, s)
+	return res, ok, nil
 }
 
 func runInfo(cfg *config.Config, plan load.Plan, res load.Result, target, version string) stats.RunInfo {
@@ -232,11 +296,29 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, target, versio
 		StddevOutputTokens: cfg.StddevOutputTokens,
 		Tokenizer:          cfg.Tokenizer,
 		Version:            version,
+		Rate:               plan.Rate,
+		Arrival:            arrivalOf(plan),
+		BatchSize:          plan.BatchSize,
+		Batches:            plan.Batches,
+		BatchIntervalS:     plan.BatchInterval.Seconds(),
+		MaxConcurrency:     plan.MaxConcurrency,
+		RampS:              plan.Ramp.Seconds(),
 		StartedAt:          res.Started,
 		EndedAt:            res.Ended,
 		StopReason:         res.StopReason,
 		Interrupted:        res.Interrupted,
 	}
+}
+
+// arrivalOf names the arrival process of a rate plan, "" otherwise.
+func arrivalOf(p load.Plan) string {
+	if p.Mode != load.ModeRate {
+		return ""
+	}
+	if p.Arrival == "" {
+		return load.ArrivalPoisson
+	}
+	return p.Arrival
 }
 
 // endpoint is a ready provider, with whatever must be stopped afterwards.

@@ -14,8 +14,12 @@ import (
 
 // Providers llmload can drive.
 const (
-	ProviderOpenAI = "openai" // any OpenAI-compatible endpoint
-	ProviderSim    = "sim"    // the built-in simulated endpoint, in process
+	ProviderOpenAI    = "openai"    // any OpenAI-compatible endpoint
+	ProviderSim       = "sim"       // the built-in simulated endpoint, in process
+	ProviderBedrock   = "bedrock"   // AWS Bedrock runtime (Converse, InvokeModel)
+	ProviderSageMaker = "sagemaker" // an Amazon SageMaker real-time endpoint
+	ProviderTGI       = "tgi"       // Hugging Face TGI's native API
+	ProviderOllama    = "ollama"    // Ollama's native API
 )
 
 // Config is a run's effective configuration. The YAML names are stable:
@@ -77,6 +81,16 @@ type Config struct {
 	// Ramp raises concurrency (from 1) or rate (from 0) linearly to its
 	// target over this long, then holds it.
 	Ramp Duration `yaml:"ramp,omitempty"`
+
+	// Retries retries failed requests (throttling, overload, 5xx,
+	// connection errors) with exponential backoff and full jitter,
+	// honouring Retry-After; every attempt is recorded. 0 measures single
+	// attempts.
+	Retries int `yaml:"retries,omitempty"`
+	// RPM and TPM hold the run inside a quota of requests and tokens
+	// (prompt + max_tokens) per minute, client-side; 0: no limit.
+	RPM int `yaml:"rpm,omitempty"`
+	TPM int `yaml:"tpm,omitempty"`
 
 	MaxRequests int      `yaml:"max_requests"`
 	Duration    Duration `yaml:"duration,omitempty"`
@@ -161,8 +175,34 @@ func (c *Config) endpointProblems(n namer) []problem {
 		if c.Sim.TimeScale <= 0 {
 			ps = append(ps, problem{key: "sim.time_scale", subject: true, msg: fmt.Sprintf("must be positive, got %g", c.Sim.TimeScale)})
 		}
+	case ProviderTGI, ProviderOllama:
+		if c.BaseURL == "" {
+			ps = append(ps, problem{key: "base_url", subject: true, msg: "is required for provider " + c.Provider})
+		} else if p, bad := baseURLProblem(c.BaseURL); bad {
+			ps = append(ps, p)
+		}
+		if c.Provider == ProviderOllama && c.Model == "" {
+			ps = append(ps, problem{key: "model", subject: true, msg: "is required for provider ollama"})
+		}
+		if api := c.Providers.OllamaAPI; api != "" && api != "chat" && api != "generate" {
+			ps = append(ps, problem{key: "ollama_api", subject: true, msg: fmt.Sprintf("%q is not known (known: chat, generate)", api)})
+		}
+	case ProviderBedrock:
+		if c.Model == "" {
+			ps = append(ps, problem{key: "model", subject: true, msg: "is required for provider bedrock (a model id or inference profile, e.g. meta.llama3-3-70b-instruct-v1:0)"})
+		}
+	case ProviderSageMaker:
+		if c.Providers.EndpointName == "" {
+			ps = append(ps, problem{key: "endpoint_name", subject: true, msg: "is required for provider sagemaker"})
+		}
 	default:
-		ps = append(ps, problem{key: "provider", subject: true, msg: fmt.Sprintf("%q is not known (known: openai, sim)", c.Provider)})
+		ps = append(ps, problem{key: "provider", subject: true, msg: fmt.Sprintf("%q is not known (known: openai, sim, bedrock, sagemaker, tgi, ollama)", c.Provider)})
+	}
+	if c.RPM < 0 || c.TPM < 0 {
+		ps = append(ps, problem{key: "rpm", subject: true, msg: "and --tpm must not be negative"})
+	}
+	if c.Retries < 0 {
+		ps = append(ps, problem{key: "retries", subject: true, msg: fmt.Sprintf("must not be negative, got %d", c.Retries)})
 	}
 	return ps
 }

@@ -51,9 +51,14 @@ func (t *Template) build(p workload.Prompt) *llm.Request {
 		Extra:       t.Extra,
 		Headers:     t.Headers,
 	}
-	if t.API == llm.APICompletion {
+	switch {
+	case t.API == llm.APICompletion && p.System != "":
+		req.Prompt = p.System + "\n\n" + p.Text
+	case t.API == llm.APICompletion:
 		req.Prompt = p.Text
-	} else {
+	case p.System != "":
+		req.Messages = []llm.Message{{Role: "system", Content: p.System}, {Role: "user", Content: p.Text}}
+	default:
 		req.Messages = []llm.Message{{Role: "user", Content: p.Text}}
 	}
 	return req
@@ -306,7 +311,8 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		TargetLoad:            sl.target,
 		Warmup:                sl.id < int64(r.Plan.Warmup),
 		ScheduledS:            sl.at.Seconds(),
-		InputTokensLocal:      p.InputTokens,
+		PromptSet:             p.Set,
+		InputTokensLocal:      p.InputTokens + p.SystemTokens,
 		RequestedOutputTokens: p.MaxTokens,
 		Stream:                req.Stream,
 	}

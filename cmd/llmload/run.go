@@ -12,13 +12,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llmload/llmload/analysis"
 	"github.com/llmload/llmload/bench"
 	"github.com/llmload/llmload/config"
 	"github.com/llmload/llmload/load"
 	"github.com/llmload/llmload/report"
 	"github.com/llmload/llmload/sim"
 	"github.com/llmload/llmload/stats"
-	"github.com/llmload/llmload/workload"
 )
 
 const runUsage = `Usage: llmload run [flags]
@@ -45,6 +45,8 @@ Flags:
 
 // runFlags holds what flags set beyond the Config itself.
 type runFlags struct {
+	file       string
+	dryRun     bool
 	headers    stringList
 	extra      string
 	temp       optFloat
@@ -61,8 +63,10 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
 	}
+	fs.StringVar(&rf.file, "f", "", "experiment file (YAML): every flag as a key, plus a matrix; flags given here override it")
+	fs.BoolVar(&rf.dryRun, "dry-run", false, "print the resolved plan and exit without sending anything")
 	// Endpoint.
-	fs.StringVar(&cfg.Provider, "provider", cfg.Provider, "endpoint kind: openai (any OpenAI-compatible server) or sim (built-in simulator); default: openai when a base URL is given, else sim")
+	fs.StringVar(&cfg.Provider, "provider", cfg.Provider, "endpoint kind: openai (any OpenAI-compatible server), sim (built-in simulator), bedrock, sagemaker, tgi (native API), ollama (native API); default: openai when a base URL is given, else sim")
 	fs.StringVar(&cfg.BaseURL, "base-url", cfg.BaseURL, "API root of an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default $OPENAI_BASE_URL)")
 	fs.StringVar(&cfg.APIKey, "api-key", cfg.APIKey, "bearer token (prefer $OPENAI_API_KEY: flags show up in process lists); never written to disk")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "model name sent in every request (required for openai; sim: the profile's model)")
@@ -73,6 +77,19 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&rf.extra, "extra-body", "", "JSON object merged into every request body, e.g. '{\"top_p\":0.9}'")
 	fs.StringVar(&rf.extra, "additional-sampling-params", "", "alias of --extra-body (LLMPerf)")
 	fs.Var(&rf.temp, "temperature", "sampling temperature (default: not sent)")
+	// Provider options.
+	po := &cfg.Providers
+	fs.StringVar(&po.Region, "region", po.Region, "AWS region (bedrock, sagemaker); default: the SDK's chain (AWS_REGION, profile)")
+	fs.StringVar(&po.EndpointURL, "endpoint-url", po.EndpointURL, "override the AWS service endpoint (bedrock, sagemaker), e.g. a VPC endpoint or http://127.0.0.1:8000 for llmload sim")
+	fs.StringVar(&po.AWSProfile, "aws-profile", po.AWSProfile, "AWS shared-config profile (bedrock, sagemaker)")
+	fs.StringVar(&po.BedrockAPI, "bedrock-api", po.BedrockAPI, "bedrock operation: converse-stream, converse, invoke-stream, invoke (default: converse-stream, or converse with --stream=false)")
+	fs.StringVar(&po.Performance, "performance", po.Performance, "bedrock performance config: standard or latency-optimized")
+	fs.StringVar(&po.EndpointName, "endpoint-name", po.EndpointName, "SageMaker endpoint name (sagemaker)")
+	fs.StringVar(&po.SageMakerFormat, "sagemaker-format", po.SageMakerFormat, "SageMaker payload: tgi (default), messages (OpenAI-style, LMI/vLLM) or template")
+	fs.StringVar(&po.Template, "template", po.Template, "SageMaker body template (JSON with {{prompt}}, {{max_tokens}}, {{stream}}) for --sagemaker-format template")
+	fs.StringVar(&po.InferenceComponent, "inference-component", po.InferenceComponent, "SageMaker inference component name")
+	fs.StringVar(&po.CustomAttributes, "custom-attributes", po.CustomAttributes, "SageMaker custom attributes header")
+	fs.StringVar(&po.OllamaAPI, "ollama-api", po.OllamaAPI, "ollama API: chat (/api/chat, default) or generate (/api/generate)")
 	// Workload.
 	fs.IntVar(&cfg.MeanInputTokens, "mean-input-tokens", cfg.MeanInputTokens, "mean prompt length in tokens (synthetic prompts)")
 	fs.IntVar(&cfg.StddevInputTokens, "stddev-input-tokens", cfg.StddevInputTokens, "standard deviation of prompt length in tokens")
@@ -100,6 +117,9 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.Var(&cfg.Duration, "duration", "stop sending new requests after this long (0: no limit)")
 	fs.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "warm-up requests sent first and excluded from statistics")
 	fs.Var(&cfg.Timeout, "timeout", "per-request timeout, send to last byte")
+	fs.IntVar(&cfg.Retries, "retries", cfg.Retries, "retry throttled, overloaded, 5xx and connection failures this many times (exponential backoff, full jitter, Retry-After honoured); every attempt is recorded")
+	fs.IntVar(&cfg.RPM, "rpm", cfg.RPM, "client-side quota: at most this many requests per minute (0: none)")
+	fs.IntVar(&cfg.TPM, "tpm", cfg.TPM, "client-side quota: at most this many tokens (prompt + max_tokens) per minute (0: none)")
 	// Sweeps, SLOs, thresholds.
 	fs.StringVar(&cfg.Sweep, "sweep", cfg.Sweep, "auto: measure the synchronous and maximum throughput, then sweep rates between them")
 	fs.IntVar(&cfg.SweepLevels, "sweep-levels", cfg.SweepLevels, "rate levels of --sweep auto")
@@ -118,80 +138,127 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	return fs
 }
 
-// defaultConfig holds the run flags' defaults (LLMPerf's where it has them).
-func defaultConfig() *config.Config {
-	return &config.Config{
-		API:                "chat",
-		Stream:             true,
-		MeanInputTokens:    550,
-		StddevInputTokens:  150,
-		MeanOutputTokens:   150,
-		StddevOutputTokens: 80,
-		Seed:               1,
-		Tokenizer:          workload.DefaultTokenizer,
-		Mode:               load.ModeConcurrency,
-		Concurrency:        config.IntList{10},
-		Arrival:            load.ArrivalPoisson,
-		Burstiness:         1,
-		MaxRequests:        100,
-		Timeout:            config.Duration(90 * time.Second),
-		SweepLevels:        10,
-		Sim:                config.SimConfig{Profile: sim.DefaultProfile, TimeScale: 1, MaxConcurrentRequests: 128},
-	}
-}
-
 func (c *cli) run(ctx context.Context, args []string) int {
-	cfg := defaultConfig()
+	// An experiment file gives the defaults; flags typed override it.
+	base := config.Defaults()
+	var exp *config.Experiment
+	if path, ok := fileFlag(args); ok {
+		e, err := config.LoadExperiment(path)
+		if err != nil {
+			return c.usageErr("run", err)
+		}
+		e.Getenv = c.getenv
+		exp, base = e, e.Base
+	}
+	cfg := &base
 	var rf runFlags
 	fs := bindRunFlags(cfg, &rf)
 	if done, st := c.parseFlags(fs, args); done {
 		return st
 	}
-	if err := c.resolve(cfg, &rf, visited(fs)); err != nil {
+	typed := visited(fs)
+	isSet := func(key string) bool {
+		return typed[strings.ReplaceAll(key, "_", "-")] || exp != nil && exp.IsSet(key)
+	}
+	if err := applyFlagExtras(cfg, &rf); err != nil {
 		return c.usageErr("run", err)
 	}
-	if len(cfg.Concurrency) > 1 || len(cfg.Rate) > 1 || cfg.Sweep != "" {
-		return c.usageErr("run", errors.New("sweeps are not available in this build"))
+	if exp == nil || !hasMatrix(exp) {
+		if err := c.resolve(cfg, isSet); err != nil {
+			return c.usageErr("run", err)
+		}
+		if rf.dryRun {
+			fmt.Fprint(c.stdout, cfg.PlanString())
+			return exitOK
+		}
+		if bench.IsSweep(cfg) {
+			return c.runSweep(ctx, cfg, rf.noProgress)
+		}
+		return c.runOne(ctx, cfg, rf.noProgress)
 	}
-	return c.runOne(ctx, cfg, rf.noProgress)
+
+	// An experiment matrix: every case into one sweep directory.
+	exp.Base = *cfg
+	if typed["concurrency"] || typed["num-concurrent-requests"] {
+		exp.Matrix.Concurrency = nil
+	}
+	if typed["rate"] {
+		exp.Matrix.Rate = nil
+	}
+	cases, err := exp.Expand()
+	if err != nil {
+		return c.usageErr("run", err)
+	}
+	if cfg.Name == "" {
+		cfg.Name = time.Now().Format("20060102-150405") + "-" + sanitize(strings.TrimSuffix(filepath.Base(exp.Path), filepath.Ext(exp.Path)))
+	}
+	if cfg.ResultsDir == "" {
+		cfg.ResultsDir = filepath.Join("results", cfg.Name)
+	}
+	levels := make([]bench.Level, len(cases))
+	for i, cs := range cases {
+		cc := cs.Config
+		cc.ResultsDir = filepath.Join(cfg.ResultsDir, cs.Dir)
+		cc.Name = cs.Name
+		if err := c.resolve(&cc, isSet); err != nil {
+			return c.usageErr("run", fmt.Errorf("case %s: %w", cs.Name, err))
+		}
+		levels[i] = bench.Level{Value: levelValue(&cc), Dir: cs.Dir, Group: cs.Group, Config: &cc}
+	}
+	if rf.dryRun {
+		fmt.Fprint(c.stdout, exp.Plan())
+		return exitOK
+	}
+	kind := analysis.SweepConcurrency
+	if cfg.Mode == load.ModeRate {
+		kind = analysis.SweepRate
+	}
+	so, err := bench.NewSweep(cfg.ResultsDir, kind)
+	if err != nil {
+		return c.usageErr("run", unwrapInvalid(err))
+	}
+	err = so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, c.sweepHooks(rf.noProgress))
+	return c.finishSweep(so, err)
 }
 
-// resolve applies defaults that depend on other flags and the environment.
-func (c *cli) resolve(cfg *config.Config, rf *runFlags, set map[string]bool) error {
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = c.getenv("OPENAI_BASE_URL")
-	}
-	if cfg.APIKey == "" {
-		cfg.APIKey = c.getenv("OPENAI_API_KEY")
-	}
-	if cfg.Provider == "" {
-		cfg.Provider = config.ProviderSim
-		if cfg.BaseURL != "" {
-			cfg.Provider = config.ProviderOpenAI
+// fileFlag finds -f/--file before flags are parsed, since the file gives
+// the flags' defaults.
+func fileFlag(args []string) (string, bool) {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return "", false
+		case a == "-f" || a == "--f":
+			if i+1 < len(args) {
+				return args[i+1], true
+			}
+		case strings.HasPrefix(a, "-f=") || strings.HasPrefix(a, "--f="):
+			return a[strings.Index(a, "=")+1:], true
 		}
 	}
-	if cfg.Provider == config.ProviderSim {
-		p, err := sim.LookupProfile(cfg.Sim.Profile)
-		if err != nil {
-			return err
-		}
-		if cfg.Model == "" {
-			cfg.Model = p.Model.Name
-		}
-		if !set["ignore-eos"] {
-			cfg.IgnoreEOS = true // the simulator honours it; exact lengths make runs comparable
-		}
-		if set["base-url"] {
-			return errors.New("--base-url and --provider sim do not go together")
-		}
-		cfg.BaseURL = ""
-	} else {
-		cfg.Sim = config.SimConfig{}
+	return "", false
+}
+
+func hasMatrix(e *config.Experiment) bool {
+	m := e.Matrix
+	return len(m.PromptSets) > 0 || len(m.Concurrency) > 0 || len(m.Rate) > 0 || len(m.Endpoints) > 0
+}
+
+// levelValue is a config's load level for sweep rows.
+func levelValue(cfg *config.Config) float64 {
+	switch {
+	case cfg.Mode == load.ModeRate && len(cfg.Rate) > 0:
+		return cfg.Rate[0]
+	case cfg.Mode == load.ModeBatchSequential || cfg.Mode == load.ModeBatchInterval:
+		return float64(cfg.BatchSize)
+	case len(cfg.Concurrency) > 0:
+		return float64(cfg.Concurrency[0])
 	}
-	// An explicit prompt replaces the synthetic input-length distribution.
-	if (cfg.Prompt != "" || cfg.PromptFile != "") && !set["mean-input-tokens"] && !set["stddev-input-tokens"] {
-		cfg.MeanInputTokens, cfg.StddevInputTokens = 0, 0
-	}
+	return 0
+}
+
+// applyFlagExtras applies the flags that are not plain Config fields.
+func applyFlagExtras(cfg *config.Config, rf *runFlags) error {
 	for _, h := range rf.headers {
 		k, v, err := config.ParseHeader(h)
 		if err != nil {
@@ -214,11 +281,59 @@ func (c *cli) resolve(cfg *config.Config, rf *runFlags, set map[string]bool) err
 	}
 	cfg.SLOs = append(cfg.SLOs, rf.slos...)
 	cfg.Thresholds = append(cfg.Thresholds, rf.thresholds...)
-	if cfg.Mode == load.ModeRate && len(cfg.Rate) == 0 {
+	return nil
+}
+
+// resolve applies defaults that depend on other settings and the
+// environment, then validates. isSet tells whether the user chose a
+// setting (by its YAML key), on the command line or in a file.
+func (c *cli) resolve(cfg *config.Config, isSet func(string) bool) error {
+	if cfg.BaseURL == "" && cfg.Provider != config.ProviderBedrock && cfg.Provider != config.ProviderSageMaker {
+		cfg.BaseURL = c.getenv("OPENAI_BASE_URL")
+	}
+	if cfg.APIKey == "" && (cfg.Provider == "" || cfg.Provider == config.ProviderOpenAI) {
+		cfg.APIKey = c.getenv("OPENAI_API_KEY")
+	}
+	if cfg.Provider == "" {
+		cfg.Provider = config.ProviderSim
+		if cfg.BaseURL != "" {
+			cfg.Provider = config.ProviderOpenAI
+		}
+	}
+	if cfg.Provider == config.ProviderSim {
+		p, err := sim.LookupProfile(cfg.Sim.Profile)
+		if err != nil {
+			return err
+		}
+		if cfg.Model == "" {
+			cfg.Model = p.Model.Name
+		}
+		if !isSet("ignore_eos") {
+			cfg.IgnoreEOS = true // the simulator honours it; exact lengths make runs comparable
+		}
+		if cfg.BaseURL != "" && isSet("base_url") {
+			return errors.New("--base-url and --provider sim do not go together")
+		}
+		cfg.BaseURL = ""
+	} else {
+		cfg.Sim = config.SimConfig{}
+	}
+	// An explicit prompt replaces the synthetic input-length distribution.
+	if (cfg.Prompt != "" || cfg.PromptFile != "" || len(cfg.PromptSets) > 0) && !isSet("mean_input_tokens") && !isSet("stddev_input_tokens") {
+		cfg.MeanInputTokens, cfg.StddevInputTokens = 0, 0
+	}
+	if cfg.Mode == load.ModeRate && len(cfg.Rate) == 0 && cfg.Sweep == "" {
 		return errors.New("--mode rate needs --rate")
 	}
-	if len(cfg.Rate) > 0 && !set["mode"] && cfg.Mode == load.ModeConcurrency {
+	if len(cfg.Rate) > 0 && !isSet("mode") && cfg.Mode == load.ModeConcurrency {
 		cfg.Mode = load.ModeRate // --rate alone means the open loop
+	}
+	if cfg.Sweep == config.SweepAuto && !isSet("mode") {
+		cfg.Mode = load.ModeRate
+	}
+	if cfg.Sweep == config.SweepAuto && !isSet("concurrency") {
+		// The throughput probe must saturate the endpoint.
+		cfg.Concurrency = config.IntList{64}
 	}
 	if cfg.Name == "" {
 		cfg.Name = fmt.Sprintf("%s-%s-%s", time.Now().Format("20060102-150405"), sanitize(cfg.Model), levelTag(cfg))
@@ -231,6 +346,9 @@ func (c *cli) resolve(cfg *config.Config, rf *runFlags, set map[string]bool) err
 
 // levelTag names a config's load level: c10, r2.5, b10.
 func levelTag(cfg *config.Config) string {
+	if cfg.Sweep == config.SweepAuto {
+		return "sweep-auto"
+	}
 	switch cfg.Mode {
 	case load.ModeRate:
 		if len(cfg.Rate) == 1 {
@@ -246,18 +364,22 @@ func levelTag(cfg *config.Config) string {
 	return "sweep"
 }
 
-// runOne runs one level and prints its summary.
-func (c *cli) runOne(ctx context.Context, cfg *config.Config, noProgress bool) int {
+// exitThresholds is the exit status when a --threshold failed.
+const exitThresholds = 3
+
+// runHooks shows one run's progress: a header, a progress bar and the
+// interrupt notice. label prefixes the header in sweeps ("level 2/5: ").
+func (c *cli) runHooks(cfg *config.Config, noProgress bool, label string) bench.Hooks {
 	// The progress bar and the interrupt notice write from their own
 	// goroutines: serialize them.
 	errw := &lockedWriter{w: c.stderr}
 	var prog *progress
 	runDone := make(chan struct{})
 	var notice sync.WaitGroup
-	hooks := bench.Hooks{
+	return bench.Hooks{
 		Version: versionString(),
 		Started: func(target string, r *load.Runner, live *stats.Live) {
-			fmt.Fprintf(errw, "llmload: %s, model %s\n", target, cfg.Model)
+			fmt.Fprintf(errw, "llmload: %s%s, model %s\n", label, target, cfg.Model)
 			fmt.Fprintf(errw, "llmload: %s; results in %s\n", r.Plan, cfg.ResultsDir)
 			if !noProgress {
 				prog = startProgress(errw, c.tty, r, live)
@@ -276,7 +398,11 @@ func (c *cli) runOne(ctx context.Context, cfg *config.Config, noProgress bool) i
 			prog.stop()
 		},
 	}
-	out, err := bench.Run(ctx, cfg, hooks)
+}
+
+// runOne runs one level and prints its summary.
+func (c *cli) runOne(ctx context.Context, cfg *config.Config, noProgress bool) int {
+	out, err := bench.Run(ctx, cfg, c.runHooks(cfg, noProgress, ""))
 	if err != nil {
 		if errors.Is(err, bench.ErrInvalid) {
 			return c.usageErr("run", unwrapInvalid(err))
@@ -288,6 +414,7 @@ func (c *cli) runOne(ctx context.Context, cfg *config.Config, noProgress bool) i
 		fmt.Fprintf(c.stderr, "llmload run: %v\n", err)
 		return exitFailed
 	}
+	pass := c.printThresholds(cfg, out)
 	fmt.Fprintf(c.stdout, "\nResults: %s\n", out.Dir)
 	switch {
 	case out.Result.Interrupted:
@@ -295,6 +422,86 @@ func (c *cli) runOne(ctx context.Context, cfg *config.Config, noProgress bool) i
 	case out.Summary.Requests.Succeeded == 0:
 		fmt.Fprintf(c.stderr, "llmload run: no request succeeded%s\n", firstError(out))
 		return exitFailed
+	case !pass:
+		return exitThresholds
+	}
+	return exitOK
+}
+
+// printThresholds evaluates and prints cfg's thresholds for one run;
+// false when any failed.
+func (c *cli) printThresholds(cfg *config.Config, out *bench.Outcome) bool {
+	res, ok, err := bench.Thresholds(cfg, out.Summary)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "llmload run: %v\n", err)
+		return false
+	}
+	if len(res) > 0 {
+		fmt.Fprintln(c.stdout)
+		report.Thresholds(c.stdout, res)
+	}
+	return ok
+}
+
+// runSweep runs every level of cfg and prints the sweep table.
+func (c *cli) runSweep(ctx context.Context, cfg *config.Config, noProgress bool) int {
+	so, err := bench.Sweep(ctx, cfg, c.sweepHooks(noProgress))
+	return c.finishSweep(so, err)
+}
+
+// sweepHooks show each level's progress and a one-line result.
+func (c *cli) sweepHooks(noProgress bool) bench.SweepHooks {
+	return bench.SweepHooks{
+		Level: func(i, n int, l bench.Level) bench.Hooks {
+			return c.runHooks(l.Config, noProgress, fmt.Sprintf("level %d/%d (%s): ", i+1, n, l.Dir))
+		},
+		Done: func(row analysis.SweepRow, out *bench.Outcome) {
+			fmt.Fprintf(c.stderr, "llmload: %s: %d/%d ok, %.1f output tok/s, TTFT p50 %s\n",
+				row.Dir, row.Succeeded, row.Requests, row.OutputTokensPerS, ms(row.TTFTP50))
+			if row.StoppedEarly != "" {
+				fmt.Fprintf(c.stderr, "llmload: stopping the sweep: %s\n", row.StoppedEarly)
+			}
+		},
+	}
+}
+
+// finishSweep prints a sweep's table and thresholds and picks the exit
+// status.
+func (c *cli) finishSweep(so *bench.SweepOutcome, err error) int {
+	if so == nil {
+		if errors.Is(err, bench.ErrInvalid) {
+			return c.usageErr("run", unwrapInvalid(err))
+		}
+		fmt.Fprintf(c.stderr, "llmload run: %v\n", err)
+		return exitFailed
+	}
+	if len(so.Summary.Rows) > 0 {
+		report.SweepTable(c.stdout, &so.Summary)
+	}
+	pass, anyOK := true, false
+	for _, out := range so.Outcomes {
+		anyOK = anyOK || out.Summary.Requests.Succeeded > 0
+		res, ok, terr := bench.Thresholds(out.Config, out.Summary)
+		if terr != nil || !ok {
+			pass = false
+			fmt.Fprintf(c.stdout, "\n%s:\n", out.Dir)
+			report.Thresholds(c.stdout, res)
+		}
+	}
+	fmt.Fprintf(c.stdout, "\nResults: %s (sweep.json, sweep.csv, one directory per level)\n", so.Dir)
+	switch {
+	case err != nil && errors.Is(err, bench.ErrInvalid):
+		return c.usageErr("run", unwrapInvalid(err))
+	case err != nil:
+		fmt.Fprintf(c.stderr, "llmload run: %v\n", err)
+		return exitFailed
+	case so.Interrupted:
+		return exitInterrupted
+	case !anyOK:
+		fmt.Fprintln(c.stderr, "llmload run: no request succeeded at any level")
+		return exitFailed
+	case !pass:
+		return exitThresholds
 	}
 	return exitOK
 }

@@ -16,12 +16,17 @@ import (
 
 const simUsage = `Usage: llmload sim [flags]
 
-Serves a simulated OpenAI-compatible endpoint (/v1/chat/completions,
-/v1/completions, /v1/models) backed by a continuous-batching engine that
-models a model on an accelerator. Point llmload, or any client, at it.
+Serves a simulated LLM endpoint backed by a continuous-batching engine that
+models a model on an accelerator, speaking every protocol llmload does:
+OpenAI-compatible (/v1/chat/completions, /v1/completions, /v1/models),
+Bedrock runtime (/model/{id}/converse-stream, …), SageMaker runtime
+(/endpoints/{name}/invocations-response-stream, …), TGI (/generate_stream,
+/generate) and Ollama (/api/chat, /api/generate). Point llmload, or any
+client, at it; AWS clients need --endpoint-url and any credentials.
 
-Example:
+Examples:
   llmload sim --listen 127.0.0.1:8000 --profile llama2-7b-a10g
+  llmload sim --bedrock-quota    # throttle like Bedrock on-demand (800 RPM, 600k TPM)
 
 Flags:
 `
@@ -45,6 +50,9 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		maxReqs int
 		seed    uint64
 		timeout config.Duration
+		rpm     int
+		tpm     int
+		bedrock bool
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	fs.StringVar(&profile, "profile", sim.DefaultProfile, "model × accelerator profile: "+strings.Join(sim.ProfileNames(), ", "))
@@ -53,6 +61,9 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 	fs.IntVar(&maxReqs, "max-concurrent-requests", 128, "running + queued requests beyond this fail at once with 429 overloaded (TGI's MAX_CONCURRENT_REQUESTS); -1: unlimited")
 	fs.Var(&timeout, "invocation-timeout", "fail requests not finished in this long, like SageMaker's 60s (0: none)")
 	fs.Uint64Var(&seed, "seed", 1, "seed for natural output lengths")
+	fs.IntVar(&rpm, "rpm", 0, "requests-per-minute quota (per simulated minute); beyond it each protocol answers with its own throttling error (0: none)")
+	fs.IntVar(&tpm, "tpm", 0, "tokens-per-minute quota, prompt + max_tokens counted at admission (0: none)")
+	fs.BoolVar(&bedrock, "bedrock-quota", false, fmt.Sprintf("enforce Bedrock's default on-demand quota: %d requests and %d tokens per minute", sim.BedrockDefaultRPM, sim.BedrockDefaultTPM))
 	if done, st := c.parseFlags(fs, args); done {
 		return st
 	}
@@ -63,7 +74,12 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 	if scale <= 0 {
 		return c.usageErr("sim", fmt.Errorf("--time-scale must be positive, got %g", scale))
 	}
+	if bedrock {
+		rpm, tpm = sim.BedrockDefaultRPM, sim.BedrockDefaultTPM
+	}
 	srv, err := sim.New(sim.Options{
+		RPM:                   rpm,
+		TPM:                   tpm,
 		Profile:               p,
 		TimeScale:             scale,
 		MaxConcurrentRequests: maxReqs,

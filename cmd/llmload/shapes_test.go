@@ -1,0 +1,217 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llmload/llmload/analysis"
+	"github.com/llmload/llmload/bench"
+	"github.com/llmload/llmload/record"
+	"github.com/llmload/llmload/rundir"
+	"github.com/llmload/llmload/sim"
+)
+
+// fast are the flags of a quick simulated run.
+var fast = []string{"--sim-time-scale", "0.02", "--mean-input-tokens", "100", "--stddev-input-tokens", "0",
+	"--mean-output-tokens", "20", "--stddev-output-tokens", "0", "--no-progress"}
+
+func readSweep(t *testing.T, dir string) analysis.SweepSummary {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, bench.SweepJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s analysis.SweepSummary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestThresholdFailureExitsThree(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	args := append([]string{"run", "--max-requests", "6", "--results-dir", dir,
+		"--threshold", "ttft_p95<1us", "--threshold", "error_rate<0.01", "--slo", "e2e<=10s"}, fast...)
+	st, stdout, stderr := runCLI(t, nil, args...)
+	if st != exitThresholds {
+		t.Fatalf("status %d, want 3\n%s\n%s", st, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "FAIL ttft_p95") || strings.Contains(stdout, "FAIL error_rate") {
+		t.Errorf("threshold report wrong:\n%s", stdout)
+	}
+	sum := readSummary(t, dir)
+	if sum.Goodput == nil || sum.Goodput.Met != 6 || sum.Goodput.Share != 1 {
+		t.Errorf("goodput %+v, want all 6 within e2e<=10s", sum.Goodput)
+	}
+	// Passing thresholds exit 0.
+	dir2 := filepath.Join(t.TempDir(), "run")
+	args = append([]string{"run", "--max-requests", "4", "--results-dir", dir2, "--threshold", "error_rate<0.5"}, fast...)
+	if st, _, stderr := runCLI(t, nil, args...); st != exitOK {
+		t.Errorf("passing threshold: status %d\n%s", st, stderr)
+	}
+	// A malformed threshold is bad input.
+	args = append([]string{"run", "--results-dir", t.TempDir(), "--threshold", "ttft_p95~5"}, fast...)
+	if st, _, _ := runCLI(t, nil, args...); st != exitUsage {
+		t.Errorf("bad threshold: status %d, want 2", st)
+	}
+}
+
+func TestSweepStopsAtFirstLevelOverErrorRate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sweep")
+	// The simulator takes at most 2 concurrent requests; beyond, 429s.
+	args := append([]string{"run", "--concurrency", "1,2,8,16", "--max-requests", "16", "--sim-max-concurrent-requests", "2",
+		"--stop-on-error-rate", "0.05", "--results-dir", dir}, fast...)
+	st, stdout, stderr := runCLI(t, nil, args...)
+	if st != exitOK {
+		t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
+	}
+	s := readSweep(t, dir)
+	if len(s.Rows) != 3 {
+		t.Fatalf("%d rows, want 3 (stopped at c8): %+v", len(s.Rows), s.Rows)
+	}
+	if s.Rows[0].ErrorRate != 0 || s.Rows[1].ErrorRate != 0 || s.Rows[2].StoppedEarly == "" || s.StopReason == "" {
+		t.Errorf("rows %+v, stop %q", s.Rows, s.StopReason)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "c16")); err == nil {
+		t.Error("level c16 ran after the sweep stopped")
+	}
+	for _, lvl := range []string{"c1", "c2", "c8"} {
+		if _, err := os.Stat(filepath.Join(dir, lvl, rundir.SummaryFile)); err != nil {
+			t.Errorf("level %s has no summary: %v", lvl, err)
+		}
+	}
+	if !strings.Contains(stdout, "concurrency") || !strings.Contains(stderr, "stopping the sweep") {
+		t.Errorf("sweep output:\n%s\n%s", stdout, stderr)
+	}
+}
+
+func TestRateModeAndTimelineThroughCLI(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	args := append([]string{"run", "--rate", "50", "--arrival", "constant", "--max-requests", "10", "--results-dir", dir}, fast...)
+	if st, _, stderr := runCLI(t, nil, args...); st != exitOK {
+		t.Fatalf("status %d\n%s", st, stderr)
+	}
+	sum := readSummary(t, dir)
+	if sum.Run.Mode != "rate" || sum.Run.Rate != 50 || sum.Requests.Succeeded != 10 {
+		t.Errorf("run %+v requests %+v", sum.Run, sum.Requests)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, rundir.TimelineFile))
+	if err != nil || strings.Count(string(b), "\n") < 1 || !strings.Contains(string(b), `"in_flight"`) {
+		t.Errorf("timeline.jsonl: %v\n%s", err, b)
+	}
+}
+
+func TestDryRunSendsNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	st, stdout, stderr := runCLI(t, nil, "run", "--dry-run", "--mode", "batch-interval", "--batch-size", "5",
+		"--batch-interval", "1s", "--batches", "60", "--results-dir", dir)
+	if st != exitOK || !strings.Contains(stdout, "batch") {
+		t.Errorf("status %d\n%s\n%s", st, stdout, stderr)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("--dry-run created the results directory")
+	}
+}
+
+func TestExperimentFileRunsMatrixAsOneSweep(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "exp.yaml")
+	os.WriteFile(file, []byte(`# two prompt mixes × two concurrency levels
+max_requests: 4
+mean_output_tokens: 10
+stddev_output_tokens: 0
+sim:
+  time_scale: 0.02
+matrix:
+  concurrency: [1, 2]
+  prompt_sets:
+    - [{name: chat, weight: 1, prompt: "Hello there"}]
+    - [{name: chat, weight: 3, prompt: "Hello there"}, {name: docs, weight: 1, mean_input_tokens: 300}]
+`), 0o644)
+	dir := filepath.Join(tmp, "out")
+	st, stdout, stderr := runCLI(t, nil, "run", "-f", file, "--results-dir", dir, "--no-progress")
+	if st != exitOK {
+		t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
+	}
+	s := readSweep(t, dir)
+	if len(s.Rows) != 4 {
+		t.Fatalf("%d rows, want 4", len(s.Rows))
+	}
+	// Records of the mixed cases carry their prompt set.
+	sets := map[string]bool{}
+	for _, row := range s.Rows {
+		recs, err := record.ReadFile(filepath.Join(dir, row.Dir, rundir.RecordsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			sets[r.PromptSet] = true
+		}
+	}
+	if !sets["chat"] {
+		t.Errorf("prompt sets seen: %v", sets)
+	}
+
+	// A misspelt key fails with the file and line.
+	bad := filepath.Join(tmp, "bad.yaml")
+	os.WriteFile(bad, []byte("max_requests: 4\nconcurency: 3\n"), 0o644)
+	st, _, stderr = runCLI(t, nil, "run", "-f", bad)
+	if st != exitUsage || !strings.Contains(stderr, "bad.yaml:2") || !strings.Contains(stderr, "concurrency") {
+		t.Errorf("status %d, stderr:\n%s", st, stderr)
+	}
+}
+
+// TestEveryProviderAgainstSimulator drives each provider through the CLI
+// against the simulator speaking its protocol.
+func TestEveryProviderAgainstSimulator(t *testing.T) {
+	srv, err := sim.New(sim.Options{TimeScale: 0.02})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	// The AWS SDK signs requests; the simulator accepts any credentials.
+	t.Setenv("AWS_ACCESS_KEY_ID", "sim")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "sim-secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	cases := [][]string{
+		{"--provider", "openai", "--base-url", hs.URL + "/v1", "--model", srv.ModelName(), "--ignore-eos"},
+		{"--provider", "bedrock", "--endpoint-url", hs.URL, "--model", "meta.llama3-3-70b-instruct-v1:0"},
+		{"--provider", "bedrock", "--endpoint-url", hs.URL, "--model", "meta.llama3", "--bedrock-api", "invoke-stream"},
+		{"--provider", "sagemaker", "--endpoint-url", hs.URL, "--endpoint-name", "llama"},
+		{"--provider", "tgi", "--base-url", hs.URL, "--ignore-eos"},
+		{"--provider", "ollama", "--base-url", hs.URL, "--model", srv.ModelName(), "--ignore-eos"},
+	}
+	for _, c := range cases {
+		t.Run(c[1]+strings.Join(c[len(c)-1:], ""), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			args := append([]string{"run", "--max-requests", "4", "--concurrency", "2", "--results-dir", dir,
+				"--mean-input-tokens", "50", "--mean-output-tokens", "12", "--stddev-output-tokens", "0", "--no-progress"}, c...)
+			st, stdout, stderr := runCLI(t, nil, args...)
+			if st != exitOK {
+				t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
+			}
+			sum := readSummary(t, dir)
+			if sum.Requests.Succeeded != 4 || sum.Metrics.OutputTokens.Mean != 12 || sum.Metrics.TTFT.Count != 4 {
+				t.Errorf("requests %+v, output tokens %+v", sum.Requests, sum.Metrics.OutputTokens)
+			}
+			recs, _ := record.ReadFile(filepath.Join(dir, rundir.RecordsFile))
+			for _, r := range recs {
+				if len(r.ChunkTimesS) < 2 {
+					t.Errorf("request %d arrived in %d chunks; want a stream", r.ID, len(r.ChunkTimesS))
+				}
+			}
+			for _, f := range []string{rundir.ConfigFile, rundir.SummaryFile} {
+				b, _ := os.ReadFile(filepath.Join(dir, f))
+				if strings.Contains(string(b), "sim-secret") {
+					t.Errorf("%s holds the AWS secret", f)
+				}
+			}
+		})
+	}
+}
