@@ -140,7 +140,7 @@ func (s *Server) serveBedrock(w http.ResponseWriter, r *http.Request) {
 		writeBedrockError(w, http.StatusBadRequest, "ValidationException", msg)
 		return
 	}
-	if ok, wait := s.quota.take(time.Now(), pl.reserve); !ok {
+	if ok, wait := s.quota.Take(time.Now(), pl.reserve); !ok {
 		w.Header().Set("Retry-After", retryAfterSeconds(wait))
 		writeBedrockError(w, http.StatusTooManyRequests, "ThrottlingException", bedrockThrottledMsg)
 		return

@@ -153,7 +153,7 @@ func (s *Server) serveOllamaGenerate(w http.ResponseWriter, r *http.Request, cha
 		writeOllamaError(w, http.StatusBadRequest, msg)
 		return
 	}
-	if ok, wait := s.quota.take(time.Now(), pl.reserve); !ok {
+	if ok, wait := s.quota.Take(time.Now(), pl.reserve); !ok {
 		w.Header().Set("Retry-After", retryAfterSeconds(wait))
 		writeOllamaError(w, http.StatusTooManyRequests,
 			"rate limit reached: requests or tokens per minute quota exceeded; retry after "+retryAfterSeconds(wait)+"s")

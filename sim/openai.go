@@ -329,7 +329,7 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool
 		return
 	}
 
-	if ok, wait := s.quota.take(time.Now(), pl.reserve); !ok {
+	if ok, wait := s.quota.Take(time.Now(), pl.reserve); !ok {
 		w.Header().Set("Retry-After", retryAfterSeconds(wait))
 		writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded",
 			"Rate limit reached: requests or tokens per minute quota exceeded; retry after "+retryAfterSeconds(wait)+"s")

@@ -164,7 +164,7 @@ func (s *Server) serveSageMaker(w http.ResponseWriter, r *http.Request) {
 
 	// The endpoint's own request quota (a managed endpoint's throttling):
 	// SageMaker answers ThrottlingException with HTTP 400.
-	if ok, _ := s.quota.take(time.Now(), pl.reserve); !ok {
+	if ok, _ := s.quota.Take(time.Now(), pl.reserve); !ok {
 		writeAWSError(w, http.StatusBadRequest, "ThrottlingException", "", map[string]any{"message": "Rate exceeded"})
 		return
 	}

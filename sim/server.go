@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llmload/llmload/ratelimit"
 	"github.com/llmload/llmload/workload"
 )
 
@@ -106,7 +107,7 @@ type Server struct {
 	scale   float64
 	limit   int // < 0: unlimited
 	timeout time.Duration
-	quota   *quota // nil: no RPM/TPM quota
+	quota   *ratelimit.Window // nil: no RPM/TPM quota
 	seed    uint64
 	tok     *workload.Tokenizer
 	ids     atomic.Uint64
@@ -180,7 +181,9 @@ func New(opts Options) (*Server, error) {
 	if opts.RPM < 0 || opts.TPM < 0 {
 		return nil, fmt.Errorf("sim: negative quota (rpm %d, tpm %d)", opts.RPM, opts.TPM)
 	}
-	s.quota = newQuota(opts.RPM, opts.TPM, s.scale)
+	// Quotas count per simulated minute, so a sped-up simulator keeps
+	// them in proportion.
+	s.quota = ratelimit.New(opts.RPM, opts.TPM, time.Duration(float64(time.Minute)*s.scale))
 	if s.limit == 0 {
 		s.limit = 128
 	}

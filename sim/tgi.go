@@ -166,7 +166,7 @@ func (s *Server) serveTGIGenerate(w http.ResponseWriter, r *http.Request, stream
 		em.refuse(http.StatusUnprocessableEntity, "Input validation error: "+msg, "validation")
 		return
 	}
-	if ok, wait := s.quota.take(time.Now(), pl.reserve); !ok {
+	if ok, wait := s.quota.Take(time.Now(), pl.reserve); !ok {
 		w.Header().Set("Retry-After", retryAfterSeconds(wait))
 		writeTNError(w, http.StatusTooManyRequests,
 			"Rate limit reached: requests or tokens per minute quota exceeded; retry after "+retryAfterSeconds(wait)+"s", "rate_limited")
