@@ -181,7 +181,11 @@ const quotaMargin = 1.02
 
 // Limiter is the client-side RPM/TPM limiter of cfg, nil without one.
 func Limiter(cfg *config.Config) *ratelimit.Window {
-	return ratelimit.New(cfg.RPM, cfg.TPM, time.Duration(quotaMargin*float64(time.Minute)))
+	w := cfg.QuotaWindow.D()
+	if w <= 0 {
+		w = time.Minute
+	}
+	return ratelimit.New(cfg.RPM, cfg.TPM, time.Duration(quotaMargin*float64(w)))
 }
 
 // Plan is the load plan of cfg (its first load level).

@@ -91,6 +91,10 @@ type Config struct {
 	// (prompt + max_tokens) per minute, client-side; 0: no limit.
 	RPM int `yaml:"rpm,omitempty"`
 	TPM int `yaml:"tpm,omitempty"`
+	// QuotaWindow is the sliding window RPM and TPM count over (0: one
+	// minute): shorter for quotas enforced per second or per 10 s, or to
+	// match a sped-up simulator.
+	QuotaWindow Duration `yaml:"quota_window,omitempty"`
 
 	MaxRequests int      `yaml:"max_requests"`
 	Duration    Duration `yaml:"duration,omitempty"`

@@ -93,8 +93,11 @@ func (w *Window) Wait(ctx context.Context, tokens int) (time.Duration, error) {
 		return 0, nil
 	}
 	begin := time.Now()
-	for {
+	for first := true; ; first = false {
 		ok, after := w.Take(time.Now(), tokens)
+		if ok && first {
+			return 0, nil // admitted at once: not held back
+		}
 		if ok {
 			return time.Since(begin), nil
 		}

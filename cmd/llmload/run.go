@@ -120,6 +120,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.IntVar(&cfg.Retries, "retries", cfg.Retries, "retry throttled, overloaded, 5xx and connection failures this many times (exponential backoff, full jitter, Retry-After honoured); every attempt is recorded")
 	fs.IntVar(&cfg.RPM, "rpm", cfg.RPM, "client-side quota: at most this many requests per minute (0: none)")
 	fs.IntVar(&cfg.TPM, "tpm", cfg.TPM, "client-side quota: at most this many tokens (prompt + max_tokens) per minute (0: none)")
+	fs.Var(&cfg.QuotaWindow, "quota-window", "the sliding window --rpm and --tpm count over (default 1m; shorter for per-second quotas or a sped-up simulator)")
 	// Sweeps, SLOs, thresholds.
 	fs.StringVar(&cfg.Sweep, "sweep", cfg.Sweep, "auto: measure the synchronous and maximum throughput, then sweep rates between them")
 	fs.IntVar(&cfg.SweepLevels, "sweep-levels", cfg.SweepLevels, "rate levels of --sweep auto")

@@ -215,3 +215,70 @@ func TestEveryProviderAgainstSimulator(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryProviderUnderSimulatorQuota runs each provider against a
+// simulator enforcing 3 requests per (scaled, 1.2 s) minute: the
+// client-side limiter keeps a run inside it with no throttling, and
+// without the limiter --retries carries every request through the
+// throttling, with each retried attempt recorded and counted.
+func TestEveryProviderUnderSimulatorQuota(t *testing.T) {
+	if testing.Short() {
+		t.Skip("quota windows take seconds")
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "sim")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "sim-secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	providers := map[string]func(url, model string) []string{
+		"openai": func(u, m string) []string {
+			return []string{"--provider", "openai", "--base-url", u + "/v1", "--model", m}
+		},
+		"bedrock": func(u, m string) []string {
+			return []string{"--provider", "bedrock", "--endpoint-url", u, "--model", "meta.llama3"}
+		},
+		"sagemaker": func(u, m string) []string {
+			return []string{"--provider", "sagemaker", "--endpoint-url", u, "--endpoint-name", "llama"}
+		},
+		"tgi":    func(u, m string) []string { return []string{"--provider", "tgi", "--base-url", u} },
+		"ollama": func(u, m string) []string { return []string{"--provider", "ollama", "--base-url", u, "--model", m} },
+	}
+	// A fresh simulator for each run, so no run inherits another's window.
+	endpoint := func(t *testing.T, flags func(url, model string) []string) []string {
+		srv, err := sim.New(sim.Options{TimeScale: 0.02, RPM: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		hs := httptest.NewServer(srv)
+		t.Cleanup(hs.Close)
+		return flags(hs.URL, srv.ModelName())
+	}
+	for name, flags := range providers {
+		t.Run(name, func(t *testing.T) {
+			common := []string{"run", "--max-requests", "6", "--concurrency", "3", "--mean-input-tokens", "20",
+				"--mean-output-tokens", "4", "--stddev-output-tokens", "0", "--no-progress"}
+			// With the limiter matched to the quota: never throttled.
+			dir := filepath.Join(t.TempDir(), "limited")
+			args := append(append(append([]string{}, common...), endpoint(t, flags)...), "--results-dir", dir, "--rpm", "3", "--quota-window", "1.2s")
+			if st, stdout, stderr := runCLI(t, nil, args...); st != exitOK {
+				t.Fatalf("limited: status %d\n%s\n%s", st, stdout, stderr)
+			}
+			sum := readSummary(t, dir)
+			if sum.Requests.Succeeded != 6 || sum.Limiter == nil || sum.Limiter.HeldAttempts == 0 {
+				t.Errorf("limited: %+v errors %v limiter %+v; want 6 ok and held attempts", sum.Requests, sum.ErrorsByKind, sum.Limiter)
+			}
+			// Without it, retries carry the run through the throttling.
+			dir = filepath.Join(t.TempDir(), "retried")
+			args = append(append(append([]string{}, common...), endpoint(t, flags)...), "--results-dir", dir, "--retries", "8")
+			if st, stdout, stderr := runCLI(t, nil, args...); st != exitOK {
+				t.Fatalf("retried: status %d\n%s\n%s", st, stdout, stderr)
+			}
+			sum = readSummary(t, dir)
+			if sum.Requests.Total != 6 || sum.Requests.Succeeded != 6 {
+				t.Errorf("retried: requests %+v (errors %v); want 6 of 6 after retries", sum.Requests, sum.ErrorsByKind)
+			}
+			if sum.Retries == nil || sum.Retries.Attempts == 0 || sum.Retries.ByKind["throttled"] != sum.Retries.Attempts {
+				t.Errorf("retried: retries %+v; want throttled attempts counted", sum.Retries)
+			}
+		})
+	}
+}
