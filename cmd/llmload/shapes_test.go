@@ -282,3 +282,30 @@ func TestEveryProviderUnderSimulatorQuota(t *testing.T) {
 		})
 	}
 }
+
+func TestAutoSweepPlacesRatesBetweenSyncAndThroughput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "auto")
+	args := append([]string{"run", "--sweep", "auto", "--sweep-levels", "3", "--concurrency", "8", "--max-requests", "12", "--results-dir", dir}, fast...)
+	if st, stdout, stderr := runCLI(t, nil, args...); st != exitOK {
+		t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
+	}
+	s := readSweep(t, dir)
+	if s.Kind != analysis.SweepRate || len(s.Rows) != 5 || s.Rows[0].Dir != "sync" || s.Rows[1].Dir != "throughput" {
+		t.Fatalf("sweep %+v", s)
+	}
+	sync, peak := s.Rows[0].Level, s.Rows[1].Level
+	if !(sync > 0 && peak > sync) {
+		t.Fatalf("sync %.2f req/s, throughput %.2f req/s", sync, peak)
+	}
+	// GuideLLM's spacing: sync + k·(max−sync)/n for k = 1..n.
+	for k, row := range s.Rows[2:] {
+		want := sync + float64(k+1)*(peak-sync)/3
+		if diff := row.Level - want; diff > 1e-6 || diff < -1e-6 {
+			t.Errorf("level %d at %.4f req/s, want %.4f", k, row.Level, want)
+		}
+		sum := readSummary(t, filepath.Join(dir, row.Dir))
+		if sum.Run.Mode != "rate" || sum.Requests.Succeeded != 12 {
+			t.Errorf("%s: mode %q, %d ok", row.Dir, sum.Run.Mode, sum.Requests.Succeeded)
+		}
+	}
+}
