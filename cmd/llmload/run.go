@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -165,7 +164,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.usageErr("run", err)
 	}
 	if exp == nil || !hasMatrix(exp) {
-		if err := c.resolve(cfg, isSet); err != nil {
+		if err := bench.Resolve(cfg, c.getenv, isSet); err != nil {
 			return c.usageErr("run", err)
 		}
 		if rf.dryRun {
@@ -191,7 +190,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.usageErr("run", err)
 	}
 	if cfg.Name == "" {
-		cfg.Name = time.Now().Format("20060102-150405") + "-" + sanitize(strings.TrimSuffix(filepath.Base(exp.Path), filepath.Ext(exp.Path)))
+		cfg.Name = time.Now().Format("20060102-150405") + "-" + bench.Sanitize(strings.TrimSuffix(filepath.Base(exp.Path), filepath.Ext(exp.Path)))
 	}
 	if cfg.ResultsDir == "" {
 		cfg.ResultsDir = filepath.Join("results", cfg.Name)
@@ -201,7 +200,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		cc := cs.Config
 		cc.ResultsDir = filepath.Join(cfg.ResultsDir, cs.Dir)
 		cc.Name = cs.Name
-		if err := c.resolve(&cc, isSet); err != nil {
+		if err := bench.Resolve(&cc, c.getenv, isSet); err != nil {
 			return c.usageErr("run", fmt.Errorf("case %s: %w", cs.Name, err))
 		}
 		levels[i] = bench.Level{Value: levelValue(&cc), Dir: cs.Dir, Group: cs.Group, Config: &cc}
@@ -283,86 +282,6 @@ func applyFlagExtras(cfg *config.Config, rf *runFlags) error {
 	cfg.SLOs = append(cfg.SLOs, rf.slos...)
 	cfg.Thresholds = append(cfg.Thresholds, rf.thresholds...)
 	return nil
-}
-
-// resolve applies defaults that depend on other settings and the
-// environment, then validates. isSet tells whether the user chose a
-// setting (by its YAML key), on the command line or in a file.
-func (c *cli) resolve(cfg *config.Config, isSet func(string) bool) error {
-	if cfg.BaseURL == "" && cfg.Provider != config.ProviderBedrock && cfg.Provider != config.ProviderSageMaker {
-		cfg.BaseURL = c.getenv("OPENAI_BASE_URL")
-	}
-	if cfg.APIKey == "" && (cfg.Provider == "" || cfg.Provider == config.ProviderOpenAI) {
-		cfg.APIKey = c.getenv("OPENAI_API_KEY")
-	}
-	if cfg.Provider == "" {
-		cfg.Provider = config.ProviderSim
-		if cfg.BaseURL != "" {
-			cfg.Provider = config.ProviderOpenAI
-		}
-	}
-	if cfg.Provider == config.ProviderSim {
-		p, err := sim.LookupProfile(cfg.Sim.Profile)
-		if err != nil {
-			return err
-		}
-		if cfg.Model == "" {
-			cfg.Model = p.Model.Name
-		}
-		if !isSet("ignore_eos") {
-			cfg.IgnoreEOS = true // the simulator honours it; exact lengths make runs comparable
-		}
-		if cfg.BaseURL != "" && isSet("base_url") {
-			return errors.New("--base-url and --provider sim do not go together")
-		}
-		cfg.BaseURL = ""
-	} else {
-		cfg.Sim = config.SimConfig{}
-	}
-	// An explicit prompt replaces the synthetic input-length distribution.
-	if (cfg.Prompt != "" || cfg.PromptFile != "" || len(cfg.PromptSets) > 0) && !isSet("mean_input_tokens") && !isSet("stddev_input_tokens") {
-		cfg.MeanInputTokens, cfg.StddevInputTokens = 0, 0
-	}
-	if cfg.Mode == load.ModeRate && len(cfg.Rate) == 0 && cfg.Sweep == "" {
-		return errors.New("--mode rate needs --rate")
-	}
-	if len(cfg.Rate) > 0 && !isSet("mode") && cfg.Mode == load.ModeConcurrency {
-		cfg.Mode = load.ModeRate // --rate alone means the open loop
-	}
-	if cfg.Sweep == config.SweepAuto && !isSet("mode") {
-		cfg.Mode = load.ModeRate
-	}
-	if cfg.Sweep == config.SweepAuto && !isSet("concurrency") {
-		// The throughput probe must saturate the endpoint.
-		cfg.Concurrency = config.IntList{64}
-	}
-	if cfg.Name == "" {
-		cfg.Name = fmt.Sprintf("%s-%s-%s", time.Now().Format("20060102-150405"), sanitize(cfg.Model), levelTag(cfg))
-	}
-	if cfg.ResultsDir == "" {
-		cfg.ResultsDir = filepath.Join("results", cfg.Name)
-	}
-	return cfg.Validate()
-}
-
-// levelTag names a config's load level: c10, r2.5, b10.
-func levelTag(cfg *config.Config) string {
-	if cfg.Sweep == config.SweepAuto {
-		return "sweep-auto"
-	}
-	switch cfg.Mode {
-	case load.ModeRate:
-		if len(cfg.Rate) == 1 {
-			return "r" + cfg.Rate.String()
-		}
-		return "rate-sweep"
-	case load.ModeBatchSequential, load.ModeBatchInterval:
-		return fmt.Sprintf("b%d", cfg.BatchSize)
-	}
-	if len(cfg.Concurrency) == 1 {
-		return fmt.Sprintf("c%d", cfg.Concurrency[0])
-	}
-	return "sweep"
 }
 
 // exitThresholds is the exit status when a --threshold failed.
@@ -538,15 +457,4 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
-// sanitize makes a model name safe for a directory name.
-func sanitize(s string) string {
-	s = strings.Trim(unsafeName.ReplaceAllString(s, "-"), "-")
-	if s == "" {
-		return "model"
-	}
-	return s
 }
