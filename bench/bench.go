@@ -107,7 +107,8 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	}
 
 	live := &stats.Live{}
-	var writeErr error
+	// Each writer's error is kept by the one goroutine that calls it.
+	var recErr, sampleErr error
 	runner := &load.Runner{
 		Provider:  ep.provider,
 		Source:    src,
@@ -116,14 +117,14 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		Plan:      plan,
 		Limiter:   Limiter(cfg),
 		Sink: func(r *record.Record) {
-			if err := w.Write(r); err != nil && writeErr == nil {
-				writeErr = err
+			if err := w.Write(r); err != nil && recErr == nil {
+				recErr = err
 			}
 			live.Add(r)
 		},
 		OnSample: func(s record.Sample) {
-			if err := tw.WriteJSON(&s); err != nil && writeErr == nil {
-				writeErr = err
+			if err := tw.WriteJSON(&s); err != nil && sampleErr == nil {
+				sampleErr = err
 			}
 		},
 	}
@@ -131,7 +132,7 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		hooks.Started(ep.target, runner, live)
 	}
 	res, err := runner.Run(ctx)
-	writeErr = errors.Join(writeErr, w.Close(), tw.Close())
+	writeErr := errors.Join(recErr, sampleErr, w.Close(), tw.Close())
 	if hooks.Finished != nil {
 		hooks.Finished(res)
 	}
