@@ -61,12 +61,14 @@ func (p *progress) draw(final bool) {
 	total := int64(plan.Warmup + plan.MaxRequests)
 	var frac float64
 	var counts, eta string
+	// Requests done: final outcomes only (a retried attempt is not done).
+	done := int64(snap.Done + snap.Warmup)
 	switch {
 	case plan.MaxRequests > 0:
-		frac = float64(pr.Ended) / float64(total)
-		counts = fmt.Sprintf("%d/%d", pr.Ended, total)
-		if pr.Ended > 0 && pr.Ended < total {
-			left := time.Duration(float64(pr.Elapsed) / float64(pr.Ended) * float64(total-pr.Ended))
+		frac = float64(done) / float64(total)
+		counts = fmt.Sprintf("%d/%d", done, total)
+		if done > 0 && done < total {
+			left := time.Duration(float64(pr.Elapsed) / float64(done) * float64(total-done))
 			eta = " ETA " + round(left)
 		}
 		if plan.Duration > 0 {
@@ -74,7 +76,7 @@ func (p *progress) draw(final bool) {
 		}
 	default:
 		frac = float64(pr.Elapsed) / float64(plan.Duration)
-		counts = fmt.Sprintf("%d done", pr.Ended)
+		counts = fmt.Sprintf("%d done", done)
 		if left := plan.Duration - pr.Elapsed; left > 0 {
 			eta = " ETA " + round(left)
 		}
