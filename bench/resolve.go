@@ -69,6 +69,9 @@ func Resolve(cfg *config.Config, getenv func(string) string, isSet func(string) 
 		// The throughput probe must saturate the endpoint.
 		cfg.Concurrency = config.IntList{64}
 	}
+	if (cfg.Mode == load.ModeBatchSequential || cfg.Mode == load.ModeBatchInterval) && cfg.Batches > 0 && !isSet("max_requests") {
+		cfg.MaxRequests = 0 // the batches say how many: batch size × batches
+	}
 	if cfg.Name == "" {
 		cfg.Name = fmt.Sprintf("%s-%s-%s", time.Now().Format("20060102-150405"), Sanitize(cfg.Model), levelTag(cfg))
 	}

@@ -240,7 +240,8 @@ func (c *Config) fieldProblems(n namer) []problem {
 	if c.MaxRequests < 0 {
 		add("max_requests", "must not be negative, got %d", c.MaxRequests)
 	}
-	if c.MaxRequests == 0 && c.Duration == 0 {
+	batchesEnd := (c.Mode == ModeBatchSequential || c.Mode == ModeBatchInterval) && c.Batches > 0
+	if c.MaxRequests == 0 && c.Duration == 0 && !batchesEnd {
 		ps = append(ps, problem{key: "max_requests", msg: fmt.Sprintf("set %s or %s, or the run never ends", n("max_requests"), n("duration"))})
 	}
 	if c.Warmup < 0 {

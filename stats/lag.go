@@ -30,10 +30,11 @@ import (
 //   - Never below 1 ms: below that, timer and goroutine-scheduling jitter
 //     of a healthy Go client dominate; warning there would be noise.
 //
-// P is the mean gap between consecutive scheduled times of the non-warm-up
-// requests (it follows ramps and random arrivals); when it cannot be
-// measured (fewer than two requests) it is 1/Rate in rate mode and the
-// batch interval in batch-interval mode. Without any, the limit is 10 ms.
+// P is the batch interval in batch-interval mode (a batch is due at once);
+// in rate mode, the mean gap between consecutive scheduled times of the
+// non-warm-up requests (it follows ramps and random arrivals), or 1/Rate
+// when it cannot be measured (fewer than two requests). Without any, the
+// limit is 10 ms.
 // Closed-loop and batch-sequential modes have no open-loop schedule: a
 // request is due when the previous one ends, so they never warn.
 
@@ -59,6 +60,12 @@ func openLoop(mode string) bool {
 // schedulePeriod returns the mean scheduled inter-arrival time of the
 // non-warm-up records, seconds, or the planned one, or 0.
 func schedulePeriod(recs []record.Record, run RunInfo) float64 {
+	// A batch is due all at once: its requests' schedule is the batch
+	// interval, not the gaps between requests (which are zero inside a
+	// batch and would make the mean meaningless).
+	if run.Mode == "batch-interval" && run.BatchIntervalS > 0 {
+		return run.BatchIntervalS
+	}
 	n := 0
 	first, last := math.Inf(1), math.Inf(-1)
 	for i := range recs {
