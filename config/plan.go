@@ -146,6 +146,9 @@ func (c *Config) planString(keyFrom string) string {
 	if c.Duration > 0 {
 		stops = append(stops, c.Duration.String())
 	}
+	if (mode == ModeBatchSequential || mode == ModeBatchInterval) && c.Batches > 0 {
+		stops = append(stops, fmt.Sprintf("%d batches (%d requests)", c.Batches, c.Batches*c.BatchSize))
+	}
 	per := "per run"
 	if len(c.Concurrency) > 1 && mode == ModeConcurrency || len(c.Rate) > 1 && mode == ModeRate || c.Sweep == SweepAuto {
 		per = "per level"

@@ -420,7 +420,30 @@ func oneLine(s string) string {
 
 // String describes the plan in one line for people.
 func (p Plan) String() string {
-	parts := []string{fmt.Sprintf("concurrency %d", p.Concurrency)}
+	var parts []string
+	switch p.mode() {
+	case ModeBatchSequential:
+		parts = append(parts, fmt.Sprintf("batches of %d, each after the last ended", p.BatchSize))
+	case ModeBatchInterval:
+		parts = append(parts, fmt.Sprintf("a batch of %d every %s", p.BatchSize, p.BatchInterval))
+	case ModeRate:
+		arrival := p.Arrival
+		if arrival == "" {
+			arrival = ArrivalPoisson
+		}
+		parts = append(parts, fmt.Sprintf("%g requests/s (%s arrivals)", p.Rate, arrival))
+		if p.MaxConcurrency > 0 {
+			parts = append(parts, fmt.Sprintf("at most %d in flight", p.MaxConcurrency))
+		}
+	default:
+		parts = append(parts, fmt.Sprintf("concurrency %d", p.Concurrency))
+	}
+	if p.Ramp > 0 {
+		parts = append(parts, fmt.Sprintf("ramped over %s", p.Ramp))
+	}
+	if p.Batches > 0 && (p.mode() == ModeBatchSequential || p.mode() == ModeBatchInterval) {
+		parts = append(parts, fmt.Sprintf("%d batches", p.Batches))
+	}
 	if p.MaxRequests > 0 {
 		parts = append(parts, fmt.Sprintf("%d requests", p.MaxRequests))
 	}
@@ -429,6 +452,9 @@ func (p Plan) String() string {
 	}
 	if p.Warmup > 0 {
 		parts = append(parts, fmt.Sprintf("after %d warm-up", p.Warmup))
+	}
+	if p.Retries > 0 {
+		parts = append(parts, fmt.Sprintf("up to %d retries", p.Retries))
 	}
 	parts = append(parts, fmt.Sprintf("timeout %s per request", p.Timeout))
 	return strings.Join(parts, ", ")
