@@ -3,6 +3,8 @@ package ollama
 import (
 	"encoding/json"
 	"errors"
+
+	"github.com/llmload/llmload/llm/internal/jsonscan"
 )
 
 // line holds what llmload reads from one NDJSON line of an Ollama
@@ -54,7 +56,7 @@ type wireLine struct {
 // decoder decodes lines: a hand-written fast path for the shape Ollama
 // sends, encoding/json for anything it declines.
 type decoder struct {
-	s                                          scanner
+	s                                          jsonscan.Scanner
 	contentBuf, responseBuf, reasonBuf, errBuf []byte
 }
 
@@ -72,11 +74,11 @@ var topFields = []string{"message", "response", "done", "done_reason", "total_du
 
 func (d *decoder) fast(data []byte, l *line) error {
 	s := &d.s
-	s.reset(data)
-	s.ws()
+	s.Reset(data)
+	s.WS()
 	var seen uint32
 	m := &l.metrics
-	err := s.object(func(key []byte) (err error) {
+	err := s.Object(func(key []byte) (err error) {
 		bit := uint32(0)
 		switch string(key) {
 		case "message":
@@ -102,21 +104,21 @@ func (d *decoder) fast(data []byte, l *line) error {
 		case "error":
 			bit = 1 << 10
 		default:
-			return s.other(key, topFields...)
+			return s.Other(key, topFields...)
 		}
 		if seen&bit != 0 {
-			return errFallback // a repeated key: leave it to encoding/json
+			return jsonscan.ErrDecline // a repeated key: leave it to encoding/json
 		}
 		seen |= bit
 		switch bit {
 		case 1 << 0:
 			return d.message(l)
 		case 1 << 1:
-			l.response, err = s.strOrNull(&d.responseBuf, nil)
+			l.response, err = s.StrOrNull(&d.responseBuf, nil)
 		case 1 << 2:
-			err = s.boolOrNull(&l.done)
+			err = s.BoolOrNull(&l.done)
 		case 1 << 3:
-			l.reason, err = s.strOrNull(&d.reasonBuf, nil)
+			l.reason, err = s.StrOrNull(&d.reasonBuf, nil)
 		case 1 << 4:
 			err = d.optInt(&m.total, &m.hasTotal)
 		case 1 << 5:
@@ -130,16 +132,16 @@ func (d *decoder) fast(data []byte, l *line) error {
 		case 1 << 9:
 			err = d.optInt(&m.eval, &m.hasEval)
 		case 1 << 10:
-			if s.literal("null") {
+			if s.Literal("null") {
 				return nil
 			}
 			l.hasErr = true
-			l.errMsg, err = s.str(&d.errBuf)
+			l.errMsg, err = s.Str(&d.errBuf)
 		}
 		return err
 	})
-	if err != nil || !s.end() {
-		return errFallback
+	if err != nil || !s.End() {
+		return jsonscan.ErrDecline
 	}
 	return nil
 }
@@ -148,29 +150,29 @@ var messageFields = []string{"content"}
 
 func (d *decoder) message(l *line) error {
 	s := &d.s
-	if s.literal("null") {
+	if s.Literal("null") {
 		return nil
 	}
 	seen := false
-	return s.object(func(key []byte) (err error) {
+	return s.Object(func(key []byte) (err error) {
 		if string(key) != "content" {
-			return s.other(key, messageFields...)
+			return s.Other(key, messageFields...)
 		}
 		if seen {
-			return errFallback
+			return jsonscan.ErrDecline
 		}
 		seen = true
-		l.content, err = s.strOrNull(&d.contentBuf, nil)
+		l.content, err = s.StrOrNull(&d.contentBuf, nil)
 		return err
 	})
 }
 
 // optInt parses an integer or null (absent, as for a nil *int64).
 func (d *decoder) optInt(v *int64, has *bool) (err error) {
-	if d.s.literal("null") {
+	if d.s.Literal("null") {
 		return nil
 	}
-	*v, err = d.s.int()
+	*v, err = d.s.Int()
 	*has = err == nil
 	return err
 }
@@ -207,15 +209,8 @@ func (d *decoder) slow(data []byte, l *line) error {
 			l.errMsg = []byte(w.Error)
 		}
 	}
-	if isNull(data) {
+	if jsonscan.IsNull(data) {
 		return errNotObject
 	}
 	return nil
-}
-
-func isNull(data []byte) bool {
-	var s scanner
-	s.reset(data)
-	s.ws()
-	return s.literal("null") && s.end()
 }

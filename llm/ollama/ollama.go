@@ -14,23 +14,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/wire"
 )
 
 // DefaultMaxConns sizes the connection pool when Options.MaxConns is not set.
-const DefaultMaxConns = 100
-
-// errBodyLimit is how much of a non-2xx response body is read for its message.
-const errBodyLimit = 4 << 10
+const DefaultMaxConns = wire.DefaultMaxConns
 
 // The APIs a Provider can speak.
 const (
@@ -81,45 +74,20 @@ func New(opts Options) (*Provider, error) {
 	default:
 		return nil, fmt.Errorf("ollama: unknown API %q (use %q or %q)", opts.API, APIChat, APIGenerate)
 	}
-	u, err := url.Parse(strings.TrimSpace(opts.BaseURL))
+	u, err := wire.ParseBaseURL("ollama", opts.BaseURL, "http://127.0.0.1:11434")
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the url.Error repeats the URL, which may hold credentials
-		}
-		return nil, fmt.Errorf("ollama: invalid BaseURL: %w", err)
+		return nil, err
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("ollama: BaseURL %q: scheme must be http or https (e.g. http://127.0.0.1:11434)", u.Redacted())
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("ollama: BaseURL %q: no host", u.Redacted())
-	}
-	u.Fragment, u.RawFragment = "", ""
-	u.Path = strings.TrimRight(u.Path, "/") + "/api/" + api
-	u.RawPath = ""
-	p := &Provider{url: u.String(), api: api, client: opts.HTTPClient}
-	if len(opts.Headers) > 0 {
-		p.headers = make(map[string]string, len(opts.Headers))
-		for k, v := range opts.Headers {
-			p.headers[k] = v
-		}
+	p := &Provider{
+		url:     wire.Endpoint(u, "/api/"+api),
+		api:     api,
+		headers: wire.CopyHeaders(opts.Headers),
+		client:  opts.HTTPClient,
 	}
 	if p.client == nil {
-		p.client = newClient(opts.MaxConns)
+		p.client = wire.NewClient(opts.MaxConns)
 	}
 	return p, nil
-}
-
-func newClient(maxConns int) *http.Client {
-	if maxConns <= 0 {
-		maxConns = DefaultMaxConns
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = max(maxConns, t.MaxIdleConns)
-	t.MaxIdleConnsPerHost = maxConns
-	t.MaxConnsPerHost = 0
-	return &http.Client{Transport: t}
 }
 
 // Name returns "ollama".
@@ -140,23 +108,11 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 	if err != nil {
 		return nil, &llm.Error{Kind: llm.KindClient, Message: "ollama: " + err.Error()}
 	}
-	hreq.Header.Set("Content-Type", "application/json")
+	accept := "application/json"
 	if req.Stream {
-		hreq.Header.Set("Accept", "application/x-ndjson")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
+		accept = "application/x-ndjson"
 	}
-	set := func(hs map[string]string) {
-		for k, v := range hs {
-			if strings.EqualFold(k, "Host") {
-				hreq.Host = v
-				continue
-			}
-			hreq.Header.Set(k, v)
-		}
-	}
-	set(p.headers)
-	set(req.Headers)
+	wire.SetHeaders(hreq, accept, "", p.headers, req.Headers)
 
 	resp, err := p.client.Do(hreq)
 	if err != nil {
@@ -166,13 +122,11 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 		return nil, statusError(resp)
 	}
 	whole := !req.Stream
-	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
-		switch mt {
-		case "application/x-ndjson":
-			whole = false
-		case "application/json":
-			whole = true
-		}
+	switch wire.MediaType(resp.Header) {
+	case "application/x-ndjson":
+		whole = false
+	case "application/json":
+		whole = true
 	}
 	return newStream(ctx, resp.Body, resp.StatusCode, p.api, whole), nil
 }
@@ -245,20 +199,11 @@ func errorMessage(b []byte) string {
 	var e struct {
 		Error json.RawMessage `json:"error"`
 	}
-	if json.Unmarshal(b, &e) != nil || len(e.Error) == 0 || string(e.Error) == "null" {
+	if json.Unmarshal(b, &e) != nil {
 		return ""
 	}
-	var s string
-	if json.Unmarshal(e.Error, &s) == nil {
-		return s
-	}
-	var inner struct {
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(e.Error, &inner) == nil && inner.Message != "" {
-		return inner.Message
-	}
-	return string(e.Error)
+	msg, _ := wire.ErrorText(e.Error)
+	return msg
 }
 
 // statusError reads the start of a non-2xx response, releases the
@@ -266,22 +211,14 @@ func errorMessage(b []byte) string {
 // busy … maximum pending requests exceeded") is overloaded; a missing
 // model (404) is a client error.
 func statusError(resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, errBodyLimit))
-	drainClose(resp.Body, resp.Body)
-	msg := errorMessage(b)
-	if msg == "" {
-		msg = strings.TrimSpace(string(b))
-	}
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
-	}
+	b := wire.ErrorBody(resp)
+	msg := wire.Message(errorMessage(b), b, resp.StatusCode)
 	kind := llm.KindOfStatus(resp.StatusCode, string(b))
 	if low := strings.ToLower(msg); resp.StatusCode == http.StatusServiceUnavailable &&
 		(strings.Contains(low, "server busy") || strings.Contains(low, "maximum pending requests")) {
 		kind = llm.KindOverloaded
 	}
-	return &llm.Error{Kind: kind, Status: resp.StatusCode, Message: clip(msg),
-		RetryAfter: llm.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	return wire.StatusError(resp, kind, msg, "")
 }
 
 // lineError classifies an {"error": ...} line inside a 2xx response:
@@ -298,39 +235,5 @@ func lineError(msg string, status int) *llm.Error {
 	case strings.Contains(low, "server busy") || strings.Contains(low, "overloaded"):
 		kind = llm.KindOverloaded
 	}
-	return &llm.Error{Kind: kind, Status: status, Message: clip(msg)}
-}
-
-// maxMessage bounds the length of an error message taken from a server.
-const maxMessage = 512
-
-// clip shortens s to maxMessage bytes on a rune boundary and folds it to one line.
-func clip(s string) string {
-	if len(s) > maxMessage {
-		i := maxMessage
-		for i > 0 && s[i]&0xC0 == 0x80 {
-			i--
-		}
-		s = s[:i] + "…"
-	}
-	if strings.ContainsAny(s, "\r\n") {
-		s = strings.Join(strings.Fields(s), " ")
-	}
-	return s
-}
-
-// Bounds of the drain that lets the transport reuse a connection.
-const (
-	maxDrain     = 64 << 10
-	drainTimeout = 100 * time.Millisecond
-)
-
-// drainClose reads what is left of a response (at most maxDrain bytes,
-// for at most drainTimeout) and closes it, so that an HTTP/1.1
-// connection goes back to the pool instead of being re-dialed.
-func drainClose(r io.Reader, body io.Closer) error {
-	t := time.AfterFunc(drainTimeout, func() { body.Close() })
-	io.CopyN(io.Discard, r, maxDrain)
-	t.Stop()
-	return body.Close()
+	return &llm.Error{Kind: kind, Status: status, Message: wire.Clip(msg)}
 }

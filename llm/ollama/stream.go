@@ -1,24 +1,17 @@
 package ollama
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"sync"
-	"sync/atomic"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/wire"
 )
 
-// Limits that keep a misbehaving server from exhausting memory.
-const (
-	readBufSize  = 16 << 10 // bufio buffer; longer lines are assembled in stream.long
-	maxLineBytes = 64 << 20 // one line (a final /api/generate line holds the whole context)
-)
-
-func errClosed() error { return &llm.Error{Kind: llm.KindCanceled, Message: "stream closed"} }
+// maxLineBytes keeps a misbehaving server from exhausting memory: it
+// bounds one line (a final /api/generate line holds the whole context).
+const maxLineBytes = 64 << 20
 
 // stream reads an Ollama response: NDJSON (one object per line, LF or
 // CRLF, blank lines ignored) or, for stream:false, one JSON object, read
@@ -27,32 +20,26 @@ func errClosed() error { return &llm.Error{Kind: llm.KindCanceled, Message: "str
 // usage and server timings; an {"error": ...} line is a failure; a body
 // that ends before the done line is malformed.
 //
-// Lines are read with bufio.Reader.ReadSlice and decoded in place by the
-// lean decoder; the only allocation per token is Event.Text.
+// Lines are read with bufio.Reader.ReadSlice (wire.Body.ReadLine) and
+// decoded in place by the lean decoder; the only allocation per token is
+// Event.Text. The embedded Body's Close drains after the done line.
 type stream struct {
-	ctx    context.Context
-	body   io.ReadCloser
-	r      *bufio.Reader
-	status int
-	api    string
-	whole  bool // a non-streamed body: may span several lines
+	wire.Body
+	api   string
+	whole bool // a non-streamed body: may span several lines
 
-	long []byte
-	eof  bool
-	dec  decoder
-	l    line
+	dec decoder
+	l   line
 
-	err       error
-	done      atomic.Bool
-	closed    atomic.Bool
-	closeOnce sync.Once
-	closeErr  error
+	err error
 }
 
 var _ llm.Stream = (*stream)(nil)
 
 func newStream(ctx context.Context, body io.ReadCloser, status int, api string, whole bool) *stream {
-	return &stream{ctx: ctx, body: body, r: bufio.NewReaderSize(body, readBufSize), status: status, api: api, whole: whole}
+	s := &stream{api: api, whole: whole}
+	s.Init(ctx, body, status, maxLineBytes, "line too long")
+	return s
 }
 
 // Next returns the next event that carries text or ends the response.
@@ -60,8 +47,8 @@ func (s *stream) Next() (llm.Event, error) {
 	if s.err != nil {
 		return llm.Event{}, s.err
 	}
-	if s.closed.Load() {
-		return llm.Event{}, errClosed()
+	if s.Closed() {
+		return llm.Event{}, wire.ErrClosed()
 	}
 	for {
 		var data []byte
@@ -69,13 +56,13 @@ func (s *stream) Next() (llm.Event, error) {
 		if s.whole {
 			data, err = s.readAll()
 		} else {
-			data, err = s.readLine()
+			data, err = s.ReadLine()
 		}
 		if err != nil {
 			if err == io.EOF {
-				err = &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "stream ended before the final (done) line"}
+				err = &llm.Error{Kind: llm.KindMalformedStream, Status: s.Status(), Message: "stream ended before the final (done) line"}
 			} else {
-				err = s.readError(err)
+				err = s.ReadError(err)
 			}
 			return s.fail(err)
 		}
@@ -85,10 +72,10 @@ func (s *stream) Next() (llm.Event, error) {
 		}
 		l := &s.l
 		if err := s.dec.decode(data, l); err != nil {
-			return s.fail(&llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "invalid JSON in stream: " + err.Error()})
+			return s.fail(&llm.Error{Kind: llm.KindMalformedStream, Status: s.Status(), Message: "invalid JSON in stream: " + err.Error()})
 		}
 		if l.hasErr {
-			return s.fail(lineError(string(l.errMsg), s.status))
+			return s.fail(lineError(string(l.errMsg), s.Status()))
 		}
 		text := l.content
 		if s.api == APIGenerate {
@@ -107,7 +94,7 @@ func (s *stream) Next() (llm.Event, error) {
 		}
 		ev.ServerTiming = serverTiming(m)
 		s.err = io.EOF
-		s.done.Store(true)
+		s.Done()
 		return ev, nil
 	}
 }
@@ -148,82 +135,11 @@ func (s *stream) fail(err error) (llm.Event, error) {
 	return llm.Event{}, err
 }
 
-// readLine returns the next line without its LF or CRLF ending, valid
-// until the next call. A last line with no ending is returned before io.EOF.
-func (s *stream) readLine() ([]byte, error) {
-	if s.eof {
-		return nil, io.EOF
-	}
-	line, err := s.r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		s.long = append(s.long[:0], line...)
-		for err == bufio.ErrBufferFull {
-			if len(s.long) > maxLineBytes {
-				return nil, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "line too long"}
-			}
-			line, err = s.r.ReadSlice('\n')
-			s.long = append(s.long, line...)
-		}
-		line = s.long
-	}
-	switch {
-	case err == io.EOF && len(line) > 0:
-		s.eof = true
-	case err != nil:
-		return nil, err
-	default:
-		line = line[:len(line)-1]
-	}
-	return line, nil
-}
-
 // readAll returns the rest of a non-streamed body.
 func (s *stream) readAll() ([]byte, error) {
-	if s.eof {
+	b, err := s.ReadAll(maxLineBytes)
+	if err == nil && len(bytes.TrimSpace(b)) == 0 {
 		return nil, io.EOF
 	}
-	b, err := io.ReadAll(io.LimitReader(s.r, maxLineBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	s.eof = true
-	if len(b) > maxLineBytes {
-		return nil, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "response body too large"}
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, io.EOF
-	}
-	return b, nil
-}
-
-func (s *stream) readError(err error) error {
-	var le *llm.Error
-	if errors.As(err, &le) {
-		return le
-	}
-	if s.closed.Load() {
-		return errClosed()
-	}
-	e := llm.Classify(s.ctx, err)
-	if e.Status == 0 {
-		c := *e
-		c.Status = s.status
-		e = &c
-	}
-	return e
-}
-
-// Close releases the response; after the done line it first drains what
-// is left so the connection can be reused. It is idempotent and may be
-// called from another goroutine to abort a blocked Next.
-func (s *stream) Close() error {
-	s.closeOnce.Do(func() {
-		s.closed.Store(true)
-		if s.done.Load() && !s.eof {
-			s.closeErr = drainClose(s.r, s.body)
-		} else {
-			s.closeErr = s.body.Close()
-		}
-	})
-	return s.closeErr
+	return b, err
 }

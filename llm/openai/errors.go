@@ -2,11 +2,10 @@ package openai
 
 import (
 	"encoding/json"
-	"io"
 	"strings"
-	"time"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/wire"
 )
 
 // serverError is what a server says about a failure, in any of the shapes
@@ -108,7 +107,7 @@ func streamError(data []byte, status int, apiKey string) *llm.Error {
 	return &llm.Error{
 		Kind:    streamErrorKind(e),
 		Status:  status,
-		Message: clip(redact(e.Message, apiKey)),
+		Message: wire.Clip(wire.Redact(e.Message, apiKey)),
 	}
 }
 
@@ -125,22 +124,4 @@ func streamErrorKind(e serverError) llm.ErrorKind {
 		return llm.KindThrottled
 	}
 	return llm.KindServer
-}
-
-// Bounds of the drain that lets the transport reuse a connection.
-const (
-	maxDrain     = 64 << 10
-	drainTimeout = 100 * time.Millisecond
-)
-
-// drainClose reads what is left of a response (at most maxDrain bytes, for
-// at most drainTimeout) and closes it. An HTTP/1.1 connection goes back to
-// the pool only when its body was read to the end; closing it early makes
-// the next request dial again, which a load test must not do needlessly.
-// The timeout keeps a server that never ends the body from holding Close.
-func drainClose(r io.Reader, body io.Closer) error {
-	t := time.AfterFunc(drainTimeout, func() { body.Close() })
-	io.CopyN(io.Discard, r, maxDrain)
-	t.Stop()
-	return body.Close()
 }

@@ -10,23 +10,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/wire"
 )
 
 // DefaultMaxConns sizes the connection pool when Options.MaxConns is not set.
-const DefaultMaxConns = 100
-
-// errBodyLimit is how much of a non-2xx response body is read for its message.
-const errBodyLimit = 4 << 10
+const DefaultMaxConns = wire.DefaultMaxConns
 
 // Options configures a Provider.
 type Options struct {
@@ -66,58 +58,21 @@ var _ llm.Provider = (*Provider)(nil)
 // New returns a Provider for opts. It fails when BaseURL is not an absolute
 // http or https URL with a host.
 func New(opts Options) (*Provider, error) {
-	u, err := url.Parse(strings.TrimSpace(opts.BaseURL))
+	u, err := wire.ParseBaseURL("openai", opts.BaseURL, "http://127.0.0.1:8000/v1")
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the url.Error repeats the URL, which may hold credentials
-		}
-		return nil, fmt.Errorf("openai: invalid BaseURL: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("openai: BaseURL %q: scheme must be http or https (e.g. http://127.0.0.1:8000/v1)", u.Redacted())
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("openai: BaseURL %q: no host", u.Redacted())
-	}
-	u.Fragment, u.RawFragment = "", ""
-	endpoint := func(p string) string {
-		v := *u
-		v.Path = strings.TrimRight(u.Path, "/") + p
-		v.RawPath = ""
-		return v.String()
+		return nil, err
 	}
 	p := &Provider{
-		chatURL:       endpoint("/chat/completions"),
-		completionURL: endpoint("/completions"),
+		chatURL:       wire.Endpoint(u, "/chat/completions"),
+		completionURL: wire.Endpoint(u, "/completions"),
 		apiKey:        opts.APIKey,
+		headers:       wire.CopyHeaders(opts.Headers),
 		client:        opts.HTTPClient,
 	}
-	if len(opts.Headers) > 0 {
-		p.headers = make(map[string]string, len(opts.Headers))
-		for k, v := range opts.Headers {
-			p.headers[k] = v
-		}
-	}
 	if p.client == nil {
-		p.client = newClient(opts.MaxConns)
+		p.client = wire.NewClient(opts.MaxConns)
 	}
 	return p, nil
-}
-
-// newClient builds the default client: the default transport's dialer,
-// proxy, TLS and HTTP/2 settings, with an idle pool that keeps one
-// connection per expected stream so that keep-alive connections are reused
-// instead of re-dialed under load.
-func newClient(maxConns int) *http.Client {
-	if maxConns <= 0 {
-		maxConns = DefaultMaxConns
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = max(maxConns, t.MaxIdleConns)
-	t.MaxIdleConnsPerHost = maxConns
-	t.MaxConnsPerHost = 0
-	return &http.Client{Transport: t}
 }
 
 // Name returns "openai".
@@ -142,13 +97,17 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 	}
 	body, err := requestBody(req, api)
 	if err != nil {
-		return nil, &llm.Error{Kind: llm.KindClient, Message: "openai: encoding request: " + p.redact(err.Error()), Err: err}
+		return nil, &llm.Error{Kind: llm.KindClient, Message: "openai: encoding request: " + wire.Redact(err.Error(), p.apiKey), Err: err}
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return nil, &llm.Error{Kind: llm.KindClient, Message: "openai: " + p.redact(err.Error())}
+		return nil, &llm.Error{Kind: llm.KindClient, Message: "openai: " + wire.Redact(err.Error(), p.apiKey)}
 	}
-	p.setHeaders(hreq, req)
+	accept := "application/json"
+	if req.Stream {
+		accept = "text/event-stream"
+	}
+	wire.SetHeaders(hreq, accept, p.apiKey, p.headers, req.Headers)
 
 	resp, err := p.client.Do(hreq)
 	if err != nil {
@@ -158,13 +117,11 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 		return nil, p.statusError(resp)
 	}
 	sse := req.Stream
-	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
-		switch mt {
-		case "text/event-stream":
-			sse = true
-		case "application/json":
-			sse = false
-		}
+	switch wire.MediaType(resp.Header) {
+	case "text/event-stream":
+		sse = true
+	case "application/json":
+		sse = false
 	}
 	if sse {
 		return newSSEStream(ctx, resp.Body, api, resp.StatusCode, p.apiKey), nil
@@ -211,73 +168,10 @@ func requestBody(req *llm.Request, api llm.API) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-func (p *Provider) setHeaders(h *http.Request, req *llm.Request) {
-	h.Header.Set("Content-Type", "application/json")
-	if req.Stream {
-		h.Header.Set("Accept", "text/event-stream")
-	} else {
-		h.Header.Set("Accept", "application/json")
-	}
-	if p.apiKey != "" {
-		h.Header.Set("Authorization", "Bearer "+p.apiKey)
-	}
-	set := func(hs map[string]string) {
-		for k, v := range hs {
-			if strings.EqualFold(k, "Host") {
-				h.Host = v
-				continue
-			}
-			h.Header.Set(k, v)
-		}
-	}
-	set(p.headers)
-	set(req.Headers)
-}
-
 // statusError reads the start of a non-2xx response, releases the
 // connection, and classifies the failure.
 func (p *Provider) statusError(resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, errBodyLimit))
-	drainClose(resp.Body, resp.Body)
+	b := wire.ErrorBody(resp)
 	msg, _ := errorMessage(b)
-	if msg == "" {
-		msg = strings.TrimSpace(string(b))
-	}
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
-	}
-	return &llm.Error{
-		Kind:       llm.KindOfStatus(resp.StatusCode, string(b)),
-		Status:     resp.StatusCode,
-		Message:    clip(redact(msg, p.apiKey)),
-		RetryAfter: llm.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-	}
-}
-
-func (p *Provider) redact(s string) string { return redact(s, p.apiKey) }
-
-// redact removes the API key from s.
-func redact(s, key string) string {
-	if key == "" || !strings.Contains(s, key) {
-		return s
-	}
-	return strings.ReplaceAll(s, key, "[REDACTED]")
-}
-
-// maxMessage bounds the length of an error message taken from a server.
-const maxMessage = 512
-
-// clip shortens s to maxMessage bytes on a rune boundary and folds it to one line.
-func clip(s string) string {
-	if len(s) > maxMessage {
-		i := maxMessage
-		for i > 0 && s[i]&0xC0 == 0x80 {
-			i--
-		}
-		s = s[:i] + "…"
-	}
-	if strings.ContainsAny(s, "\r\n") {
-		s = strings.Join(strings.Fields(s), " ")
-	}
-	return s
+	return wire.StatusError(resp, llm.KindOfStatus(resp.StatusCode, string(b)), wire.Message(msg, b, resp.StatusCode), p.apiKey)
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/wire"
 )
 
 // maxResponseBytes bounds a non-streamed response body.
@@ -59,7 +60,7 @@ func (s *jsonStream) Next() (llm.Event, error) {
 		return llm.Event{}, s.err
 	}
 	if s.closed.Load() {
-		return llm.Event{}, errClosed()
+		return llm.Event{}, wire.ErrClosed()
 	}
 	ev, err := s.read()
 	if err != nil {
@@ -74,15 +75,9 @@ func (s *jsonStream) read() (llm.Event, error) {
 	b, err := io.ReadAll(io.LimitReader(s.body, maxResponseBytes+1))
 	if err != nil {
 		if s.closed.Load() {
-			return llm.Event{}, errClosed()
+			return llm.Event{}, wire.ErrClosed()
 		}
-		e := llm.Classify(s.ctx, err)
-		if e.Status == 0 {
-			c := *e
-			c.Status = s.status
-			e = &c
-		}
-		return llm.Event{}, e
+		return llm.Event{}, wire.WithStatus(llm.Classify(s.ctx, err), s.status)
 	}
 	if len(b) > maxResponseBytes {
 		return llm.Event{}, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "response body too large"}

@@ -1,26 +1,19 @@
 package openai
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"sync"
-	"sync/atomic"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/wire"
 )
 
 // Limits that keep a misbehaving server from exhausting memory.
 const (
-	readBufSize  = 16 << 10 // bufio buffer; longer lines are assembled in sseStream.long
 	maxLineBytes = 8 << 20  // one SSE line
 	maxDataBytes = 16 << 20 // one event's data
 )
-
-// errClosed is the error of a Next after (or aborted by) Close.
-func errClosed() error { return &llm.Error{Kind: llm.KindCanceled, Message: "stream closed"} }
 
 // sseStream reads a streamed (text/event-stream) response. It follows the
 // SSE specification's line rules (LF or CRLF endings, ':' comments, "field:
@@ -29,33 +22,26 @@ func errClosed() error { return &llm.Error{Kind: llm.KindCanceled, Message: "str
 // ("[DONE]" ends the stream; an "error" object or "event: error" is a
 // failure).
 //
-// Next reads straight from a bufio.Reader with ReadSlice and copies only
-// data field values into a reused buffer; a chunk is decoded in place by
-// the lean decoder. The only allocation per content chunk is Event.Text.
+// Next reads lines straight from a bufio.Reader (wire.Body.ReadLine) and
+// copies only data field values into a reused buffer; a chunk is decoded
+// in place by the lean decoder. The only allocation per content chunk is
+// Event.Text. The embedded Body's Close drains after a well-formed end
+// ([DONE] or EOF after a finish_reason).
 type sseStream struct {
-	ctx    context.Context
-	body   io.ReadCloser
-	r      *bufio.Reader
+	wire.Body
 	api    llm.API
-	status int
 	apiKey string
 
 	data    []byte // the pending event's data
 	hasData bool   // a data field was seen since the last dispatch
 	event   []byte // the pending event's type
-	long    []byte // a line longer than the bufio buffer
-	eof     bool   // the body ended (after a final unterminated line)
 
 	dec       decoder
 	chunk     chunk
 	id        string // the last id, reused while the server repeats it
 	sawFinish bool
 
-	err       error       // sticky: returned by every Next after the first failure or io.EOF
-	done      atomic.Bool // ended well ([DONE] or EOF after a finish_reason): Close may drain
-	closed    atomic.Bool
-	closeOnce sync.Once
-	closeErr  error
+	err error // sticky: returned by every Next after the first failure or io.EOF
 }
 
 var _ llm.Stream = (*sseStream)(nil)
@@ -63,14 +49,9 @@ var _ llm.Stream = (*sseStream)(nil)
 // newSSEStream returns a Stream reading SSE from body. status is the HTTP
 // status that carried it; apiKey is redacted from error messages.
 func newSSEStream(ctx context.Context, body io.ReadCloser, api llm.API, status int, apiKey string) *sseStream {
-	return &sseStream{
-		ctx:    ctx,
-		body:   body,
-		r:      bufio.NewReaderSize(body, readBufSize),
-		api:    api,
-		status: status,
-		apiKey: apiKey,
-	}
+	s := &sseStream{api: api, apiKey: apiKey}
+	s.Init(ctx, body, status, maxLineBytes, "SSE line too long")
+	return s
 }
 
 // Next returns the next event that carries text, usage or a finish reason.
@@ -78,14 +59,14 @@ func (s *sseStream) Next() (llm.Event, error) {
 	if s.err != nil {
 		return llm.Event{}, s.err
 	}
-	if s.closed.Load() {
-		return llm.Event{}, errClosed()
+	if s.Closed() {
+		return llm.Event{}, wire.ErrClosed()
 	}
 	for {
-		line, err := s.readLine()
+		line, err := s.ReadLine()
 		if err != nil {
 			if err != io.EOF {
-				return s.fail(s.readError(err))
+				return s.fail(s.ReadError(err))
 			}
 			if s.hasData {
 				// The SSE specification drops an event not ended by a
@@ -97,7 +78,7 @@ func (s *sseStream) Next() (llm.Event, error) {
 			}
 			if s.sawFinish {
 				// Some servers omit [DONE] after the last chunk.
-				s.done.Store(true)
+				s.Done()
 				return s.fail(io.EOF)
 			}
 			return s.fail(s.errorf(llm.KindMalformedStream, "stream ended before [DONE]"))
@@ -145,7 +126,7 @@ func (s *sseStream) result(ev llm.Event, err error) (llm.Event, error) {
 // fail makes err the stream's sticky result.
 func (s *sseStream) fail(err error) (llm.Event, error) {
 	if err == io.EOF {
-		s.done.Store(true)
+		s.Done()
 	}
 	s.err = err
 	return llm.Event{}, err
@@ -161,7 +142,7 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 	data, isError := s.data, string(s.event) == "error"
 	s.data, s.hasData, s.event = s.data[:0], false, s.event[:0]
 	if isError {
-		return ev, false, streamError(data, s.status, s.apiKey)
+		return ev, false, streamError(data, s.Status(), s.apiKey)
 	}
 	data = bytes.TrimSpace(data)
 	switch {
@@ -175,7 +156,7 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 		return ev, false, s.errorf(llm.KindMalformedStream, "invalid JSON in stream: "+err.Error())
 	}
 	if c.errRaw != nil || c.errObj {
-		return ev, false, streamError(data, s.status, s.apiKey)
+		return ev, false, streamError(data, s.Status(), s.apiKey)
 	}
 	text := c.content
 	if s.api == llm.APICompletion {
@@ -219,74 +200,6 @@ func finishReason(b []byte) string {
 	return string(b)
 }
 
-// readLine returns the next line without its LF or CRLF ending. The slice
-// is valid until the next call. A last line with no ending is returned
-// before io.EOF.
-func (s *sseStream) readLine() ([]byte, error) {
-	if s.eof {
-		return nil, io.EOF
-	}
-	line, err := s.r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		s.long = append(s.long[:0], line...)
-		for err == bufio.ErrBufferFull {
-			if len(s.long) > maxLineBytes {
-				return nil, s.errorf(llm.KindMalformedStream, "SSE line too long")
-			}
-			line, err = s.r.ReadSlice('\n')
-			s.long = append(s.long, line...)
-		}
-		line = s.long
-	}
-	switch {
-	case err == io.EOF && len(line) > 0:
-		s.eof = true
-	case err != nil:
-		return nil, err
-	default:
-		line = line[:len(line)-1]
-	}
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, nil
-}
-
-// readError classifies a failed read: the context's deadline makes it a
-// timeout, a Close from another goroutine a cancellation.
-func (s *sseStream) readError(err error) error {
-	var le *llm.Error
-	if errors.As(err, &le) {
-		return le
-	}
-	if s.closed.Load() {
-		return errClosed()
-	}
-	e := llm.Classify(s.ctx, err)
-	if e.Status == 0 {
-		c := *e
-		c.Status = s.status
-		e = &c
-	}
-	return e
-}
-
 func (s *sseStream) errorf(kind llm.ErrorKind, msg string) *llm.Error {
-	return &llm.Error{Kind: kind, Status: s.status, Message: msg}
-}
-
-// Close releases the response. After a well-formed end it first reads the
-// little that is left (the chunked-encoding trailer) so the connection can
-// be reused. It is idempotent and may be called from another goroutine to
-// abort a blocked Next.
-func (s *sseStream) Close() error {
-	s.closeOnce.Do(func() {
-		s.closed.Store(true)
-		if s.done.Load() && !s.eof {
-			s.closeErr = drainClose(s.r, s.body)
-		} else {
-			s.closeErr = s.body.Close()
-		}
-	})
-	return s.closeErr
+	return &llm.Error{Kind: kind, Status: s.Status(), Message: msg}
 }

@@ -3,6 +3,8 @@ package tgi
 import (
 	"encoding/json"
 	"errors"
+
+	"github.com/llmload/llmload/llm/internal/jsonscan"
 )
 
 // event holds what llmload reads from one TGI stream event:
@@ -49,7 +51,7 @@ type wireEvent struct {
 // decoder decodes events: a hand-written fast path for the shape TGI
 // sends, encoding/json for anything it declines.
 type decoder struct {
-	s                                 scanner
+	s                                 jsonscan.Scanner
 	textBuf, finishBuf, errBuf, tyBuf []byte
 	otherBuf                          []byte
 }
@@ -78,17 +80,17 @@ var topFields = []string{"token", "generated_text", "details", "error", "error_t
 
 func (d *decoder) fast(data []byte, e *event) error {
 	s := &d.s
-	s.reset(data)
-	s.ws()
+	s.Reset(data)
+	s.WS()
 	seen := 0
 	once := func(bit int) error {
 		if seen&bit != 0 {
-			return errFallback
+			return jsonscan.ErrDecline
 		}
 		seen |= bit
 		return nil
 	}
-	err := s.object(func(key []byte) (err error) {
+	err := s.Object(func(key []byte) (err error) {
 		switch string(key) {
 		case "token":
 			if err = once(seenToken); err == nil {
@@ -98,11 +100,11 @@ func (d *decoder) fast(data []byte, e *event) error {
 			if err = once(seenGenerated); err != nil {
 				return err
 			}
-			if s.literal("null") {
+			if s.Literal("null") {
 				return nil
 			}
 			e.final = true
-			_, err = s.str(&d.otherBuf)
+			_, err = s.Str(&d.otherBuf)
 		case "details":
 			if err = once(seenDetails); err == nil {
 				err = d.details(e)
@@ -111,22 +113,22 @@ func (d *decoder) fast(data []byte, e *event) error {
 			if err = once(seenError); err != nil {
 				return err
 			}
-			if s.literal("null") {
+			if s.Literal("null") {
 				return nil
 			}
 			e.hasErr = true
-			e.errMsg, err = s.str(&d.errBuf)
+			e.errMsg, err = s.Str(&d.errBuf)
 		case "error_type":
 			if err = once(seenErrorType); err == nil {
-				e.errType, err = s.strOrNull(&d.tyBuf, nil)
+				e.errType, err = s.StrOrNull(&d.tyBuf, nil)
 			}
 		default:
-			err = s.other(key, topFields...)
+			err = s.Other(key, topFields...)
 		}
 		return err
 	})
-	if err != nil || !s.end() {
-		return errFallback
+	if err != nil || !s.End() {
+		return jsonscan.ErrDecline
 	}
 	return nil
 }
@@ -135,27 +137,27 @@ var tokenFields = []string{"text", "special"}
 
 func (d *decoder) token(e *event) error {
 	s := &d.s
-	if s.literal("null") {
+	if s.Literal("null") {
 		return nil
 	}
 	e.hasToken = true
 	seen := 0
-	return s.object(func(key []byte) (err error) {
+	return s.Object(func(key []byte) (err error) {
 		switch string(key) {
 		case "text":
 			if seen&1 != 0 {
-				return errFallback
+				return jsonscan.ErrDecline
 			}
 			seen |= 1
-			e.text, err = s.strOrNull(&d.textBuf, nil)
+			e.text, err = s.StrOrNull(&d.textBuf, nil)
 		case "special":
 			if seen&2 != 0 {
-				return errFallback
+				return jsonscan.ErrDecline
 			}
 			seen |= 2
-			err = s.boolOrNull(&e.special)
+			err = s.BoolOrNull(&e.special)
 		default:
-			err = s.other(key, tokenFields...)
+			err = s.Other(key, tokenFields...)
 		}
 		return err
 	})
@@ -165,38 +167,38 @@ var detailFields = []string{"finish_reason", "generated_tokens", "input_length"}
 
 func (d *decoder) details(e *event) error {
 	s := &d.s
-	if s.literal("null") {
+	if s.Literal("null") {
 		return nil
 	}
 	e.hasDetails = true
 	seen := 0
-	return s.object(func(key []byte) (err error) {
+	return s.Object(func(key []byte) (err error) {
 		switch string(key) {
 		case "finish_reason":
 			if seen&1 != 0 {
-				return errFallback
+				return jsonscan.ErrDecline
 			}
 			seen |= 1
-			e.finish, err = s.strOrNull(&d.finishBuf, nil)
+			e.finish, err = s.StrOrNull(&d.finishBuf, nil)
 		case "generated_tokens":
 			if seen&2 != 0 {
-				return errFallback
+				return jsonscan.ErrDecline
 			}
 			seen |= 2
-			if !s.literal("null") {
-				e.generated, err = s.int()
+			if !s.Literal("null") {
+				e.generated, err = s.Int()
 			}
 		case "input_length":
 			if seen&4 != 0 {
-				return errFallback
+				return jsonscan.ErrDecline
 			}
 			seen |= 4
-			if !s.literal("null") {
+			if !s.Literal("null") {
 				e.hasInput = true
-				e.inputLength, err = s.int()
+				e.inputLength, err = s.Int()
 			}
 		default:
-			err = s.other(key, detailFields...)
+			err = s.Other(key, detailFields...)
 		}
 		return err
 	})
@@ -229,17 +231,8 @@ func (d *decoder) slow(data []byte, e *event) error {
 		}
 	}
 	e.errType = []byte(w.ErrorType)
-	if !e.hasToken && !e.final && !e.hasDetails && !e.hasErr && isNull(data) {
+	if !e.hasToken && !e.final && !e.hasDetails && !e.hasErr && jsonscan.IsNull(data) {
 		return errNotObject
 	}
 	return nil
-}
-
-// isNull reports whether data is the JSON null (which encoding/json
-// decodes into a struct as a no-op).
-func isNull(data []byte) bool {
-	var s scanner
-	s.reset(data)
-	s.ws()
-	return s.literal("null") && s.end()
 }

@@ -1,28 +1,24 @@
 package tgi
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/wire"
 )
 
 // Limits that keep a misbehaving server from exhausting memory.
 const (
-	readBufSize      = 16 << 10 // bufio buffer; longer lines are assembled in sseStream.long
 	maxLineBytes     = 8 << 20  // one SSE line
 	maxDataBytes     = 16 << 20 // one event's data
 	maxResponseBytes = 64 << 20 // a whole /generate body
 )
-
-func errClosed() error { return &llm.Error{Kind: llm.KindCanceled, Message: "stream closed"} }
 
 // sseStream reads /generate_stream. It follows the SSE line rules (LF or
 // CRLF, ':' comments and keep-alives, "data:" with or without a space,
@@ -31,37 +27,31 @@ func errClosed() error { return &llm.Error{Kind: llm.KindCanceled, Message: "str
 // "details"), after which the stream is complete; an {"error": ...}
 // event is a failure. Special tokens (EOS) carry no output text.
 //
-// Next reads lines with bufio.Reader.ReadSlice and copies only data
-// values into a reused buffer; events are decoded in place by the lean
-// decoder, so the only allocation per token is Event.Text.
+// Next reads lines with bufio.Reader.ReadSlice (wire.Body.ReadLine) and
+// copies only data values into a reused buffer; events are decoded in
+// place by the lean decoder, so the only allocation per token is
+// Event.Text. The embedded Body's Close drains after the final event.
 type sseStream struct {
-	ctx    context.Context
-	body   io.ReadCloser
-	r      *bufio.Reader
-	status int
+	wire.Body
 	apiKey string
 	timing map[string]float64 // header timings, put on the first event
 
 	data    []byte
 	hasData bool
 	isError bool // "event: error"
-	long    []byte
-	eof     bool
 
 	dec decoder
 	ev  event
 
-	err       error
-	done      atomic.Bool // ended well: Close may drain
-	closed    atomic.Bool
-	closeOnce sync.Once
-	closeErr  error
+	err error
 }
 
 var _ llm.Stream = (*sseStream)(nil)
 
 func newSSEStream(ctx context.Context, body io.ReadCloser, status int, apiKey string, timing map[string]float64) *sseStream {
-	return &sseStream{ctx: ctx, body: body, r: bufio.NewReaderSize(body, readBufSize), status: status, apiKey: apiKey, timing: timing}
+	s := &sseStream{apiKey: apiKey, timing: timing}
+	s.Init(ctx, body, status, maxLineBytes, "SSE line too long")
+	return s
 }
 
 // Next returns the next event that carries text or ends the generation.
@@ -69,14 +59,14 @@ func (s *sseStream) Next() (llm.Event, error) {
 	if s.err != nil {
 		return llm.Event{}, s.err
 	}
-	if s.closed.Load() {
-		return llm.Event{}, errClosed()
+	if s.Closed() {
+		return llm.Event{}, wire.ErrClosed()
 	}
 	for {
-		line, err := s.readLine()
+		line, err := s.ReadLine()
 		if err != nil {
 			if err != io.EOF {
-				return s.fail(s.readError(err))
+				return s.fail(s.ReadError(err))
 			}
 			if s.hasData {
 				// An event not ended by a blank line is still dispatched.
@@ -84,7 +74,7 @@ func (s *sseStream) Next() (llm.Event, error) {
 					return s.result(ev, err)
 				}
 			}
-			return s.fail(&llm.Error{Kind: llm.KindMalformedStream, Status: s.status,
+			return s.fail(&llm.Error{Kind: llm.KindMalformedStream, Status: s.Status(),
 				Message: "stream ended before the final event (generated_text)"})
 		}
 		if len(line) == 0 {
@@ -109,7 +99,7 @@ func (s *sseStream) Next() (llm.Event, error) {
 				s.data = append(s.data, '\n')
 			}
 			if len(s.data)+len(value) > maxDataBytes {
-				return s.fail(&llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "event data too long"})
+				return s.fail(&llm.Error{Kind: llm.KindMalformedStream, Status: s.Status(), Message: "event data too long"})
 			}
 			s.data = append(s.data, value...)
 			s.hasData = true
@@ -119,21 +109,25 @@ func (s *sseStream) Next() (llm.Event, error) {
 	}
 }
 
+// result makes dispatch's outcome the stream's: a failure is sticky (it
+// is never io.EOF, so there is nothing to drain), the final event ends
+// the stream. It is kept small enough to inline into Next: the hot path.
 func (s *sseStream) result(ev llm.Event, err error) (llm.Event, error) {
 	if err != nil {
-		return s.fail(err)
+		s.err = err
+		return llm.Event{}, err
 	}
 	if ev.FinishReason != "" || s.ev.final {
 		// The final event: nothing follows it but the end of the body.
 		s.err = io.EOF
-		s.done.Store(true)
+		s.Done()
 	}
 	return ev, nil
 }
 
 func (s *sseStream) fail(err error) (llm.Event, error) {
 	if err == io.EOF {
-		s.done.Store(true)
+		s.Done()
 	}
 	s.err = err
 	return llm.Event{}, err
@@ -154,12 +148,12 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 	e := &s.ev
 	if err := s.dec.decode(data, e); err != nil {
 		if isError {
-			return ev, false, eventError(string(data), "", s.status, s.apiKey)
+			return ev, false, eventError(string(data), "", s.Status(), s.apiKey)
 		}
-		return ev, false, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "invalid JSON in stream: " + err.Error()}
+		return ev, false, &llm.Error{Kind: llm.KindMalformedStream, Status: s.Status(), Message: "invalid JSON in stream: " + err.Error()}
 	}
 	if e.hasErr || isError {
-		return ev, false, eventError(string(e.errMsg), string(e.errType), s.status, s.apiKey)
+		return ev, false, eventError(string(e.errMsg), string(e.errType), s.Status(), s.apiKey)
 	}
 	if !e.special {
 		ev.Text = string(e.text)
@@ -180,76 +174,6 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 		ev.ServerTiming, s.timing = s.timing, nil
 	}
 	return ev, true, nil
-}
-
-// readLine returns the next line without its LF or CRLF ending, valid
-// until the next call. A last line with no ending is returned before io.EOF.
-func (s *sseStream) readLine() ([]byte, error) {
-	if s.eof {
-		return nil, io.EOF
-	}
-	line, err := s.r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		s.long = append(s.long[:0], line...)
-		for err == bufio.ErrBufferFull {
-			if len(s.long) > maxLineBytes {
-				return nil, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "SSE line too long"}
-			}
-			line, err = s.r.ReadSlice('\n')
-			s.long = append(s.long, line...)
-		}
-		line = s.long
-	}
-	switch {
-	case err == io.EOF && len(line) > 0:
-		s.eof = true
-	case err != nil:
-		return nil, err
-	default:
-		line = line[:len(line)-1]
-	}
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, nil
-}
-
-// readError classifies a failed read: the context's deadline makes it a
-// timeout, a Close from another goroutine a cancellation.
-func (s *sseStream) readError(err error) error {
-	return classifyRead(s.ctx, err, s.closed.Load(), s.status)
-}
-
-func classifyRead(ctx context.Context, err error, closed bool, status int) error {
-	var le *llm.Error
-	if errors.As(err, &le) {
-		return le
-	}
-	if closed {
-		return errClosed()
-	}
-	e := llm.Classify(ctx, err)
-	if e.Status == 0 {
-		c := *e
-		c.Status = status
-		e = &c
-	}
-	return e
-}
-
-// Close releases the response; after a well-formed end it first drains
-// what is left so the connection can be reused. It is idempotent and may
-// be called from another goroutine to abort a blocked Next.
-func (s *sseStream) Close() error {
-	s.closeOnce.Do(func() {
-		s.closed.Store(true)
-		if s.done.Load() && !s.eof {
-			s.closeErr = drainClose(s.r, s.body)
-		} else {
-			s.closeErr = s.body.Close()
-		}
-	})
-	return s.closeErr
 }
 
 // jsonStream reads a /generate response: one Event with all of the text,
@@ -293,7 +217,7 @@ func (s *jsonStream) Next() (llm.Event, error) {
 		return llm.Event{}, s.err
 	}
 	if s.closed.Load() {
-		return llm.Event{}, errClosed()
+		return llm.Event{}, wire.ErrClosed()
 	}
 	ev, err := s.read()
 	if err != nil {
@@ -307,7 +231,7 @@ func (s *jsonStream) Next() (llm.Event, error) {
 func (s *jsonStream) read() (llm.Event, error) {
 	b, err := io.ReadAll(io.LimitReader(s.body, maxResponseBytes+1))
 	if err != nil {
-		return llm.Event{}, classifyRead(s.ctx, err, s.closed.Load(), s.status)
+		return llm.Event{}, wire.ReadError(s.ctx, err, s.closed.Load(), s.status)
 	}
 	if len(b) > maxResponseBytes {
 		return llm.Event{}, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "response body too large"}

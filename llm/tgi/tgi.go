@@ -15,24 +15,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/wire"
 )
 
 // DefaultMaxConns sizes the connection pool when Options.MaxConns is not set.
-const DefaultMaxConns = 100
-
-// errBodyLimit is how much of a non-2xx response body is read for its message.
-const errBodyLimit = 4 << 10
+const DefaultMaxConns = wire.DefaultMaxConns
 
 // Options configures a Provider.
 type Options struct {
@@ -71,57 +63,21 @@ var _ llm.Provider = (*Provider)(nil)
 // New returns a Provider for opts. It fails when BaseURL is not an
 // absolute http or https URL with a host.
 func New(opts Options) (*Provider, error) {
-	u, err := url.Parse(strings.TrimSpace(opts.BaseURL))
+	u, err := wire.ParseBaseURL("tgi", opts.BaseURL, "http://127.0.0.1:8080")
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the url.Error repeats the URL, which may hold credentials
-		}
-		return nil, fmt.Errorf("tgi: invalid BaseURL: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("tgi: BaseURL %q: scheme must be http or https (e.g. http://127.0.0.1:8080)", u.Redacted())
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("tgi: BaseURL %q: no host", u.Redacted())
-	}
-	u.Fragment, u.RawFragment = "", ""
-	endpoint := func(p string) string {
-		v := *u
-		v.Path = strings.TrimRight(u.Path, "/") + p
-		v.RawPath = ""
-		return v.String()
+		return nil, err
 	}
 	p := &Provider{
-		streamURL:   endpoint("/generate_stream"),
-		generateURL: endpoint("/generate"),
+		streamURL:   wire.Endpoint(u, "/generate_stream"),
+		generateURL: wire.Endpoint(u, "/generate"),
 		apiKey:      opts.APIKey,
+		headers:     wire.CopyHeaders(opts.Headers),
 		client:      opts.HTTPClient,
 	}
-	if len(opts.Headers) > 0 {
-		p.headers = make(map[string]string, len(opts.Headers))
-		for k, v := range opts.Headers {
-			p.headers[k] = v
-		}
-	}
 	if p.client == nil {
-		p.client = newClient(opts.MaxConns)
+		p.client = wire.NewClient(opts.MaxConns)
 	}
 	return p, nil
-}
-
-// newClient builds the default client: http.DefaultTransport's settings
-// with an idle pool of one connection per expected stream, so keep-alive
-// connections are reused instead of re-dialed under load.
-func newClient(maxConns int) *http.Client {
-	if maxConns <= 0 {
-		maxConns = DefaultMaxConns
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = max(maxConns, t.MaxIdleConns)
-	t.MaxIdleConnsPerHost = maxConns
-	t.MaxConnsPerHost = 0
-	return &http.Client{Transport: t}
 }
 
 // Name returns "tgi".
@@ -136,7 +92,7 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 	}
 	body, err := requestBody(req)
 	if err != nil {
-		return nil, &llm.Error{Kind: llm.KindClient, Message: "tgi: encoding request: " + p.redact(err.Error()), Err: err}
+		return nil, &llm.Error{Kind: llm.KindClient, Message: "tgi: encoding request: " + wire.Redact(err.Error(), p.apiKey), Err: err}
 	}
 	target := p.generateURL
 	if req.Stream {
@@ -144,9 +100,13 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return nil, &llm.Error{Kind: llm.KindClient, Message: "tgi: " + p.redact(err.Error())}
+		return nil, &llm.Error{Kind: llm.KindClient, Message: "tgi: " + wire.Redact(err.Error(), p.apiKey)}
 	}
-	p.setHeaders(hreq, req)
+	accept := "application/json"
+	if req.Stream {
+		accept = "text/event-stream"
+	}
+	wire.SetHeaders(hreq, accept, p.apiKey, p.headers, req.Headers)
 	resp, err := p.client.Do(hreq)
 	if err != nil {
 		return nil, llm.Classify(ctx, err)
@@ -156,13 +116,11 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 	}
 	timing := headerTiming(resp.Header)
 	sse := req.Stream
-	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
-		switch mt {
-		case "text/event-stream":
-			sse = true
-		case "application/json":
-			sse = false
-		}
+	switch wire.MediaType(resp.Header) {
+	case "text/event-stream":
+		sse = true
+	case "application/json":
+		sse = false
 	}
 	if sse {
 		return newSSEStream(ctx, resp.Body, resp.StatusCode, p.apiKey, timing), nil
@@ -213,29 +171,6 @@ func inputs(req *llm.Request) string {
 		parts[i] = m.Content
 	}
 	return strings.Join(parts, "\n\n")
-}
-
-func (p *Provider) setHeaders(h *http.Request, req *llm.Request) {
-	h.Header.Set("Content-Type", "application/json")
-	if req.Stream {
-		h.Header.Set("Accept", "text/event-stream")
-	} else {
-		h.Header.Set("Accept", "application/json")
-	}
-	if p.apiKey != "" {
-		h.Header.Set("Authorization", "Bearer "+p.apiKey)
-	}
-	set := func(hs map[string]string) {
-		for k, v := range hs {
-			if strings.EqualFold(k, "Host") {
-				h.Host = v
-				continue
-			}
-			h.Header.Set(k, v)
-		}
-	}
-	set(p.headers)
-	set(req.Headers)
 }
 
 // timingHeaders maps TGI's timing headers to ServerTiming names. TGI
@@ -295,19 +230,7 @@ func parseError(b []byte) (msg, typ string, ok bool) {
 	if json.Unmarshal(b, &e) != nil {
 		return "", "", false
 	}
-	if len(e.Error) > 0 && string(e.Error) != "null" {
-		if json.Unmarshal(e.Error, &msg) != nil {
-			var inner struct {
-				Message string `json:"message"`
-				Type    string `json:"type"`
-			}
-			if json.Unmarshal(e.Error, &inner) == nil && inner.Message != "" {
-				msg, typ = inner.Message, inner.Type
-			} else {
-				msg = string(e.Error)
-			}
-		}
-	}
+	msg, typ = wire.ErrorText(e.Error)
 	if msg == "" {
 		msg = e.Message
 	}
@@ -323,15 +246,9 @@ func parseError(b []byte) (msg, typ string, ok bool) {
 // limit); 424 (generation failed) is a server error; 422 (validation) and
 // other 4xx are client errors.
 func (p *Provider) statusError(resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, errBodyLimit))
-	drainClose(resp.Body, resp.Body)
+	b := wire.ErrorBody(resp)
 	msg, typ, _ := parseError(b)
-	if msg == "" {
-		msg = strings.TrimSpace(string(b))
-	}
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
-	}
+	msg = wire.Message(msg, b, resp.StatusCode)
 	kind := llm.KindOfStatus(resp.StatusCode, string(b))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests && typ == "overloaded":
@@ -339,8 +256,7 @@ func (p *Provider) statusError(resp *http.Response) error {
 	case resp.StatusCode == http.StatusFailedDependency:
 		kind = llm.KindServer
 	}
-	return &llm.Error{Kind: kind, Status: resp.StatusCode, Message: clip(redact(msg, p.apiKey)),
-		RetryAfter: llm.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	return wire.StatusError(resp, kind, msg, p.apiKey)
 }
 
 // eventError builds the *llm.Error for an error TGI reported in a 2xx
@@ -363,7 +279,7 @@ func eventError(msg, typ string, status int, apiKey string) *llm.Error {
 	case strings.Contains(low, "rate limit") || strings.Contains(low, "rate_limit"):
 		kind = llm.KindThrottled
 	}
-	return &llm.Error{Kind: kind, Status: status, Message: clip(redact(msg, apiKey))}
+	return &llm.Error{Kind: kind, Status: status, Message: wire.Clip(wire.Redact(msg, apiKey))}
 }
 
 // finishReason maps TGI's finish reasons to llmload's: "length" stays,
@@ -378,48 +294,4 @@ func finishReason(b []byte) string {
 		return "stop"
 	}
 	return string(b)
-}
-
-func (p *Provider) redact(s string) string { return redact(s, p.apiKey) }
-
-// redact removes the API key from s.
-func redact(s, key string) string {
-	if key == "" || !strings.Contains(s, key) {
-		return s
-	}
-	return strings.ReplaceAll(s, key, "[REDACTED]")
-}
-
-// maxMessage bounds the length of an error message taken from a server.
-const maxMessage = 512
-
-// clip shortens s to maxMessage bytes on a rune boundary and folds it to one line.
-func clip(s string) string {
-	if len(s) > maxMessage {
-		i := maxMessage
-		for i > 0 && s[i]&0xC0 == 0x80 {
-			i--
-		}
-		s = s[:i] + "…"
-	}
-	if strings.ContainsAny(s, "\r\n") {
-		s = strings.Join(strings.Fields(s), " ")
-	}
-	return s
-}
-
-// Bounds of the drain that lets the transport reuse a connection.
-const (
-	maxDrain     = 64 << 10
-	drainTimeout = 100 * time.Millisecond
-)
-
-// drainClose reads what is left of a response (at most maxDrain bytes,
-// for at most drainTimeout) and closes it, so that an HTTP/1.1
-// connection goes back to the pool instead of being re-dialed.
-func drainClose(r io.Reader, body io.Closer) error {
-	t := time.AfterFunc(drainTimeout, func() { body.Close() })
-	io.CopyN(io.Discard, r, maxDrain)
-	t.Stop()
-	return body.Close()
 }

@@ -1,0 +1,156 @@
+package wire
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/llmload/llmload/llm"
+)
+
+// readBufSize is Body's bufio buffer; longer lines are assembled in Body.long.
+const readBufSize = 16 << 10
+
+// ErrClosed is the error of a Next after (or aborted by) Close.
+func ErrClosed() error { return &llm.Error{Kind: llm.KindCanceled, Message: "stream closed"} }
+
+// ReadError classifies a failed read of a response that came with status:
+// an *llm.Error is kept, a read aborted by Close (closed) is ErrClosed,
+// anything else is llm.Classify's verdict, the context's deadline making
+// it a timeout.
+func ReadError(ctx context.Context, err error, closed bool, status int) error {
+	var le *llm.Error
+	if errors.As(err, &le) {
+		return le
+	}
+	if closed {
+		return ErrClosed()
+	}
+	return WithStatus(llm.Classify(ctx, err), status)
+}
+
+// WithStatus returns e, or a copy of it with status when it has none.
+func WithStatus(e *llm.Error, status int) *llm.Error {
+	if e.Status == 0 {
+		c := *e
+		c.Status = status
+		e = &c
+	}
+	return e
+}
+
+// Body is the reading half of a provider's stream: the response body read
+// line by line through a bufio.Reader, with bounded line length, and a
+// Close that after a well-formed end (Done) drains the rest so the
+// connection can be reused. A provider's stream embeds it and calls Init.
+//
+// ReadLine and ReadAll are for the goroutine that calls Next; Close and
+// Closed may be called from any goroutine, Close to abort a blocked read.
+type Body struct {
+	ctx     context.Context
+	body    io.ReadCloser
+	r       *bufio.Reader
+	status  int
+	maxLine int
+	tooLong string
+
+	long []byte // a line longer than the bufio buffer
+	eof  bool   // the body ended (after a final unterminated line)
+
+	done      atomic.Bool // ended well: Close may drain
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Init makes b read body, the response of a request made with ctx that
+// came with status. A line longer than maxLine bytes is a malformed-stream
+// error with message tooLong.
+func (b *Body) Init(ctx context.Context, body io.ReadCloser, status, maxLine int, tooLong string) {
+	b.ctx, b.body, b.status, b.maxLine, b.tooLong = ctx, body, status, maxLine, tooLong
+	b.r = bufio.NewReaderSize(body, readBufSize)
+}
+
+// Status is the HTTP status of the response.
+func (b *Body) Status() int { return b.status }
+
+// Closed reports whether Close was called.
+func (b *Body) Closed() bool { return b.closed.Load() }
+
+// Done records that the stream ended well, so Close may drain the rest.
+func (b *Body) Done() { b.done.Store(true) }
+
+// ReadLine returns the next line without its LF or CRLF ending. The slice
+// is valid until the next call. A last line with no ending is returned
+// before io.EOF.
+func (b *Body) ReadLine() ([]byte, error) {
+	if b.eof {
+		return nil, io.EOF
+	}
+	line, err := b.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		b.long = append(b.long[:0], line...)
+		for err == bufio.ErrBufferFull {
+			if len(b.long) > b.maxLine {
+				return nil, &llm.Error{Kind: llm.KindMalformedStream, Status: b.status, Message: b.tooLong}
+			}
+			line, err = b.r.ReadSlice('\n')
+			b.long = append(b.long, line...)
+		}
+		line = b.long
+	}
+	switch {
+	case err == io.EOF && len(line) > 0:
+		b.eof = true
+	case err != nil:
+		return nil, err
+	default:
+		line = line[:len(line)-1]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}
+
+// ReadAll returns the rest of the body; more than limit bytes is a
+// malformed-stream error. At the end of the body it returns io.EOF.
+func (b *Body) ReadAll(limit int) ([]byte, error) {
+	if b.eof {
+		return nil, io.EOF
+	}
+	p, err := io.ReadAll(io.LimitReader(b.r, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	b.eof = true
+	if len(p) > limit {
+		return nil, &llm.Error{Kind: llm.KindMalformedStream, Status: b.status, Message: "response body too large"}
+	}
+	return p, nil
+}
+
+// ReadError classifies an error of ReadLine or ReadAll (see the function
+// ReadError).
+func (b *Body) ReadError(err error) error {
+	return ReadError(b.ctx, err, b.closed.Load(), b.status)
+}
+
+// Close releases the response. After Done it first reads the little that
+// is left (the chunked-encoding trailer) so the connection can be reused.
+// It is idempotent and may be called from another goroutine to abort a
+// blocked read.
+func (b *Body) Close() error {
+	b.closeOnce.Do(func() {
+		b.closed.Store(true)
+		if b.done.Load() && !b.eof {
+			b.closeErr = DrainClose(b.r, b.body)
+		} else {
+			b.closeErr = b.body.Close()
+		}
+	})
+	return b.closeErr
+}
