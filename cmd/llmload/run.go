@@ -198,6 +198,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	levels := make([]bench.Level, len(cases))
 	for i, cs := range cases {
 		cc := cs.Config
+		if cc.Sweep == config.SweepAuto {
+			return c.usageErr("run", fmt.Errorf("case %s: sweep: auto does not combine with a matrix; run one experiment per endpoint with sweep: auto and no matrix", cs.Name))
+		}
 		cc.ResultsDir = filepath.Join(cfg.ResultsDir, cs.Dir)
 		cc.Name = cs.Name
 		if err := bench.Resolve(&cc, c.getenv, isSet); err != nil {
