@@ -2,8 +2,10 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,8 +116,23 @@ func (f fixedLen) Prompt(int64) workload.Prompt {
 }
 
 func TestBatchIntervalStartsOnSchedule(t *testing.T) {
-	// Batches of 4 every 100 ms; each request takes longer than that, so
-	// batches overlap: the interval mode must not wait for them.
+	// Start lag is wall-clock time on a shared machine: a scheduler that
+	// is wrong misses every attempt, a machine that was busy for a moment
+	// misses one. The schedule itself is checked exactly every time.
+	var problems []string
+	for attempt := 1; attempt <= 3; attempt++ {
+		if problems = batchIntervalOnce(t); len(problems) == 0 {
+			return
+		}
+		t.Logf("attempt %d: %s", attempt, strings.Join(problems, "; "))
+	}
+	t.Error(strings.Join(problems, "; "))
+}
+
+// batchIntervalOnce runs batches of 4 every 100 ms; each request takes
+// longer than that, so batches overlap: the interval mode must not wait
+// for them. It returns the timing problems it saw.
+func batchIntervalOnce(t *testing.T) []string {
 	r, c := simRunner(t, sim.Options{TimeScale: 0.1}, Plan{Mode: ModeBatchInterval, BatchSize: 4,
 		BatchInterval: 100 * time.Millisecond, Batches: 5, Timeout: 10 * time.Second}, 60)
 	res, err := r.Run(context.Background())
@@ -125,7 +142,7 @@ func TestBatchIntervalStartsOnSchedule(t *testing.T) {
 	if len(c.recs) != 20 || res.StopReason != StopBatches {
 		t.Fatalf("%d records, stop %q; want 20 and batches", len(c.recs), res.StopReason)
 	}
-	overlap := false
+	var problems []string
 	var ends [6]float64
 	var lags []float64
 	for _, rec := range c.recs {
@@ -134,29 +151,32 @@ func TestBatchIntervalStartsOnSchedule(t *testing.T) {
 		}
 		want := float64(rec.Batch-1) * 0.1
 		if math.Abs(rec.ScheduledS-want) > 1e-9 {
-			t.Errorf("batch %d scheduled at %.4fs, want %.4fs", rec.Batch, rec.ScheduledS, want)
+			t.Fatalf("batch %d scheduled at %.4fs, want %.4fs", rec.Batch, rec.ScheduledS, want)
 		}
 		lag := rec.SentS - rec.ScheduledS
-		if lag < 0 || lag > 0.025 {
-			t.Errorf("batch %d request sent %.2f ms after its schedule; want within a few ms", rec.Batch, 1000*lag)
+		if lag < 0 {
+			t.Fatalf("batch %d request sent %.2f ms before its schedule", rec.Batch, -1000*lag)
+		}
+		if lag > 0.010 {
+			problems = append(problems, fmt.Sprintf("batch %d request sent %.2f ms after its schedule", rec.Batch, 1000*lag))
 		}
 		lags = append(lags, lag)
 		ends[rec.Batch] = math.Max(ends[rec.Batch], rec.SentS+rec.E2ES)
 	}
-	// Single starts may be delayed by a busy machine; the typical start is
-	// within a few milliseconds.
 	sort.Float64s(lags)
-	if med := lags[len(lags)/2]; med > 0.004 {
-		t.Errorf("median start lag %.2f ms; want within a few ms", 1000*med)
+	if med := lags[len(lags)/2]; med > 0.003 {
+		problems = append(problems, fmt.Sprintf("median start lag %.2f ms; want within a few ms", 1000*med))
 	}
+	overlap := false
 	for _, rec := range c.recs {
 		if rec.Batch > 1 && rec.SentS < ends[rec.Batch-1] {
 			overlap = true
 		}
 	}
 	if !overlap {
-		t.Error("no batch started before the previous one ended; the test needs overlap to prove the interval mode does not wait")
+		t.Fatal("no batch started before the previous one ended; the test needs overlap to prove the interval mode does not wait")
 	}
+	return problems
 }
 
 func TestBatchSequentialNeverOverlaps(t *testing.T) {
