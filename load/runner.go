@@ -327,8 +327,6 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 			return rec, nil // never retried: the run is stopping
 		}
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, r.Plan.Timeout, context.DeadlineExceeded)
-	defer cancel()
 
 	r.sent.Add(1)
 	r.inFlight.Add(1)
@@ -336,6 +334,10 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 
 	sent := time.Now()
 	rec.SentS = sent.Sub(r.start).Seconds()
+	// The timeout runs from t_send, so a timed-out request's e2e_s is never
+	// shorter than --timeout.
+	ctx, cancel := context.WithDeadlineCause(ctx, sent.Add(r.Plan.Timeout), context.DeadlineExceeded)
+	defer cancel()
 	var (
 		text   strings.Builder
 		usage  *llm.Usage
