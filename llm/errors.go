@@ -95,6 +95,11 @@ func Classify(ctx context.Context, err error) *Error {
 		}
 		return &Error{Kind: KindCanceled, Message: "request canceled", Err: err}
 	}
+	if DeadlinePassed(ctx) {
+		// The deadline passed and tore the connection down, but the read
+		// error got here before the context reported it.
+		return &Error{Kind: KindTimeout, Message: "request timed out", Err: err}
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Kind: KindTimeout, Err: err}
 	}
@@ -126,4 +131,14 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// DeadlinePassed reports whether ctx has a deadline that is already past,
+// even if ctx has not yet reported it through Err.
+func DeadlinePassed(ctx context.Context) bool {
+	if ctx == nil {
+		return false
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }

@@ -57,7 +57,7 @@ func (p *Provider) classify(ctx context.Context, err error, status int) *llm.Err
 	if errors.As(err, &re) && re.Response != nil {
 		status = re.HTTPStatusCode()
 	}
-	if ctx != nil && ctx.Err() != nil {
+	if ctx != nil && (ctx.Err() != nil || llm.DeadlinePassed(ctx)) {
 		e := llm.Classify(ctx, err)
 		return &llm.Error{Kind: e.Kind, Status: status, Message: e.Message, Err: err}
 	}
