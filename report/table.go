@@ -123,6 +123,13 @@ func Table(w io.Writer, s *stats.Summary) error {
 		num(t.OutputTokensPerS), num(t.InputTokensPerS), num(t.TotalTokensPerS), num(t.RequestsPerS)))
 	line(bw, "concurrency", fmt.Sprintf("mean %s, max %d", num(s.Concurrency.Mean), s.Concurrency.Max))
 	line(bw, "errors", errorsByKind(s.ErrorsByKind))
+	if r := s.Retries; r != nil {
+		line(bw, "retries", fmt.Sprintf("%d attempts retried (%s), which sent %d input and received %d output tokens; request e2e incl. retries p50 %s, p99 %s ms",
+			r.Attempts, errorsByKind(r.ByKind), r.InputTokens, r.OutputTokens, num(1000*r.RequestE2E.P50), num(1000*r.RequestE2E.P99)))
+	}
+	if l := s.Limiter; l != nil {
+		line(bw, "limiter", fmt.Sprintf("held back %d attempts, %.3g s in all, at most %.3g s (--rpm/--tpm)", l.HeldAttempts, l.TotalWaitS, l.MaxWaitS))
+	}
 	tc := s.TokenCounts
 	tok := fmt.Sprintf("counted by server %d, local %d", tc.SourceServer, tc.SourceLocal)
 	if tc.InputMismatchRequests > 0 || tc.OutputMismatchRequests > 0 {

@@ -91,7 +91,7 @@ type Summary struct {
 	// "batch-interval") could not keep its schedule: see LagLimit.
 	ScheduleLagWarning string `json:"schedule_lag_warning,omitempty"`
 	// Retries counts the attempts that failed and were retried (--retries),
-	// and the tokens they consumed: retries are paid for. Nil when none.
+	// and the tokens they sent and received. Nil when none.
 	Retries *Retries `json:"retries,omitempty"`
 	// Limiter tells how often the client-side RPM/TPM limiter held
 	// attempts back; nil when it never did.
@@ -108,6 +108,10 @@ type Retries struct {
 	// received (the server's counts when reported, else llmload's).
 	InputTokens  int `json:"input_tokens"`
 	OutputTokens int `json:"output_tokens"`
+	// RequestE2E is, over successful requests, the time from the first
+	// attempt's send to the final attempt's end: what a user waits,
+	// retries and backoff included (the metrics' e2e_s is per attempt).
+	RequestE2E Dist `json:"request_e2e_s"`
 }
 
 // Limiter describes the client-side rate limiter's effect (non-warm-up).
@@ -241,6 +245,7 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 	)
 	defer func() {
 		if retries.Attempts > 0 {
+			retries.RequestE2E = requestE2E(recs)
 			s.Retries = &retries
 		}
 		if limiterHeld > 0 {
@@ -413,4 +418,25 @@ func MaxITL(r *record.Record) (float64, bool) {
 		m = math.Max(m, r.ChunkTimesS[j]-r.ChunkTimesS[j-1])
 	}
 	return m, true
+}
+
+// requestE2E describes, over successful non-warm-up requests, the time
+// from each request's first send to its final end, retries included.
+func requestE2E(recs []record.Record) Dist {
+	first := map[int64]float64{}
+	for i := range recs {
+		r := &recs[i]
+		if f, ok := first[r.ID]; !ok || r.SentS < f {
+			first[r.ID] = r.SentS
+		}
+	}
+	var xs []float64
+	for i := range recs {
+		r := &recs[i]
+		if r.Warmup || r.Retried || !r.OK() {
+			continue
+		}
+		xs = append(xs, r.SentS+r.E2ES-first[r.ID])
+	}
+	return Describe(xs)
 }

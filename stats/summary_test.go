@@ -201,3 +201,33 @@ func TestSummaryJSONNames(t *testing.T) {
 		}
 	}
 }
+
+func TestRetriesAreCountedApartFromRequests(t *testing.T) {
+	recs := []record.Record{
+		// Request 0: a throttled attempt at 0 s (ended 0.1 s), retried at
+		// 0.5 s and succeeding at 1.5 s.
+		{ID: 0, Attempt: 0, Retried: true, SentS: 0, ScheduledS: 0, E2ES: 0.1, ErrorKind: llm.KindThrottled, InputTokens: 100},
+		{ID: 0, Attempt: 1, SentS: 0.5, ScheduledS: 0, E2ES: 1.0, TTFTS: 0.2, InputTokens: 100, OutputTokens: 10, Stream: true},
+		// Request 1: one attempt, 0.2 s to 1.2 s.
+		{ID: 1, SentS: 0.2, ScheduledS: 0.2, E2ES: 1.0, TTFTS: 0.3, InputTokens: 100, OutputTokens: 10, Stream: true},
+	}
+	s := Summarize(recs, RunInfo{})
+	if s.Requests.Total != 2 || s.Requests.Succeeded != 2 || s.Requests.Failed != 0 {
+		t.Errorf("requests %+v: a retried attempt is not a request", s.Requests)
+	}
+	if s.Retries == nil || s.Retries.Attempts != 1 || s.Retries.ByKind[llm.KindThrottled] != 1 || s.Retries.InputTokens != 100 {
+		t.Fatalf("retries %+v", s.Retries)
+	}
+	// What users waited: request 0 from 0 to 1.5 s, request 1 1.0 s.
+	if d := s.Retries.RequestE2E; d.Count != 2 || d.Max != 1.5 || d.Min != 1.0 {
+		t.Errorf("request_e2e_s %+v, want 1.0 and 1.5", d)
+	}
+	// Schedule lag from first attempts only: both 0, not request 0's 0.5 s backoff.
+	if s.Metrics.ScheduleLag.Max != 0 {
+		t.Errorf("schedule lag max %v; a retry's backoff is not lag", s.Metrics.ScheduleLag.Max)
+	}
+	// The window runs from the first attempt's send.
+	if s.WindowS != 1.5 {
+		t.Errorf("window %v, want 1.5", s.WindowS)
+	}
+}
