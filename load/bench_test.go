@@ -1,0 +1,75 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/openai"
+	"github.com/llmload/llmload/workload"
+)
+
+// memTransport answers every request with the same in-memory SSE body,
+// so the benchmark measures llmload's side of a response: the provider's
+// parsing plus the runner's timing, recording and local token count.
+type memTransport struct{ body []byte }
+
+func (m memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	io.Copy(io.Discard, req.Body)
+	req.Body.Close()
+	return &http.Response{
+		StatusCode: 200,
+		Header:     http.Header{"Content-Type": {"text/event-stream"}},
+		Body:       io.NopCloser(bytes.NewReader(m.body)),
+		Request:    req,
+	}, nil
+}
+
+func sseBody(chunks int) []byte {
+	var b strings.Builder
+	for i := range chunks {
+		fmt.Fprintf(&b, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" word%d\"},\"finish_reason\":null}]}\n\n", i%50)
+	}
+	fmt.Fprintf(&b, "data: {\"id\":\"chatcmpl-1\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":%d}}\n\ndata: [DONE]\n\n", chunks)
+	return []byte(b.String())
+}
+
+// BenchmarkRunnerPerChunk is the cost of measuring one streamed chunk end
+// to end on llmload's side (parse, clock read, chunk time, text), plus the
+// per-request cost (request body, record, local token count) spread over
+// the chunks of a 256-token response.
+func BenchmarkRunnerPerChunk(b *testing.B) {
+	const chunks = 256
+	prov, err := openai.New(openai.Options{BaseURL: "http://mem/v1", HTTPClient: &http.Client{Transport: memTransport{sseBody(chunks)}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := workload.NewTokenizer("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &Runner{Provider: prov, Tokenizer: tok, Template: Template{Model: "m", API: llm.APIChat, Stream: true},
+		Plan: Plan{Concurrency: 1, MaxRequests: 1, Timeout: time.Minute}}
+	r.start = time.Now()
+	p := workload.Prompt{Text: "hello", InputTokens: 1, MaxTokens: chunks}
+	req := r.Template.build(p)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		rec, failed := r.attempt(context.Background(), slot{id: int64(i)}, p, req, 0)
+		if failed != nil || len(rec.ChunkTimesS) != chunks {
+			b.Fatalf("failed %v, %d chunks", failed, len(rec.ChunkTimesS))
+		}
+		_ = rec
+	}
+	b.StopTimer()
+	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(ns/chunks, "ns/chunk")
+}
+
