@@ -72,4 +72,3 @@ func BenchmarkRunnerPerChunk(b *testing.B) {
 	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(ns/chunks, "ns/chunk")
 }
-
