@@ -67,7 +67,7 @@ type Options struct {
 type Trace struct {
 	// ID is the response's "id" field.
 	ID string
-	// Arrived is when the server had read and parsed the request.
+	// Arrived is when the handler started, before it read the body.
 	Arrived time.Time
 	// FirstToken is TokenTimes[0], zero when no token was emitted.
 	FirstToken time.Time
