@@ -84,6 +84,12 @@ func (p *Provider) classify(ctx context.Context, err error, status int) *llm.Err
 	if status >= 300 && re != nil {
 		return &llm.Error{Kind: llm.KindOfStatus(status, ""), Status: status, Message: clip(p.secrets.redact(rootMessage(err))), Err: err}
 	}
+	if llm.IsTransport(err) {
+		// The connection failed under the event-stream decoder ("decode
+		// event: read tcp …"): a transport failure, not a malformed stream.
+		e := llm.Classify(ctx, err)
+		return &llm.Error{Kind: e.Kind, Status: status, Message: clip(p.secrets.redact(rootMessage(err))), Err: err}
+	}
 	var de *smithy.DeserializationError
 	if errors.As(err, &de) || strings.Contains(err.Error(), "decode event") {
 		return &llm.Error{Kind: llm.KindMalformedStream, Status: status, Message: clip(p.secrets.redact(rootMessage(err))), Err: err}

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime/types"
 	"github.com/aws/smithy-go"
@@ -64,17 +61,10 @@ func classifyStream(ctx context.Context, err error) *llm.Error {
 	if e := apiError(err, 200); e != nil {
 		return e
 	}
-	if ctx.Err() != nil || isTransport(err) {
+	if ctx.Err() != nil || llm.IsTransport(err) {
 		return llm.Classify(ctx, err)
 	}
 	return &llm.Error{Kind: llm.KindMalformedStream, Status: 200, Message: clip(err.Error()), Err: err}
-}
-
-// isTransport reports whether err is a failure to read from the connection.
-func isTransport(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 // httpStatus is the HTTP status of the response an SDK error came from, 0
