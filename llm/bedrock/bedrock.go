@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/awsx"
 )
 
 // The operations a Provider can call (Options.API).
@@ -185,6 +186,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		// and inflate latency.
 		o.Retryer = aws.NopRetryer{}
 		o.RetryMaxAttempts = 0
+		o.HTTPClient = awsx.QuietBodyClient{HTTPClient: o.HTTPClient}
 	})
 	return p, nil
 }

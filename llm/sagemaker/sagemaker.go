@@ -33,6 +33,7 @@ import (
 	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/awsx"
 )
 
 // The request body formats.
@@ -167,6 +168,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		// One attempt per request: llmload's own retry layer decides.
 		o.Retryer = aws.NopRetryer{}
 		o.RetryMaxAttempts = 0
+		o.HTTPClient = awsx.QuietBodyClient{HTTPClient: o.HTTPClient}
 	})
 	return p, nil
 }

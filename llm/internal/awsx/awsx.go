@@ -1,0 +1,39 @@
+// Package awsx holds what the AWS SDK providers (bedrock, sagemaker)
+// share on top of the SDK.
+package awsx
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// QuietBodyClient sends requests through the SDK's HTTP client with a
+// request body whose Close never fails.
+//
+// Why: net/http's write loop closes the request body after writing it and,
+// if that Close returns an error, closes the connection. When a response
+// starts before the write loop got there (the server answered as soon as
+// it had read the body), the SDK may already have closed the body itself;
+// the second Close fails, and net/http tears down the connection under an
+// event stream that is still being read: "read tcp …: use of closed
+// network connection" mid-response (seen under the race detector here;
+// also reported upstream, aws/aws-sdk-go-v2#1825 and #2737). Nothing is
+// lost by ignoring a request body's Close error: the body was sent.
+type QuietBodyClient struct{ aws.HTTPClient }
+
+// Do implements aws.HTTPClient.
+func (c QuietBodyClient) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = quietCloser{r.Body}
+	}
+	return c.HTTPClient.Do(r)
+}
+
+type quietCloser struct{ io.ReadCloser }
+
+func (q quietCloser) Close() error {
+	q.ReadCloser.Close()
+	return nil
+}
