@@ -279,14 +279,14 @@ matrix:
     - {name: docs, weight: 1, prompt_file: ../docs.jsonl}
     - - {name: abs, weight: 1, prompt_file: /data/abs.jsonl}
 `)
-	e, err := LoadExperiment(path)
-	if err == nil {
+	if _, err := LoadExperiment(path); err == nil {
 		t.Fatal("prompt_file with matrix.prompt_sets: want an error")
 	}
 	path = writeExperiment(t, dir, "experiment.yaml", `
 prompt_file: prompts/a.jsonl
 `)
-	if e, err = LoadExperiment(path); err != nil {
+	e, err := LoadExperiment(path)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if want := filepath.Join(dir, "prompts", "a.jsonl"); e.Base.PromptFile != want {

@@ -688,3 +688,25 @@ func TestParseChunk(t *testing.T) {
 		t.Error("invalid JSON accepted")
 	}
 }
+
+// TestThrottlingCarriesRetryAfter: a throttled call's Retry-After reaches
+// llm.Error, so --retries waits at least that long (the simulator's quota
+// sends one).
+func TestThrottlingCarriesRetryAfter(t *testing.T) {
+	_, url := newSim(t, sim.Options{TimeScale: 1, RPM: 1})
+	p := newTestProvider(t, url, APIConverse)
+	if s, err := p.Start(t.Context(), chatRequest(2, false)); err != nil {
+		t.Fatal(err)
+	} else {
+		collect(s)
+		s.Close()
+	}
+	_, err := p.Start(t.Context(), chatRequest(2, false))
+	var le *llm.Error
+	if !errors.As(err, &le) {
+		t.Fatalf("second call under RPM 1: %v; want an *llm.Error", err)
+	}
+	if le.Kind != llm.KindThrottled || le.RetryAfter < time.Second {
+		t.Fatalf("second call under RPM 1: %v (retry after %v); want throttled with a Retry-After", err, le.RetryAfter)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/awsx"
 )
 
 // kindOfCode classifies a Bedrock error code (the SDK's typed exceptions
@@ -44,10 +45,15 @@ func kindOfCode(code string) (kind llm.ErrorKind, ok bool) {
 // one: a 429 from the model container is throttling); an HTTP error
 // without a known code by its status; an undecodable response is a
 // malformed stream; anything else (dial, reset) by llm.Classify.
-func (p *Provider) classify(ctx context.Context, err error, status int) *llm.Error {
+func (p *Provider) classify(ctx context.Context, err error, status int) (e *llm.Error) {
 	if err == nil {
 		return nil
 	}
+	defer func() {
+		if e != nil && e.RetryAfter == 0 {
+			e.RetryAfter = awsx.RetryAfter(err)
+		}
+	}()
 	var le *llm.Error
 	if errors.As(err, &le) {
 		return le
@@ -58,8 +64,8 @@ func (p *Provider) classify(ctx context.Context, err error, status int) *llm.Err
 		status = re.HTTPStatusCode()
 	}
 	if ctx != nil && (ctx.Err() != nil || llm.DeadlinePassed(ctx)) {
-		e := llm.Classify(ctx, err)
-		return &llm.Error{Kind: e.Kind, Status: status, Message: e.Message, Err: err}
+		ce := llm.Classify(ctx, err)
+		return &llm.Error{Kind: ce.Kind, Status: status, Message: ce.Message, Err: err}
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
@@ -87,15 +93,15 @@ func (p *Provider) classify(ctx context.Context, err error, status int) *llm.Err
 	if llm.IsTransport(err) {
 		// The connection failed under the event-stream decoder ("decode
 		// event: read tcp …"): a transport failure, not a malformed stream.
-		e := llm.Classify(ctx, err)
-		return &llm.Error{Kind: e.Kind, Status: status, Message: clip(p.secrets.redact(rootMessage(err))), Err: err}
+		ce := llm.Classify(ctx, err)
+		return &llm.Error{Kind: ce.Kind, Status: status, Message: clip(p.secrets.redact(rootMessage(err))), Err: err}
 	}
 	var de *smithy.DeserializationError
 	if errors.As(err, &de) || strings.Contains(err.Error(), "decode event") {
 		return &llm.Error{Kind: llm.KindMalformedStream, Status: status, Message: clip(p.secrets.redact(rootMessage(err))), Err: err}
 	}
-	e := llm.Classify(ctx, err)
-	return &llm.Error{Kind: e.Kind, Status: status, Message: clip(p.secrets.redact(rootMessage(err))), Err: err}
+	ce := llm.Classify(ctx, err)
+	return &llm.Error{Kind: ce.Kind, Status: status, Message: clip(p.secrets.redact(rootMessage(err))), Err: err}
 }
 
 // redacted wraps an SDK error kept in llm.Error.Err: errors.As still

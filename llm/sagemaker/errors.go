@@ -10,6 +10,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/awsx"
 )
 
 // classify turns an error from an SDK call into an *llm.Error.
@@ -33,7 +34,12 @@ import (
 //	an undecodable response                      → malformed_stream
 //	the context's deadline                       → timeout
 //	a transport failure                          → connection
-func classify(ctx context.Context, err error) *llm.Error {
+func classify(ctx context.Context, err error) (e *llm.Error) {
+	defer func() {
+		if e != nil && e.RetryAfter == 0 {
+			e.RetryAfter = awsx.RetryAfter(err)
+		}
+	}()
 	if err == nil {
 		return nil
 	}
@@ -45,7 +51,7 @@ func classify(ctx context.Context, err error) *llm.Error {
 	if errors.As(err, &de) && (ctx == nil || ctx.Err() == nil) {
 		return &llm.Error{Kind: llm.KindMalformedStream, Status: status, Message: clip(de.Error()), Err: err}
 	}
-	e := llm.Classify(ctx, err)
+	e = llm.Classify(ctx, err)
 	if e.Status == 0 && status != 0 {
 		c := *e
 		c.Status = status

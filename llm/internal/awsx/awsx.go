@@ -3,10 +3,15 @@
 package awsx
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/llmload/llmload/llm"
 )
 
 // QuietBodyClient sends requests through the SDK's HTTP client with a
@@ -36,4 +41,14 @@ type quietCloser struct{ io.ReadCloser }
 func (q quietCloser) Close() error {
 	q.ReadCloser.Close()
 	return nil
+}
+
+// RetryAfter is the delay a failed AWS call's HTTP response asked for in a
+// Retry-After header, 0 when there was no response or no header.
+func RetryAfter(err error) time.Duration {
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || re.Response == nil || re.Response.Response == nil {
+		return 0
+	}
+	return llm.ParseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now())
 }
