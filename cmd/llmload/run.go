@@ -111,7 +111,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.Float64Var(&cfg.Burstiness, "burstiness", cfg.Burstiness, "gamma arrival shape: 1 is Poisson, below 1 burstier, above 1 smoother")
 	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", cfg.MaxConcurrency, "cap on requests in flight in rate mode; arrivals beyond it wait and the wait shows as schedule lag (0: none)")
 	fs.Var(&cfg.Ramp, "ramp", "raise concurrency from 1 (or the rate from 0) linearly to the target over this long")
-	fs.IntVar(&cfg.MaxRequests, "max-requests", cfg.MaxRequests, "measured requests to send per level (0: until --duration)")
+	fs.IntVar(&cfg.MaxRequests, "max-requests", cfg.MaxRequests, "measured requests to send per level (0: until --duration or, in the batch modes, the last of --batches; with --batches, 0 unless given)")
 	fs.IntVar(&cfg.MaxRequests, "max-num-completed-requests", cfg.MaxRequests, "alias of --max-requests (LLMPerf)")
 	fs.Var(&cfg.Duration, "duration", "stop sending new requests after this long (0: no limit)")
 	fs.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "warm-up requests sent first and excluded from statistics")
