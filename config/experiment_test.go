@@ -199,7 +199,7 @@ func TestExperimentErrors(t *testing.T) {
 			"experiment.yaml:1: batches: must be at least 1 with mode batch-interval (how many batches to start)",
 		}, "\n")},
 		{"prompt set problems", "prompt_sets:\n  - name: chat\n    weight: 1\n    mean_input_tokens: 10\n  - name: docs\n    weight: 0\n    mean_input_tokens: -1\n", strings.Join([]string{
-			`experiment.yaml:6: prompt set "docs": weight must be a positive number (got 0)`,
+			`experiment.yaml:6: prompt set "docs": weight must be a positive number (got 0); give every prompt set of a mix a weight, or none for equal shares`,
 			`experiment.yaml:7: prompt set "docs": mean_input_tokens must not be negative (got -1)`,
 		}, "\n")},
 		{"input lengths with prompt sets", "mean_input_tokens: 300\nprompt_sets:\n  - {name: a, weight: 1, prompt: hi}\n",
@@ -321,5 +321,42 @@ matrix:
 	}
 	if _, err := LoadExperiment(filepath.Join(dir, "missing.yaml")); err == nil || !strings.HasPrefix(err.Error(), "reading experiment file: ") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestPromptSetsWithoutWeights: a single prompt set needs no weight (as
+// docs/experiments.md shows), and a mix without weights shares equally.
+func TestPromptSetsWithoutWeights(t *testing.T) {
+	tests := []struct {
+		name, content string
+		sets          int
+	}{
+		// The documented single bare set of a matrix, no weight.
+		{"matrix single set", "matrix:\n  prompt_sets:\n    - name: chat\n      mean_input_tokens: 550\n", 1},
+		// A top-level mix of one.
+		{"top-level single set", "prompt_sets:\n  - {name: chat, mean_input_tokens: 10}\n", 1},
+		// Two sets, no weights: equal shares.
+		{"equal shares", "prompt_sets:\n  - {name: a, mean_input_tokens: 10}\n  - {name: b, mean_input_tokens: 20}\n", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := parseExperiment("experiment.yaml", []byte(tt.content))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases, err := e.Expand()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sets := cases[0].Config.EffectivePromptSets()
+			if len(sets) != tt.sets {
+				t.Fatalf("%d sets, want %d", len(sets), tt.sets)
+			}
+			for _, s := range sets {
+				if s.Weight != 1 {
+					t.Errorf("set %q: weight %g, want 1", s.Name, s.Weight)
+				}
+			}
+		})
 	}
 }

@@ -298,6 +298,14 @@ func mixProblems(sets []PromptSet, key, where string, n namer) []problem {
 		return []problem{{key: key, label: strings.TrimSuffix(where, ", "), msg: "a prompt mix needs at least one prompt set"}}
 	}
 	seen := map[string]bool{}
+	// A mix gives every set a weight, or none (equal shares); a missing
+	// weight decodes as 0.
+	weighted := 0
+	for _, s := range sets {
+		if s.Weight != 0 {
+			weighted++
+		}
+	}
 	for k, s := range sets {
 		at := fmt.Sprintf("%s[%d]", key, k)
 		label := fmt.Sprintf("%sprompt set %q", where, s.Name)
@@ -312,7 +320,11 @@ func mixProblems(sets []PromptSet, key, where string, n namer) []problem {
 			add("name", "the name is used twice; names must be unique")
 		}
 		seen[s.Name] = true
-		if !(s.Weight > 0) || math.IsInf(s.Weight, 0) {
+		switch {
+		case s.Weight == 0 && weighted == 0: // no weights: equal shares
+		case s.Weight == 0:
+			add("weight", "weight must be a positive number (got 0); give every prompt set of a mix a weight, or none for equal shares")
+		case !(s.Weight > 0) || math.IsInf(s.Weight, 0):
 			add("weight", "weight must be a positive number (got %g)", s.Weight)
 		}
 		for _, f := range []struct {
@@ -356,14 +368,21 @@ func mixProblems(sets []PromptSet, key, where string, n namer) []problem {
 
 // EffectivePromptSets returns the prompt sets with the run's output
 // lengths filled in: a set that gives neither mean_output_tokens nor
-// stddev_output_tokens uses the run's. It returns nil for a single
-// workload.
+// stddev_output_tokens uses the run's. A mix whose sets give no weight
+// has equal weights (1 each). It returns nil for a single workload.
 func (c *Config) EffectivePromptSets() []PromptSet {
 	if len(c.PromptSets) == 0 {
 		return nil
 	}
+	unweighted := true
+	for _, s := range c.PromptSets {
+		unweighted = unweighted && s.Weight == 0
+	}
 	out := make([]PromptSet, len(c.PromptSets))
 	for k, s := range c.PromptSets {
+		if unweighted {
+			s.Weight = 1
+		}
 		if s.MeanOutputTokens == 0 && s.StddevOutputTokens == 0 {
 			s.MeanOutputTokens, s.StddevOutputTokens = c.MeanOutputTokens, c.StddevOutputTokens
 		}
