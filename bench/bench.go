@@ -57,6 +57,11 @@ type Outcome struct {
 // Run performs the run cfg describes and writes its run directory.
 // cfg must hold exactly one load level (one concurrency or one rate).
 func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error) {
+	out, err := run(ctx, cfg, hooks)
+	return out, cfg.Redactor().Error(err)
+}
+
+func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, invalid(err)
 	}
@@ -106,6 +111,9 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		return nil, err
 	}
 
+	// Error text enters a record here: scrub the run's secrets from what
+	// a server said before it reaches the disk or a console.
+	red := cfg.Redactor()
 	live := &stats.Live{}
 	// Each writer's error is kept by the one goroutine that calls it.
 	var recErr, sampleErr error
@@ -117,6 +125,7 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		Plan:      plan,
 		Limiter:   Limiter(cfg),
 		Sink: func(r *record.Record) {
+			scrubRecord(red, r)
 			if err := w.Write(r); err != nil && recErr == nil {
 				recErr = err
 			}
@@ -160,6 +169,16 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		return nil, err
 	}
 	return &Outcome{Dir: cfg.ResultsDir, Config: cfg, Result: res, Records: recs, Summary: sum}, nil
+}
+
+// scrubRecord removes secrets from the text a server put into r.
+func scrubRecord(red *config.Redactor, r *record.Record) {
+	if red == nil {
+		return
+	}
+	r.Error = red.String(r.Error)
+	r.ResponseID = red.String(r.ResponseID)
+	r.FinishReason = red.String(r.FinishReason)
 }
 
 // Template is the request template of cfg.

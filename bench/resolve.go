@@ -1,10 +1,13 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,11 +25,28 @@ import (
 // isSet tells whether the user chose a setting (by its YAML key), on the
 // command line or in a file.
 func Resolve(cfg *config.Config, getenv func(string) string, isSet func(string) bool) error {
+	ResolveEndpoint(cfg, getenv)
+	return resolveRest(cfg, isSet)
+}
+
+// ResolveEndpoint is the first step of Resolve: the provider, the base URL
+// and API key from the environment (OPENAI_BASE_URL, OPENAI_API_KEY), and
+// the environment's AWS credentials as secrets to scrub. It may be called
+// before Resolve (to discover the model, say); calling it twice changes
+// nothing.
+func ResolveEndpoint(cfg *config.Config, getenv func(string) string) {
 	if cfg.BaseURL == "" && cfg.Provider != config.ProviderBedrock && cfg.Provider != config.ProviderSageMaker {
 		cfg.BaseURL = getenv("OPENAI_BASE_URL")
 	}
 	if cfg.APIKey == "" && (cfg.Provider == "" || cfg.Provider == config.ProviderOpenAI) {
 		cfg.APIKey = getenv("OPENAI_API_KEY")
+	}
+	// Credentials a server could echo that llmload does not send itself:
+	// scrubbed from every output like the API key.
+	for _, k := range []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		if v := getenv(k); v != "" && !slices.Contains(cfg.SecretValues, v) {
+			cfg.SecretValues = append(cfg.SecretValues, v)
+		}
 	}
 	if cfg.Provider == "" {
 		cfg.Provider = config.ProviderSim
@@ -34,6 +54,10 @@ func Resolve(cfg *config.Config, getenv func(string) string, isSet func(string) 
 			cfg.Provider = config.ProviderOpenAI
 		}
 	}
+}
+
+// resolveRest is Resolve after ResolveEndpoint.
+func resolveRest(cfg *config.Config, isSet func(string) bool) error {
 	if cfg.Provider == config.ProviderSim {
 		p, err := sim.LookupProfile(cfg.Sim.Profile)
 		if err != nil {
@@ -110,4 +134,51 @@ func Sanitize(s string) string {
 		return "model"
 	}
 	return s
+}
+
+// CanDiscoverModel reports whether cfg names no model and its provider can
+// ask the server for one: openai (GET /models), tgi (GET /info), ollama
+// (GET /api/tags), with a base URL.
+func CanDiscoverModel(cfg *config.Config) bool {
+	switch cfg.Provider {
+	case config.ProviderOpenAI, config.ProviderTGI, config.ProviderOllama:
+	default:
+		return false
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	return cfg.Model == "" && err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// discoverTimeout bounds the request that lists a server's models.
+const discoverTimeout = 15 * time.Second
+
+// DiscoverModel asks cfg's server which models it serves, as vLLM's and
+// GuideLLM's clients do when no model is given, and returns the one it
+// serves. A server that serves several, none, or cannot say is an
+// ErrInvalid error that lists them or says why, and asks for --model.
+// Call it after ResolveEndpoint, when CanDiscoverModel.
+func DiscoverModel(ctx context.Context, cfg *config.Config) (string, error) {
+	prov, err := newProvider(ctx, cfg, cfg.BaseURL, 1)
+	if err != nil {
+		return "", invalid(err)
+	}
+	lister, ok := prov.(interface {
+		Models(context.Context) ([]string, error)
+	})
+	if !ok {
+		return "", invalid(fmt.Errorf("--model is required for provider %s", cfg.Provider))
+	}
+	ctx, cancel := context.WithTimeout(ctx, discoverTimeout)
+	defer cancel()
+	where := config.RedactURL(cfg.BaseURL)
+	models, err := lister.Models(ctx)
+	switch {
+	case err != nil:
+		return "", invalid(fmt.Errorf("--model is not given, and the server at %s could not list its models (%v); pass --model", where, err))
+	case len(models) == 0:
+		return "", invalid(fmt.Errorf("--model is not given, and the server at %s lists no model; pass --model", where))
+	case len(models) > 1:
+		return "", invalid(fmt.Errorf("--model is not given, and the server at %s serves %d models: %s; pass --model with one of them", where, len(models), strings.Join(models, ", ")))
+	}
+	return models[0], nil
 }

@@ -37,6 +37,14 @@ type Config struct {
 	Stream    bool              `yaml:"stream"`
 	IgnoreEOS bool              `yaml:"ignore_eos"`
 	Headers   map[string]string `yaml:"headers,omitempty"`
+	// SecretHeaders names headers whose values are credentials beyond
+	// those SecretHeader recognises by name (Authorization, *-Key,
+	// *-Token, Cookie, …): their values are written as "REDACTED" and
+	// scrubbed from everything llmload writes or prints.
+	SecretHeaders []string `yaml:"secret_headers,omitempty"`
+	// SecretValues are further values to scrub from every output, never
+	// written: credentials Resolve found in the environment (AWS keys).
+	SecretValues []string `yaml:"-"`
 	// ExtraBody fields are merged into every request body (LLMPerf's
 	// --additional-sampling-params).
 	ExtraBody   map[string]any `yaml:"extra_body,omitempty"`
@@ -262,10 +270,12 @@ func (c *Config) Redacted() Config {
 		out.APIKey = "REDACTED"
 	}
 	out.BaseURL = RedactURL(c.BaseURL)
+	out.Providers.EndpointURL = RedactURL(c.Providers.EndpointURL)
+	out.SecretValues = nil
 	if c.Headers != nil {
 		out.Headers = make(map[string]string, len(c.Headers))
 		for k, v := range c.Headers {
-			if SecretHeader(k) {
+			if c.IsSecretHeader(k) {
 				v = "REDACTED"
 			}
 			out.Headers[k] = v
@@ -285,28 +295,46 @@ func SecretHeader(name string) bool {
 	return false
 }
 
-// RedactURL hides a password in a URL's user info and secret-looking query
-// parameters.
+// RedactURL hides the credentials of a URL: a password in its user info
+// (a user name alone, which is then a token, too) and the values of
+// secret-looking query parameters (key, token, …). The rest is kept as
+// the user typed it, unescaped or not; a URL that does not parse loses
+// whatever looks like user info.
 func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
+	if raw == "" {
 		return raw
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	}
-	q := u.Query()
-	changed := false
-	for k := range q {
-		if SecretHeader(k) {
-			q.Set(k, "REDACTED")
-			changed = true
+	out := raw
+	// User info: between "//" and the first "@" before any "/", "?", "#".
+	if i := strings.Index(out, "//"); i >= 0 {
+		rest := out[i+2:]
+		if j := strings.IndexByte(rest, '@'); j >= 0 && !strings.ContainsAny(rest[:j], "/?#") {
+			repl := "REDACTED"
+			if user, _, hasPass := strings.Cut(rest[:j], ":"); hasPass {
+				repl = user + ":REDACTED"
+			}
+			out = out[:i+2] + repl + rest[j:]
 		}
 	}
-	if changed {
-		u.RawQuery = q.Encode()
+	if q := strings.IndexByte(out, '?'); q >= 0 {
+		query, frag := out[q+1:], ""
+		if h := strings.IndexByte(query, '#'); h >= 0 {
+			query, frag = query[:h], query[h:]
+		}
+		parts := strings.Split(query, "&")
+		for k, p := range parts {
+			key, _, ok := strings.Cut(p, "=")
+			name, err := url.QueryUnescape(key)
+			if err != nil {
+				name = key
+			}
+			if ok && SecretHeader(name) {
+				parts[k] = key + "=REDACTED"
+			}
+		}
+		out = out[:q+1] + strings.Join(parts, "&") + frag
 	}
-	return u.String()
+	return out
 }
 
 // ParseHeader parses "Name: value".

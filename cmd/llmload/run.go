@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,14 +45,16 @@ Flags:
 
 // runFlags holds what flags set beyond the Config itself.
 type runFlags struct {
-	file       string
-	dryRun     bool
-	headers    stringList
-	extra      string
-	temp       optFloat
-	noProgress bool
-	slos       stringList
-	thresholds stringList
+	file    string
+	dryRun  bool
+	headers stringList
+	// secretHeaders are --secret-header values: a name, or "Name: value".
+	secretHeaders stringList
+	extra         string
+	temp          optFloat
+	noProgress    bool
+	slos          stringList
+	thresholds    stringList
 }
 
 // bindRunFlags binds the run flags to cfg; cfg's current values are the
@@ -68,11 +71,12 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.Provider, "provider", cfg.Provider, "endpoint kind: openai (any OpenAI-compatible server), sim (built-in simulator), bedrock, sagemaker, tgi (native API), ollama (native API); default: openai when a base URL is given, else sim")
 	fs.StringVar(&cfg.BaseURL, "base-url", cfg.BaseURL, "API root of an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default $OPENAI_BASE_URL)")
 	fs.StringVar(&cfg.APIKey, "api-key", cfg.APIKey, "bearer token (prefer $OPENAI_API_KEY: flags show up in process lists); never written to disk")
-	fs.StringVar(&cfg.Model, "model", cfg.Model, "model name sent in every request (required for openai; sim: the profile's model)")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "model name sent in every request (openai, tgi, ollama: default the one model the server lists; sim: the profile's model)")
 	fs.StringVar(&cfg.API, "api", cfg.API, "request shape: chat (/chat/completions) or completions (/completions)")
 	fs.BoolVar(&cfg.Stream, "stream", cfg.Stream, "stream responses (SSE); --stream=false measures whole responses (TTFT = E2E)")
 	fs.BoolVar(&cfg.IgnoreEOS, "ignore-eos", cfg.IgnoreEOS, "ask the server for exactly max_tokens output tokens (ignore_eos + min_tokens: vLLM, llama.cpp); default true for sim")
-	fs.Var(&rf.headers, "header", "extra request header \"Name: value\" (repeatable)")
+	fs.Var(&rf.headers, "header", "extra request header \"Name: value\" (repeatable); values of credential headers (Authorization, *-Key, *-Token, Cookie, …) are scrubbed from every output")
+	fs.Var(&rf.secretHeaders, "secret-header", "mark a header secret: NAME (given with --header) or \"Name: value\" (sent too); its value is scrubbed from every output (repeatable)")
 	fs.StringVar(&rf.extra, "extra-body", "", "JSON object merged into every request body, e.g. '{\"top_p\":0.9}'")
 	fs.StringVar(&rf.extra, "additional-sampling-params", "", "alias of --extra-body (LLMPerf)")
 	fs.Var(&rf.temp, "temperature", "sampling temperature (default: not sent)")
@@ -163,9 +167,13 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	if err := applyFlagExtras(cfg, &rf); err != nil {
 		return c.usageErr("run", err)
 	}
+	models := map[string]string{}
 	if exp == nil || !hasMatrix(exp) {
-		if err := bench.Resolve(cfg, c.getenv, isSet); err != nil {
-			return c.usageErr("run", err)
+		err := c.resolve(ctx, cfg, isSet, models)
+		// From here on, nothing printed shows a secret of cfg.
+		c = c.scrubbed(cfg.Redactor())
+		if err != nil {
+			return c.usageErr("run", unwrapInvalid(err))
 		}
 		if rf.dryRun {
 			fmt.Fprint(c.stdout, cfg.PlanString())
@@ -196,6 +204,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		cfg.ResultsDir = filepath.Join("results", cfg.Name)
 	}
 	levels := make([]bench.Level, len(cases))
+	plain, red := c, cfg.Redactor()
 	for i, cs := range cases {
 		cc := cs.Config
 		if cc.Sweep == config.SweepAuto {
@@ -203,8 +212,11 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		}
 		cc.ResultsDir = filepath.Join(cfg.ResultsDir, cs.Dir)
 		cc.Name = cs.Name
-		if err := bench.Resolve(&cc, c.getenv, isSet); err != nil {
-			return c.usageErr("run", fmt.Errorf("case %s: %w", cs.Name, err))
+		err := c.resolve(ctx, &cc, isSet, models)
+		red = red.Merge(cc.Redactor())
+		c = plain.scrubbed(red)
+		if err != nil {
+			return c.usageErr("run", fmt.Errorf("case %s: %w", cs.Name, unwrapInvalid(err)))
 		}
 		levels[i] = bench.Level{Value: levelValue(&cc), Dir: cs.Dir, Group: cs.Group, Config: &cc}
 	}
@@ -222,6 +234,34 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	}
 	err = so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, c.sweepHooks(rf.noProgress))
 	return c.finishSweep(so, err)
+}
+
+// resolve resolves cfg as bench.Resolve does; when no model is given and
+// the server can name its model, it asks the server first (models caches
+// the answers by endpoint, for the cases of an experiment) and says so.
+func (c *cli) resolve(ctx context.Context, cfg *config.Config, isSet func(string) bool, models map[string]string) error {
+	bench.ResolveEndpoint(cfg, c.getenv)
+	if bench.CanDiscoverModel(cfg) {
+		key := cfg.Provider + " " + cfg.BaseURL
+		m, ok := models[key]
+		if !ok {
+			var err error
+			if m, err = bench.DiscoverModel(ctx, cfg); err != nil {
+				return err
+			}
+			models[key] = m
+			fmt.Fprintf(cfg.Redactor().Writer(c.stderr), "llmload: no --model given; using %s, the one model the server at %s serves\n", m, config.RedactURL(cfg.BaseURL))
+		}
+		cfg.Model = m
+	}
+	return bench.Resolve(cfg, c.getenv, isSet)
+}
+
+// scrubbed returns a copy of c whose stdout and stderr scrub r's secrets.
+func (c *cli) scrubbed(r *config.Redactor) *cli {
+	cc := *c
+	cc.stdout, cc.stderr = r.Writer(c.stdout), r.Writer(c.stderr)
+	return &cc
 }
 
 // fileFlag finds -f/--file before flags are parsed, since the file gives
@@ -271,6 +311,27 @@ func applyFlagExtras(cfg *config.Config, rf *runFlags) error {
 			cfg.Headers = map[string]string{}
 		}
 		cfg.Headers[k] = v
+	}
+	// --secret-header NAME marks a header secret; --secret-header
+	// 'NAME: value' also sends it.
+	for _, h := range rf.secretHeaders {
+		name := strings.TrimSpace(h)
+		if strings.Contains(h, ":") {
+			k, v, err := config.ParseHeader(h)
+			if err != nil {
+				return errors.New("--secret-header wants a header name, or \"Name: value\"")
+			}
+			if cfg.Headers == nil {
+				cfg.Headers = map[string]string{}
+			}
+			cfg.Headers[k], name = v, k
+		}
+		if name == "" {
+			return errors.New("--secret-header wants a header name, or \"Name: value\"")
+		}
+		if !slices.ContainsFunc(cfg.SecretHeaders, func(s string) bool { return strings.EqualFold(s, name) }) {
+			cfg.SecretHeaders = append(cfg.SecretHeaders, name)
+		}
 	}
 	if rf.extra != "" {
 		m, err := config.ParseExtraBody(rf.extra)

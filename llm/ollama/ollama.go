@@ -56,6 +56,7 @@ type Options struct {
 // use by many goroutines.
 type Provider struct {
 	url     string
+	tagsURL string
 	api     string
 	headers map[string]string
 	client  *http.Client
@@ -80,6 +81,7 @@ func New(opts Options) (*Provider, error) {
 	}
 	p := &Provider{
 		url:     wire.Endpoint(u, "/api/"+api),
+		tagsURL: wire.Endpoint(u, "/api/tags"),
 		api:     api,
 		headers: wire.CopyHeaders(opts.Headers),
 		client:  opts.HTTPClient,

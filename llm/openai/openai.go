@@ -48,6 +48,7 @@ type Options struct {
 type Provider struct {
 	chatURL       string
 	completionURL string
+	modelsURL     string
 	apiKey        string
 	headers       map[string]string
 	client        *http.Client
@@ -65,6 +66,7 @@ func New(opts Options) (*Provider, error) {
 	p := &Provider{
 		chatURL:       wire.Endpoint(u, "/chat/completions"),
 		completionURL: wire.Endpoint(u, "/completions"),
+		modelsURL:     wire.Endpoint(u, "/models"),
 		apiKey:        opts.APIKey,
 		headers:       wire.CopyHeaders(opts.Headers),
 		client:        opts.HTTPClient,

@@ -53,6 +53,7 @@ type Options struct {
 type Provider struct {
 	streamURL   string
 	generateURL string
+	infoURL     string
 	apiKey      string
 	headers     map[string]string
 	client      *http.Client
@@ -70,6 +71,7 @@ func New(opts Options) (*Provider, error) {
 	p := &Provider{
 		streamURL:   wire.Endpoint(u, "/generate_stream"),
 		generateURL: wire.Endpoint(u, "/generate"),
+		infoURL:     wire.Endpoint(u, "/info"),
 		apiKey:      opts.APIKey,
 		headers:     wire.CopyHeaders(opts.Headers),
 		client:      opts.HTTPClient,

@@ -7,6 +7,7 @@
 package wire
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,4 +217,35 @@ func ErrorText(raw json.RawMessage) (msg, typ string) {
 		return inner.Message, inner.Type
 	}
 	return string(raw), ""
+}
+
+// GetJSON sends a GET to target with the provider's headers (a bearer
+// Authorization when apiKey is not empty, then extra) and decodes the JSON
+// response into v. A non-2xx response is an error carrying its status and
+// the start of its body, apiKey redacted; the caller adds what it was
+// fetching.
+func GetJSON(ctx context.Context, client *http.Client, target, apiKey string, extra map[string]string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return errors.New(Redact(err.Error(), apiKey))
+	}
+	SetHeaders(req, "application/json", apiKey, extra)
+	req.Header.Del("Content-Type")
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the url.Error repeats the URL, which may hold credentials
+		}
+		return errors.New(Redact(err.Error(), apiKey))
+	}
+	if resp.StatusCode/100 != 2 {
+		b := ErrorBody(resp)
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, Clip(Redact(Message("", b, resp.StatusCode), apiKey)))
+	}
+	defer DrainClose(resp.Body, resp.Body)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(v); err != nil {
+		return fmt.Errorf("not the JSON expected: %w", err)
+	}
+	return nil
 }
