@@ -28,6 +28,10 @@ type SweepRow struct {
 	Level float64 `json:"level"`
 	// Dir is the level's sub-directory of the sweep's run directory.
 	Dir string `json:"dir"`
+	// Group names the series the level belongs to in an experiment that
+	// sweeps several endpoints or prompt mixes (its case without the
+	// level); empty in a plain sweep.
+	Group string `json:"group,omitempty"`
 
 	Requests         int     `json:"requests"`
 	Succeeded        int     `json:"succeeded"`

@@ -120,6 +120,7 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		c := *l.Config
 		c.ResultsDir = filepath.Join(dir, l.Dir)
 		c.Name = filepath.Base(dir) + "/" + l.Dir
+		l.Config = &c // the hooks see where the level writes
 		var h Hooks
 		if hooks.Level != nil {
 			h = hooks.Level(i, len(levels), l)
@@ -130,6 +131,7 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		}
 		so.Outcomes = append(so.Outcomes, out)
 		row := analysis.SweepRowOf(l.Value, l.Dir, out.Summary)
+		row.Group = l.Group
 		if out.Result.Interrupted {
 			so.Interrupted = true
 			so.Summary.StopReason = "interrupted"

@@ -95,8 +95,19 @@ func SweepTable(w io.Writer, ss *analysis.SweepSummary) error {
 	case analysis.SweepRate:
 		level = "rate req/s"
 	}
+	// A sweep of several series (an experiment's endpoints or prompt
+	// mixes) labels each row with its series.
+	groups, width := map[string]bool{}, len("case")
+	for _, r := range ss.Rows {
+		groups[r.Group] = true
+		width = max(width, len(r.Group))
+	}
+	label := func(s string) string { return "" }
+	if len(groups) > 1 {
+		label = func(s string) string { return fmt.Sprintf("%-*s ", width, s) }
+	}
 	const f = "%11s %6s %6s %9s %7s %9s %9s %9s %9s %9s %6s %8s %8s  %s\n"
-	fmt.Fprintln(bw, strings.TrimRight(fmt.Sprintf(f, level, "reqs", "err%", "out tok/s", "req/s", "speed p50", "TTFT p50", "TTFT p99",
+	fmt.Fprintln(bw, strings.TrimRight(label("case")+fmt.Sprintf(f, level, "reqs", "err%", "out tok/s", "req/s", "speed p50", "TTFT p50", "TTFT p99",
 		"E2E p50", "E2E p99", "conc", "timeouts", "goodput", "note"), " \n"))
 	for _, r := range ss.Rows {
 		good := "-"
@@ -107,9 +118,9 @@ func SweepTable(w io.Writer, ss *analysis.SweepSummary) error {
 			num(r.OutputTokensPerS), num(r.RequestsPerS), num(r.OutputSpeedP50),
 			num(1000*r.TTFTP50), num(1000*r.TTFTP99), num(1000*r.E2EP50), num(1000*r.E2EP99),
 			num(r.ConcurrencyMean), strconv.Itoa(r.Timeouts), good, r.StoppedEarly)
-		fmt.Fprintln(bw, strings.TrimRight(row, " \n"))
+		fmt.Fprintln(bw, strings.TrimRight(label(r.Group)+row, " \n"))
 	}
-	fmt.Fprintf(bw, "%11s speed: per-request output tokens/s (1/TPOT); latencies in ms; conc: mean in flight\n", "")
+	fmt.Fprintf(bw, "%s%11s speed: per-request output tokens/s (1/TPOT); latencies in ms; conc: mean in flight\n", label(""), "")
 	if ss.StopReason != "" {
 		fmt.Fprintf(bw, "sweep stopped early: %s\n", ss.StopReason)
 	}

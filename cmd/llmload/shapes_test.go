@@ -317,3 +317,69 @@ func TestAutoSweepPlacesRatesBetweenSyncAndThroughput(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepBannersAndCaseLabels: each level's banner names the directory
+// the level writes, and the sweep table of an experiment with several
+// prompt mixes labels every row with its case.
+func TestSweepBannersAndCaseLabels(t *testing.T) {
+	tmp := t.TempDir()
+	// A plain sweep: "results in …/c2", not the sweep directory.
+	dir := filepath.Join(tmp, "plain")
+	st, stdout, stderr := runCLI(t, nil, "run", "--sim-time-scale", "0.02", "--concurrency", "1,2", "--max-requests", "2",
+		"--mean-output-tokens", "5", "--stddev-output-tokens", "0", "--results-dir", dir, "--no-progress")
+	if st != exitOK {
+		t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
+	}
+	for _, sub := range []string{"c1", "c2"} {
+		if !strings.Contains(stderr, "results in "+filepath.Join(dir, sub)+"\n") {
+			t.Errorf("no banner names %s:\n%s", sub, stderr)
+		}
+	}
+	if strings.Contains(stdout, "case") {
+		t.Errorf("a plain sweep's table has a case column:\n%s", stdout)
+	}
+
+	// Two prompt mixes × two levels: rows say which mix (no weights: a
+	// single set needs none).
+	file := filepath.Join(tmp, "exp.yaml")
+	os.WriteFile(file, []byte(`max_requests: 2
+mean_output_tokens: 5
+stddev_output_tokens: 0
+sim:
+  time_scale: 0.02
+matrix:
+  concurrency: [1, 2]
+  prompt_sets:
+    - {name: short, prompt: "Hello there"}
+    - {name: long, mean_input_tokens: 300}
+`), 0o644)
+	dir = filepath.Join(tmp, "exp")
+	st, stdout, stderr = runCLI(t, nil, "run", "-f", file, "--results-dir", dir, "--no-progress")
+	if st != exitOK {
+		t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
+	}
+	s := readSweep(t, dir)
+	for _, row := range s.Rows {
+		if !strings.Contains(stderr, "results in "+filepath.Join(dir, row.Dir)+"\n") {
+			t.Errorf("no banner names %s:\n%s", row.Dir, stderr)
+		}
+		if row.Group == "" {
+			t.Errorf("row %s has no group", row.Dir)
+		}
+	}
+	lines := strings.Split(stdout, "\n")
+	if !strings.HasPrefix(lines[0], "case") {
+		t.Errorf("the table has no case column:\n%s", stdout)
+	}
+	labelled := map[string]int{}
+	for _, l := range lines[1:] {
+		for _, g := range []string{"short", "long"} {
+			if strings.HasPrefix(l, "prompts="+g+" ") {
+				labelled[g]++
+			}
+		}
+	}
+	if labelled["short"] != 2 || labelled["long"] != 2 {
+		t.Errorf("rows labelled %v, want 2 each:\n%s", labelled, stdout)
+	}
+}
