@@ -383,7 +383,34 @@ func openEndpoint(ctx context.Context, cfg *config.Config, plan load.Plan) (*end
 		return nil, invalid(err)
 	}
 	ep.provider = prov
+	if cfg.Provider == config.ProviderBedrock || cfg.Provider == config.ProviderSageMaker {
+		region := cfg.Providers.Region
+		if r, ok := prov.(interface{ Region() string }); ok && r.Region() != "" {
+			region = r.Region()
+		}
+		ep.target = awsTarget(cfg, region)
+	}
 	return ep, nil
+}
+
+// awsTarget describes an AWS endpoint for people: "bedrock us-east-1",
+// "sagemaker endpoint my-llm (us-east-1)", with the endpoint URL when one
+// overrides the service's.
+func awsTarget(cfg *config.Config, region string) string {
+	if region == "" {
+		region = "default region"
+	}
+	t := fmt.Sprintf("bedrock %s", region)
+	if cfg.Provider == config.ProviderSageMaker {
+		t = fmt.Sprintf("sagemaker endpoint %s (%s)", cfg.Providers.EndpointName, region)
+		if ic := cfg.Providers.InferenceComponent; ic != "" {
+			t = fmt.Sprintf("sagemaker endpoint %s, component %s (%s)", cfg.Providers.EndpointName, ic, region)
+		}
+	}
+	if u := cfg.Providers.EndpointURL; u != "" {
+		t += " at " + config.RedactURL(u)
+	}
+	return t
 }
 
 // maxConns sizes the HTTP connection pool to the peak requests in flight.

@@ -246,11 +246,17 @@ func (c *cli) resolve(ctx context.Context, cfg *config.Config, isSet func(string
 		m, ok := models[key]
 		if !ok {
 			var err error
-			if m, err = bench.DiscoverModel(ctx, cfg); err != nil {
+			m, err = bench.DiscoverModel(ctx, cfg)
+			switch {
+			case err != nil && cfg.Provider == config.ProviderTGI:
+				m = "" // TGI serves one model and needs no name
+			case err != nil:
 				return err
 			}
 			models[key] = m
-			fmt.Fprintf(cfg.Redactor().Writer(c.stderr), "llmload: no --model given; using %s, the one model the server at %s serves\n", m, config.RedactURL(cfg.BaseURL))
+			if m != "" {
+				fmt.Fprintf(cfg.Redactor().Writer(c.stderr), "llmload: no --model given; using %s, the one model the server at %s serves\n", m, config.RedactURL(cfg.BaseURL))
+			}
 		}
 		cfg.Model = m
 	}

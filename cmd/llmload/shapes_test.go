@@ -199,6 +199,14 @@ func TestEveryProviderAgainstSimulator(t *testing.T) {
 			if st != exitOK {
 				t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
 			}
+			// The banner names the endpoint: for AWS, region and URL.
+			if strings.Contains(stderr, "llmload: , model") {
+				t.Errorf("the banner names no endpoint:\n%s", stderr)
+			}
+			if c[1] == "bedrock" && !strings.Contains(stderr, "llmload: bedrock us-east-1 at "+hs.URL+", model ") ||
+				c[1] == "sagemaker" && !strings.Contains(stderr, "llmload: sagemaker endpoint llama (us-east-1) at "+hs.URL+", model ") {
+				t.Errorf("the banner does not name the AWS endpoint:\n%s", stderr)
+			}
 			sum := readSummary(t, dir)
 			if sum.Requests.Succeeded != 4 || sum.Metrics.OutputTokens.Mean != 12 || sum.Metrics.TTFT.Count != 4 {
 				t.Errorf("requests %+v (errors %v), output tokens %+v", sum.Requests, sum.ErrorsByKind, sum.Metrics.OutputTokens)

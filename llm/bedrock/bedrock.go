@@ -97,6 +97,7 @@ type Provider struct {
 	api     string
 	latency types.PerformanceConfigLatency
 	secrets *secrets
+	region  string
 }
 
 var _ llm.Provider = (*Provider)(nil)
@@ -165,6 +166,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		}
 		cfg.Region = DefaultEndpointRegion
 	}
+	p.region = cfg.Region
 	if cfg.Credentials != nil && !aws.IsCredentialsProvider(cfg.Credentials, (*aws.AnonymousCredentials)(nil)) {
 		cp := cfg.Credentials
 		if !aws.IsCredentialsProvider(cp, (*aws.CredentialsCache)(nil)) {
@@ -211,6 +213,10 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+// Region is the AWS region the provider signs for (the SDK's default
+// chain's when Options.Region was empty).
+func (p *Provider) Region() string { return p.region }
 
 // Name returns "bedrock".
 func (p *Provider) Name() string { return "bedrock" }

@@ -92,6 +92,7 @@ type Provider struct {
 	template  string
 	component *string
 	attrs     *string
+	region    string
 }
 
 var _ llm.Provider = (*Provider)(nil)
@@ -155,6 +156,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	if cfg.Region == "" {
 		return nil, errors.New("sagemaker: no AWS region: set one (--region, AWS_REGION or the profile's region)")
 	}
+	p.region = cfg.Region
 	if cfg.Credentials == nil {
 		return nil, errors.New("sagemaker: no AWS credentials found")
 	}
@@ -172,6 +174,10 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	})
 	return p, nil
 }
+
+// Region is the AWS region the provider signs for (the SDK's default
+// chain's when Options.Region was empty).
+func (p *Provider) Region() string { return p.region }
 
 // Name returns "sagemaker".
 func (p *Provider) Name() string { return "sagemaker" }
