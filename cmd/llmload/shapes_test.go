@@ -189,6 +189,7 @@ func TestEveryProviderAgainstSimulator(t *testing.T) {
 		{"--provider", "sagemaker", "--endpoint-url", hs.URL, "--endpoint-name", "llama"},
 		{"--provider", "tgi", "--base-url", hs.URL, "--ignore-eos"},
 		{"--provider", "ollama", "--base-url", hs.URL, "--model", srv.ModelName(), "--ignore-eos"},
+		{"--provider", "ollama", "--base-url", hs.URL, "--ignore-eos"}, // the model from /api/tags
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c, " "), func(t *testing.T) {
@@ -208,6 +209,9 @@ func TestEveryProviderAgainstSimulator(t *testing.T) {
 				t.Errorf("the banner does not name the AWS endpoint:\n%s", stderr)
 			}
 			sum := readSummary(t, dir)
+			if (c[1] == "ollama" || c[1] == "tgi") && sum.Run.Model != srv.ModelName() {
+				t.Errorf("model %q, want the server's %q", sum.Run.Model, srv.ModelName())
+			}
 			if sum.Requests.Succeeded != 4 || sum.Metrics.OutputTokens.Mean != 12 || sum.Metrics.TTFT.Count != 4 {
 				t.Errorf("requests %+v (errors %v), output tokens %+v", sum.Requests, sum.ErrorsByKind, sum.Metrics.OutputTokens)
 			}
