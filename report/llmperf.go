@@ -111,8 +111,15 @@ func WriteLLMPerf(dir string, recs []record.Record, s *stats.Summary) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("llmperf: %w", err)
 	}
-	stem := LLMPerfName(s.Run.Model, s.Run.MeanInputTokens, s.Run.MeanOutputTokens)
 	rows := llmperfRows(recs)
+	if s.Run.MeanInputTokens == 0 {
+		// A fixed prompt, a prompt file or a mix sets no input length
+		// distribution: LLMPerf's parameter is what was sent.
+		c := *s
+		c.Run.MeanInputTokens, c.Run.StddevInputTokens = measuredInput(rows)
+		s = &c
+	}
+	stem := LLMPerfName(s.Run.Model, s.Run.MeanInputTokens, s.Run.MeanOutputTokens)
 	ind := make([]any, len(rows))
 	for i, r := range rows {
 		ind[i] = r.object()
@@ -124,6 +131,22 @@ func WriteLLMPerf(dir string, recs []record.Record, s *stats.Summary) error {
 		return fmt.Errorf("llmperf: %w", err)
 	}
 	return nil
+}
+
+// measuredInput returns the mean and standard deviation of the input
+// tokens of rows, rounded to whole tokens.
+func measuredInput(rows []llmperfRow) (mean, stddev int) {
+	xs := make([]float64, 0, len(rows))
+	for _, r := range rows {
+		if r.nIn > 0 {
+			xs = append(xs, float64(r.nIn))
+		}
+	}
+	d := stats.Describe(xs)
+	if d.Count == 0 {
+		return 0, 0
+	}
+	return int(math.Round(d.Mean)), int(math.Round(d.Stddev))
 }
 
 // pyNum is a number as LLMPerf holds it: a Python int (LLMPerf's literal 0

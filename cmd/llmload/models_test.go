@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -98,5 +99,34 @@ func TestRunWithoutModelNeedsOneModel(t *testing.T) {
 	}
 	if sent != 0 {
 		t.Errorf("%d requests sent", sent)
+	}
+}
+
+// TestPromptGivesLLMPerfInputTokens: with --prompt, the LLMPerf summary's
+// mean_input_tokens is the prompt's length, not 0.
+func TestPromptGivesLLMPerfInputTokens(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	st, stdout, stderr := runCLI(t, nil, "run", "--sim-time-scale", "0.02", "--prompt", "Tell me a story about a dragon and a knight.",
+		"--max-requests", "2", "--mean-output-tokens", "5", "--stddev-output-tokens", "0", "--results-dir", dir, "--no-progress")
+	if st != exitOK {
+		t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*_summary.json"))
+	var found bool
+	for _, f := range files {
+		if filepath.Base(f) == rundir.SummaryFile {
+			continue
+		}
+		found = true
+		b, _ := os.ReadFile(f)
+		var s struct {
+			MeanInputTokens int `json:"mean_input_tokens"`
+		}
+		if err := json.Unmarshal(b, &s); err != nil || s.MeanInputTokens < 5 || strings.Contains(filepath.Base(f), "_0_") {
+			t.Errorf("%s: mean_input_tokens %d (%v)", filepath.Base(f), s.MeanInputTokens, err)
+		}
+	}
+	if !found {
+		t.Errorf("no LLMPerf summary in %v", files)
 	}
 }
