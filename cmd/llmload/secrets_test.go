@@ -173,3 +173,39 @@ func TestBadBaseURLQuotedAsTyped(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretHeadersInExperimentFiles: secret_headers in an experiment file
+// marks headers secret in every case, the matrix endpoints' too: the plan
+// and config.yaml show REDACTED.
+func TestSecretHeadersInExperimentFiles(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "exp.yaml")
+	os.WriteFile(file, []byte(`max_requests: 2
+mean_output_tokens: 5
+stddev_output_tokens: 0
+secret_headers: [X-Tenant]
+headers: {X-Tenant: tenant-secret-1}
+sim: {time_scale: 0.02}
+matrix:
+  endpoints:
+    - {name: a, provider: sim, headers: {X-Tenant: tenant-secret-2}}
+    - {name: b, provider: sim}
+`), 0o644)
+	st, stdout, stderr := runCLI(t, nil, "run", "-f", file, "--dry-run")
+	if st != exitOK || strings.Contains(stdout+stderr, "tenant-secret") || !strings.Contains(stdout, "REDACTED") {
+		t.Errorf("dry run: status %d\n%s\n%s", st, stdout, stderr)
+	}
+	dir := filepath.Join(tmp, "out")
+	st, stdout, stderr = runCLI(t, nil, "run", "-f", file, "--results-dir", dir, "--no-progress")
+	if st != exitOK || strings.Contains(stdout+stderr, "tenant-secret") {
+		t.Errorf("run: status %d\n%s\n%s", st, stdout, stderr)
+	}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); strings.Contains(string(b), "tenant-secret") {
+				t.Errorf("%s holds a secret header", p)
+			}
+		}
+		return err
+	})
+}
