@@ -43,7 +43,7 @@ func ResolveEndpoint(cfg *config.Config, getenv func(string) string) {
 	}
 	// Credentials a server could echo that llmload does not send itself:
 	// scrubbed from every output like the API key.
-	for _, k := range []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+	for _, k := range []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"} {
 		if v := getenv(k); v != "" && !slices.Contains(cfg.SecretValues, v) {
 			cfg.SecretValues = append(cfg.SecretValues, v)
 		}
