@@ -210,6 +210,12 @@ func (c *Config) endpointProblems(n namer) []problem {
 	default:
 		ps = append(ps, problem{key: "provider", subject: true, msg: fmt.Sprintf("%q is not known (known: openai, sim, bedrock, sagemaker, tgi, ollama)", c.Provider)})
 	}
+	if u := c.Providers.EndpointURL; u != "" && (c.Provider == ProviderBedrock || c.Provider == ProviderSageMaker) {
+		if p, bad := baseURLProblem(u); bad {
+			p.key, p.msg = "endpoint_url", fmt.Sprintf("%q is not an http(s) URL", RedactURL(u))
+			ps = append(ps, p)
+		}
+	}
 	if c.RPM < 0 || c.TPM < 0 {
 		ps = append(ps, problem{key: "rpm", subject: true, msg: "and --tpm must not be negative"})
 	}

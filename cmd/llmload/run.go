@@ -369,7 +369,11 @@ func (c *cli) runHooks(cfg *config.Config, noProgress bool, label string) bench.
 	return bench.Hooks{
 		Version: versionString(),
 		Started: func(target string, r *load.Runner, live *stats.Live) {
-			fmt.Fprintf(errw, "llmload: %s%s, model %s\n", label, target, cfg.Model)
+			model := ""
+			if cfg.Model != "" {
+				model = ", model " + cfg.Model
+			}
+			fmt.Fprintf(errw, "llmload: %s%s%s\n", label, target, model)
 			fmt.Fprintf(errw, "llmload: %s; results in %s\n", r.Plan, cfg.ResultsDir)
 			if !noProgress {
 				prog = startProgress(errw, c.tty, r, live)

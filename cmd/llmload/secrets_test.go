@@ -172,6 +172,14 @@ func TestBadBaseURLQuotedAsTyped(t *testing.T) {
 			t.Errorf("--base-url %q: status %d, stderr:\n%s\nwant %s", in, status, stderr, want)
 		}
 	}
+	// The AWS providers' --endpoint-url alike.
+	for _, p := range [][]string{{"--provider", "bedrock", "--model", "m"}, {"--provider", "sagemaker", "--endpoint-name", "e"}} {
+		args := append([]string{"run", "--endpoint-url", "not a url", "--region", "us-east-1", "--dry-run"}, p...)
+		status, _, stderr := runCLI(t, nil, args...)
+		if want := `--endpoint-url "not a url" is not an http(s) URL`; status != exitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("%s: status %d, stderr:\n%s\nwant %s", p[1], status, stderr, want)
+		}
+	}
 }
 
 // TestSecretHeadersInExperimentFiles: secret_headers in an experiment file

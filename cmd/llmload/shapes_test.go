@@ -205,7 +205,7 @@ func TestEveryProviderAgainstSimulator(t *testing.T) {
 				t.Errorf("the banner names no endpoint:\n%s", stderr)
 			}
 			if c[1] == "bedrock" && !strings.Contains(stderr, "llmload: bedrock us-east-1 at "+hs.URL+", model ") ||
-				c[1] == "sagemaker" && !strings.Contains(stderr, "llmload: sagemaker endpoint llama (us-east-1) at "+hs.URL+", model ") {
+				c[1] == "sagemaker" && !strings.Contains(stderr, "llmload: sagemaker endpoint llama (us-east-1) at "+hs.URL+"\n") {
 				t.Errorf("the banner does not name the AWS endpoint:\n%s", stderr)
 			}
 			sum := readSummary(t, dir)
