@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"github.com/llmload/llmload/analysis"
 	"github.com/llmload/llmload/config"
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/bedrock"
+	"github.com/llmload/llmload/llm/sagemaker"
 	"github.com/llmload/llmload/load"
 	"github.com/llmload/llmload/ratelimit"
 	"github.com/llmload/llmload/record"
@@ -149,7 +152,7 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	if err != nil {
 		return nil, fmt.Errorf("reading back %s: %w", recPath, err)
 	}
-	sum, err := Summarize(recs, runInfo(cfg, plan, res, ep.target, hooks.Version), cfg)
+	sum, err := Summarize(recs, runInfo(cfg, plan, res, ep, hooks.Version), cfg)
 	if err != nil {
 		return nil, invalid(err)
 	}
@@ -277,7 +280,7 @@ func Thresholds(cfg *config.Config, s *stats.Summary) ([]analysis.ThresholdResul
 	return res, ok, nil
 }
 
-func runInfo(cfg *config.Config, plan load.Plan, res load.Result, target, version string) stats.RunInfo {
+func runInfo(cfg *config.Config, plan load.Plan, res load.Result, ep *endpoint, version string) stats.RunInfo {
 	mode := plan.Mode
 	if mode == "" {
 		mode = load.ModeConcurrency
@@ -286,11 +289,11 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, target, versio
 		Name:               cfg.Name,
 		Provider:           cfg.Provider,
 		Model:              cfg.Model,
-		BaseURL:            target,
-		API:                cfg.API,
+		BaseURL:            ep.baseURL,
+		API:                APILabel(cfg),
 		Stream:             cfg.Stream,
 		Mode:               mode,
-		Concurrency:        plan.Concurrency,
+		Concurrency:        ConcurrencyCap(plan),
 		MaxRequests:        cfg.MaxRequests,
 		WarmupRequests:     cfg.Warmup,
 		DurationLimitS:     cfg.Duration.D().Seconds(),
@@ -301,6 +304,7 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, target, versio
 		StddevOutputTokens: cfg.StddevOutputTokens,
 		Tokenizer:          cfg.Tokenizer,
 		Version:            version,
+		Sim:                ep.sim,
 		Rate:               plan.Rate,
 		Arrival:            arrivalOf(plan),
 		BatchSize:          plan.BatchSize,
@@ -313,6 +317,48 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, target, versio
 		StopReason:         res.StopReason,
 		Interrupted:        res.Interrupted,
 	}
+}
+
+// ConcurrencyCap is the most requests plan lets be in flight at once:
+// the workers of the closed loop, the batch size of sequential batches,
+// the cap of rate mode; 0 when the shape has none (interval batches may
+// overlap when a batch outlives the interval; an uncapped open loop).
+func ConcurrencyCap(plan load.Plan) int {
+	switch plan.Mode {
+	case load.ModeBatchSequential:
+		return plan.BatchSize
+	case load.ModeBatchInterval:
+		return 0
+	case load.ModeRate:
+		return plan.MaxConcurrency
+	}
+	return plan.Concurrency
+}
+
+// APILabel names the request shape cfg sends, in the provider's own
+// terms: chat or completions for OpenAI-compatible endpoints, the native
+// API of TGI (generate) and Ollama (chat, generate), the Bedrock
+// operation (converse-stream, converse, invoke-stream, invoke) and the
+// SageMaker payload format (tgi, messages, template).
+func APILabel(cfg *config.Config) string {
+	po := cfg.Providers
+	switch cfg.Provider {
+	case config.ProviderTGI:
+		return "generate"
+	case config.ProviderOllama:
+		return cmp.Or(po.OllamaAPI, "chat")
+	case config.ProviderBedrock:
+		if po.BedrockAPI != "" {
+			return po.BedrockAPI
+		}
+		if cfg.Stream {
+			return bedrock.APIConverseStream
+		}
+		return bedrock.APIConverse
+	case config.ProviderSageMaker:
+		return cmp.Or(po.SageMakerFormat, sagemaker.FormatTGI)
+	}
+	return cfg.API
 }
 
 // arrivalOf names the arrival process of a rate plan, "" otherwise.
@@ -330,6 +376,8 @@ func arrivalOf(p load.Plan) string {
 type endpoint struct {
 	provider llm.Provider
 	target   string // for people: the URL (redacted) or the simulator
+	baseURL  string // the URL requests go to (redacted), for summary.json
+	sim      *stats.SimInfo
 	stop     func()
 }
 
@@ -343,7 +391,7 @@ func (e *endpoint) close() {
 // simulator on a loopback port, so a simulated run is measured through the
 // same HTTP path as a real one.
 func openEndpoint(ctx context.Context, cfg *config.Config, plan load.Plan) (*endpoint, error) {
-	ep := &endpoint{target: config.RedactURL(cfg.BaseURL)}
+	ep := &endpoint{target: config.RedactURL(cfg.BaseURL), baseURL: config.RedactURL(cfg.BaseURL)}
 	baseURL := cfg.BaseURL
 	if cfg.Provider == config.ProviderSim {
 		p, err := sim.LookupProfile(cfg.Sim.Profile)
@@ -356,7 +404,12 @@ func openEndpoint(ctx context.Context, cfg *config.Config, plan load.Plan) (*end
 		}
 		ep.stop = stop
 		baseURL = url
+		ep.baseURL = url
+		ep.sim = &stats.SimInfo{Profile: p.Name, Description: p.Description, TimeScale: cfg.Sim.TimeScale}
 		ep.target = fmt.Sprintf("built-in simulator %s (%s) at %s", p.Name, p.Description, url)
+		if ts := cfg.Sim.TimeScale; ts != 1 {
+			ep.target += fmt.Sprintf(", time scale %g", ts)
+		}
 	}
 	prov, err := newProvider(ctx, cfg, baseURL, maxConns(plan))
 	if err != nil {
@@ -364,6 +417,11 @@ func openEndpoint(ctx context.Context, cfg *config.Config, plan load.Plan) (*end
 		return nil, invalid(err)
 	}
 	ep.provider = prov
+	if e, ok := prov.(interface{ Endpoint() string }); ok && ep.baseURL == "" {
+		// Bedrock and SageMaker: the service endpoint the SDK resolved.
+		ep.baseURL = config.RedactURL(e.Endpoint())
+		ep.target = ep.baseURL
+	}
 	return ep, nil
 }
 

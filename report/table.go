@@ -36,6 +36,9 @@ func Table(w io.Writer, s *stats.Summary) error {
 	if r.Model != "" {
 		line(bw, "model", r.Model)
 	}
+	if r.Sim != nil {
+		line(bw, "simulator", simLine(r.Sim))
+	}
 	var load []string
 	switch {
 	case r.Mode == "concurrency" && r.Concurrency > 0:
@@ -263,4 +266,23 @@ func errorsByKind(m map[llm.ErrorKind]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// simLine describes a simulated target, saying plainly when its clock is
+// not real time: every latency below is then scaled with it.
+func simLine(si *stats.SimInfo) string {
+	txt := si.Profile
+	if si.Description != "" {
+		txt += " (" + si.Description + ")"
+	}
+	g := func(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }
+	switch ts := si.TimeScale; {
+	case ts > 0 && ts < 1:
+		txt += fmt.Sprintf("; TIME SCALE %s: runs %s× faster than the modelled hardware, so latencies are ×%s and throughputs ×%s of it", g(ts), g(1/ts), g(ts), g(1/ts))
+	case ts > 1:
+		txt += fmt.Sprintf("; TIME SCALE %s: runs %s× slower than the modelled hardware, so latencies are ×%s and throughputs ×%s of it", g(ts), g(ts), g(ts), g(1/ts))
+	default:
+		txt += ", real time"
+	}
+	return txt
 }

@@ -97,6 +97,7 @@ type Provider struct {
 	api     string
 	latency types.PerformanceConfigLatency
 	secrets *secrets
+	url     string // the service endpoint, for people
 }
 
 var _ llm.Provider = (*Provider)(nil)
@@ -178,6 +179,10 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 			}
 		}
 	}
+	p.url = endpoint
+	if p.url == "" {
+		p.url = "https://bedrock-runtime." + cfg.Region + ".amazonaws.com"
+	}
 	p.client = bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
@@ -211,6 +216,10 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+// Endpoint returns the service endpoint requests go to: Options.EndpointURL,
+// or the region's public Bedrock runtime endpoint.
+func (p *Provider) Endpoint() string { return p.url }
 
 // Name returns "bedrock".
 func (p *Provider) Name() string { return "bedrock" }

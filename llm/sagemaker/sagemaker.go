@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -92,6 +93,7 @@ type Provider struct {
 	template  string
 	component *string
 	attrs     *string
+	url       string // the invocation URL, for people
 }
 
 var _ llm.Provider = (*Provider)(nil)
@@ -161,6 +163,11 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		return nil, fmt.Errorf("sagemaker: retrieving AWS credentials: %w", err)
 	}
+	base := strings.TrimRight(opts.EndpointURL, "/")
+	if base == "" {
+		base = "https://runtime.sagemaker." + cfg.Region + ".amazonaws.com"
+	}
+	p.url = base + "/endpoints/" + url.PathEscape(opts.Endpoint)
 	p.client = sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) {
 		if opts.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(opts.EndpointURL)
@@ -172,6 +179,11 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	})
 	return p, nil
 }
+
+// Endpoint returns the endpoint's invocation URL (without the operation):
+// the service endpoint the region or Options.EndpointURL gives, then
+// /endpoints/NAME.
+func (p *Provider) Endpoint() string { return p.url }
 
 // Name returns "sagemaker".
 func (p *Provider) Name() string { return "sagemaker" }
