@@ -60,31 +60,14 @@ type Outcome struct {
 // Run performs the run cfg describes and writes its run directory.
 // cfg must hold exactly one load level (one concurrency or one rate).
 func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, invalid(err)
-	}
 	if len(cfg.Concurrency) > 1 || len(cfg.Rate) > 1 {
 		return nil, invalid(errors.New("bench.Run takes one load level; use Sweep for several"))
 	}
-	tok, err := workload.NewTokenizer(cfg.Tokenizer)
+	pre, err := check(cfg)
 	if err != nil {
-		return nil, invalid(err)
+		return nil, err
 	}
-	src, err := Source(cfg, tok)
-	if err != nil {
-		return nil, invalid(err)
-	}
-	plan := Plan(cfg)
-	if err := plan.Validate(); err != nil {
-		return nil, invalid(err)
-	}
-	// Parse SLOs and thresholds before sending anything.
-	if _, err := analysis.ParseSLOs(cfg.SLOs); err != nil {
-		return nil, invalid(err)
-	}
-	if _, err := analysis.ParseThresholds(cfg.Thresholds); err != nil {
-		return nil, invalid(err)
-	}
+	tok, src, plan := pre.tok, pre.src, pre.plan
 
 	ep, err := openEndpoint(ctx, cfg, plan)
 	if err != nil {
@@ -163,6 +146,53 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		return nil, err
 	}
 	return &Outcome{Dir: cfg.ResultsDir, Config: cfg, Result: res, Records: recs, Summary: sum}, nil
+}
+
+// preflight is what check built on its way: Run uses it as it is.
+type preflight struct {
+	tok  *workload.Tokenizer
+	src  workload.Source
+	plan load.Plan
+}
+
+// check runs every check a run makes before it sends anything: the
+// configuration, the tokenizer, the prompt source (prompt files are read),
+// the load plan, the SLOs and the thresholds.
+func check(cfg *config.Config) (*preflight, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, invalid(err)
+	}
+	tok, err := workload.NewTokenizer(cfg.Tokenizer)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	src, err := Source(cfg, tok)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	plan := Plan(cfg)
+	if err := plan.Validate(); err != nil {
+		return nil, invalid(err)
+	}
+	if _, err := analysis.ParseSLOs(cfg.SLOs); err != nil {
+		return nil, invalid(err)
+	}
+	if _, err := analysis.ParseThresholds(cfg.Thresholds); err != nil {
+		return nil, invalid(err)
+	}
+	return &preflight{tok: tok, src: src, plan: plan}, nil
+}
+
+// Check makes every check `llmload run` makes before sending anything, for
+// each load level of cfg, so that --dry-run approves exactly what a run
+// accepts. Its errors wrap ErrInvalid.
+func Check(cfg *config.Config) error {
+	for _, lvl := range levelConfigs(cfg) {
+		if _, err := check(lvl); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Template is the request template of cfg.

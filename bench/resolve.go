@@ -71,8 +71,14 @@ func Resolve(cfg *config.Config, getenv func(string) string, isSet func(string) 
 		}
 	}
 	// An explicit prompt replaces the synthetic input-length distribution.
-	if (cfg.Prompt != "" || cfg.PromptFile != "" || len(cfg.PromptSets) > 0) && !isSet("mean_input_tokens") && !isSet("stddev_input_tokens") {
-		cfg.MeanInputTokens, cfg.StddevInputTokens = 0, 0
+	// What the user typed stays, so a conflict names their flag.
+	if cfg.Prompt != "" || cfg.PromptFile != "" || len(cfg.PromptSets) > 0 {
+		if !isSet("mean_input_tokens") {
+			cfg.MeanInputTokens = 0
+		}
+		if !isSet("stddev_input_tokens") {
+			cfg.StddevInputTokens = 0
+		}
 	}
 	if cfg.Mode == load.ModeRate && len(cfg.Rate) == 0 && cfg.Sweep == "" {
 		return errors.New("--mode rate needs --rate")

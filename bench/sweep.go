@@ -65,8 +65,17 @@ func Sweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*SweepOut
 	if cfg.Sweep == config.SweepAuto {
 		return autoSweep(ctx, cfg, hooks)
 	}
-	var levels []Level
-	kind := analysis.SweepConcurrency
+	kind, levels := sweepLevels(cfg)
+	so, err := NewSweep(cfg.ResultsDir, kind)
+	if err != nil {
+		return nil, err
+	}
+	return so, so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, hooks)
+}
+
+// sweepLevels splits a plain sweep into its levels.
+func sweepLevels(cfg *config.Config) (kind string, levels []Level) {
+	kind = analysis.SweepConcurrency
 	if cfg.Mode == load.ModeRate {
 		kind = analysis.SweepRate
 		for _, r := range cfg.Rate {
@@ -81,11 +90,28 @@ func Sweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*SweepOut
 			levels = append(levels, Level{Value: float64(n), Dir: fmt.Sprintf("c%d", n), Config: &c})
 		}
 	}
-	so, err := NewSweep(cfg.ResultsDir, kind)
-	if err != nil {
-		return nil, err
+	return kind, levels
+}
+
+// levelConfigs lists the configurations the runs of cfg will have: cfg
+// itself for one level, each level of a sweep, and for an auto sweep its
+// two probes and a stand-in for the rate levels it will place.
+func levelConfigs(cfg *config.Config) []*config.Config {
+	if cfg.Sweep == config.SweepAuto {
+		sync, peak := autoProbes(cfg)
+		rate := *cfg
+		rate.Sweep, rate.Mode, rate.Rate = "", load.ModeRate, config.FloatList{1}
+		return []*config.Config{sync, peak, &rate}
 	}
-	return so, so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, hooks)
+	if !IsSweep(cfg) {
+		return []*config.Config{cfg}
+	}
+	_, levels := sweepLevels(cfg)
+	out := make([]*config.Config, len(levels))
+	for i, l := range levels {
+		out[i] = l.Config
+	}
+	return out
 }
 
 // NewSweep prepares dir for a sweep of the given kind
@@ -161,16 +187,23 @@ func writeSweep(dir string, s *analysis.SweepSummary) error {
 		report.WriteSweepCSV(filepath.Join(dir, SweepCSV), s))
 }
 
+// autoProbes are the closed-loop runs an auto sweep starts with: one
+// request at a time, then the highest --concurrency.
+func autoProbes(cfg *config.Config) (sync, peak *config.Config) {
+	s := *cfg
+	s.Sweep, s.Mode, s.Concurrency, s.Rate = "", load.ModeConcurrency, config.IntList{1}, nil
+	p := s
+	p.Concurrency = config.IntList{slices.Max(cfg.Concurrency)}
+	return &s, &p
+}
+
 // autoSweep measures the synchronous and maximum rates, then sweeps the
 // rates between them (GuideLLM's sweep).
 func autoSweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*SweepOutcome, error) {
-	sync := *cfg
-	sync.Sweep, sync.Mode, sync.Concurrency, sync.Rate = "", load.ModeConcurrency, config.IntList{1}, nil
-	peak := sync
-	peak.Concurrency = config.IntList{slices.Max(cfg.Concurrency)}
+	sync, peak := autoProbes(cfg)
 	probe := []Level{
-		{Value: 1, Dir: "sync", Config: &sync},
-		{Value: float64(peak.Concurrency[0]), Dir: "throughput", Config: &peak},
+		{Value: 1, Dir: "sync", Config: sync},
+		{Value: float64(peak.Concurrency[0]), Dir: "throughput", Config: peak},
 	}
 	so, err := NewSweep(cfg.ResultsDir, analysis.SweepRate)
 	if err != nil {

@@ -166,3 +166,37 @@ func TestNativeProviderLabels(t *testing.T) {
 		t.Errorf("--bedrock-api converse --stream: status %d\n%s", st, stderr)
 	}
 }
+
+// TestDryRunRejectsWhatTheRunRejects: each of these was approved by
+// --dry-run, then rejected by the run itself with exit 2.
+func TestDryRunRejectsWhatTheRunRejects(t *testing.T) {
+	pf := filepath.Join(t.TempDir(), "p.jsonl")
+	os.WriteFile(pf, []byte(`{"prompt": "hi"}`+"\n"), 0o644)
+	cases := []struct {
+		args []string
+		want string // in the error line
+	}{
+		{[]string{"--slo", "ttft<=500"}, "needs a unit"},
+		{[]string{"--threshold", "ttft<500ms"}, "needs a statistic"},
+		{[]string{"--threshold", "ttft_p95=500ms"}, "not supported"},
+		{[]string{"--threshold", "tfft_p95<500ms"}, "unknown metric"},
+		{[]string{"--tokenizer", "foo"}, "tokenizer"},
+		{[]string{"--prompt", "x", "--prompt-file", pf}, "cannot be used together"},
+		// The flag the user typed is the one blamed.
+		{[]string{"--stddev-input-tokens", "10", "--prompt", "x"}, "--stddev-input-tokens cannot be used with --prompt"},
+		{[]string{"--concurrency", "1,2", "--tokenizer", "foo"}, "tokenizer"},
+		{[]string{"--sweep", "auto", "--slo", "ttft<=500"}, "needs a unit"},
+	}
+	for _, tc := range cases {
+		for _, dry := range []bool{true, false} {
+			args := append([]string{"run", "--results-dir", filepath.Join(t.TempDir(), "run"), "--max-requests", "1", "--sim-time-scale", "0.02"}, tc.args...)
+			if dry {
+				args = append(args, "--dry-run")
+			}
+			st, stdout, stderr := runCLI(t, nil, args...)
+			if st != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+				t.Errorf("%v (dry run %v): status %d, want 2 with one line containing %q\nstdout: %s\nstderr: %s", tc.args, dry, st, tc.want, stdout, stderr)
+			}
+		}
+	}
+}

@@ -167,6 +167,10 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		if err := bench.Resolve(cfg, c.getenv, isSet); err != nil {
 			return c.usageErr("run", err)
 		}
+		// The run's own checks, so --dry-run approves only what runs.
+		if err := bench.Check(cfg); err != nil {
+			return c.usageErr("run", unwrapInvalid(err))
+		}
 		if rf.dryRun {
 			fmt.Fprint(c.stdout, cfg.PlanString())
 			return exitOK
@@ -185,7 +189,11 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	if typed["rate"] {
 		exp.Matrix.Rate = nil
 	}
-	cases, err := exp.Expand()
+	expand := exp.Expand
+	if rf.dryRun {
+		expand = exp.ExpandWithoutKeys // a plan needs no keys
+	}
+	cases, err := expand()
 	if err != nil {
 		return c.usageErr("run", err)
 	}
@@ -205,6 +213,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		cc.Name = cs.Name
 		if err := bench.Resolve(&cc, c.getenv, isSet); err != nil {
 			return c.usageErr("run", fmt.Errorf("case %s: %w", cs.Name, err))
+		}
+		if err := bench.Check(&cc); err != nil {
+			return c.usageErr("run", fmt.Errorf("case %s: %w", cs.Name, unwrapInvalid(err)))
 		}
 		levels[i] = bench.Level{Value: levelValue(&cc), Dir: cs.Dir, Group: cs.Group, Config: &cc}
 	}
