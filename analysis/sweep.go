@@ -89,6 +89,9 @@ func SweepRowOf(level float64, dir string, s *stats.Summary) SweepRow {
 // order run.
 type SweepSummary struct {
 	SchemaVersion int `json:"schema_version"`
+	// Name is the sweep's (or experiment's) name; each level's summary
+	// carries it as run.sweep.
+	Name string `json:"name,omitempty"`
 	// Kind is SweepConcurrency or SweepRate.
 	Kind string     `json:"kind"`
 	Rows []SweepRow `json:"rows"`

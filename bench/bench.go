@@ -46,6 +46,9 @@ type Hooks struct {
 	Finished func(load.Result)
 	// Version is written to summary.json's run.version.
 	Version string
+	// Sweep and Case label a level of a sweep or experiment: they are
+	// written to summary.json's run.sweep and run.case.
+	Sweep, Case string
 }
 
 // Outcome is what one run produced.
@@ -135,7 +138,9 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	if err != nil {
 		return nil, fmt.Errorf("reading back %s: %w", recPath, err)
 	}
-	sum, err := Summarize(recs, runInfo(cfg, plan, res, ep, hooks.Version), cfg)
+	info := runInfo(cfg, plan, res, ep, hooks.Version)
+	info.Sweep, info.Case = hooks.Sweep, hooks.Case
+	sum, err := Summarize(recs, info, cfg)
 	if err != nil {
 		return nil, invalid(err)
 	}

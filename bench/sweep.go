@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,6 +71,7 @@ func Sweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*SweepOut
 	if err != nil {
 		return nil, err
 	}
+	so.Summary.Name = cmp.Or(cfg.Name, so.Summary.Name)
 	return so, so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, hooks)
 }
 
@@ -124,7 +126,7 @@ func NewSweep(dir, kind string) (*SweepOutcome, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return &SweepOutcome{Dir: dir, Summary: analysis.SweepSummary{SchemaVersion: analysis.SweepSchemaVersion, Kind: kind}}, nil
+	return &SweepOutcome{Dir: dir, Summary: analysis.SweepSummary{SchemaVersion: analysis.SweepSchemaVersion, Name: filepath.Base(dir), Kind: kind}}, nil
 }
 
 // RunLevels runs levels in order into sub-directories of the sweep,
@@ -145,10 +147,15 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		}
 		c := *l.Config
 		c.ResultsDir = filepath.Join(dir, l.Dir)
-		c.Name = filepath.Base(dir) + "/" + l.Dir
+		// A name, not a path: the sweep's name, then the level's directory.
+		c.Name = so.Summary.Name + "-" + l.Dir
 		var h Hooks
 		if hooks.Level != nil {
 			h = hooks.Level(i, len(levels), l)
+		}
+		h.Sweep = so.Summary.Name
+		if l.Group != "" {
+			h.Case = l.Config.Name // an experiment case: what it varies
 		}
 		out, err := Run(ctx, &c, h)
 		if err != nil {
@@ -209,6 +216,7 @@ func autoSweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*Swee
 	if err != nil {
 		return nil, err
 	}
+	so.Summary.Name = cmp.Or(cfg.Name, so.Summary.Name)
 	if err := so.RunLevels(ctx, probe, 0, false, hooks); err != nil || so.Interrupted {
 		return so, err
 	}

@@ -15,7 +15,12 @@ const SummarySchemaVersion = 1
 // RunInfo describes the run a summary is about. The CLI fills it in;
 // Summarize passes it through to summary.json's "run".
 type RunInfo struct {
-	Name     string `json:"name"`
+	Name string `json:"name"`
+	// Sweep names the sweep or experiment the run is a level of, and Case
+	// the experiment case ("endpoint=vllm,prompts=chat,c=8"); empty for a
+	// run on its own.
+	Sweep    string `json:"sweep,omitempty"`
+	Case     string `json:"case,omitempty"`
 	Provider string `json:"provider"`
 	Model    string `json:"model"`
 	BaseURL  string `json:"base_url"`

@@ -231,6 +231,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	if err != nil {
 		return c.usageErr("run", unwrapInvalid(err))
 	}
+	so.Summary.Name = cfg.Name // the experiment's name:, or its file's
 	err = so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, c.sweepHooks(rf.noProgress))
 	return c.finishSweep(so, err)
 }

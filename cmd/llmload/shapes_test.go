@@ -122,6 +122,7 @@ func TestExperimentFileRunsMatrixAsOneSweep(t *testing.T) {
 	tmp := t.TempDir()
 	file := filepath.Join(tmp, "exp.yaml")
 	os.WriteFile(file, []byte(`# two prompt mixes × two concurrency levels
+name: mixes
 max_requests: 4
 mean_output_tokens: 10
 stddev_output_tokens: 0
@@ -155,6 +156,17 @@ matrix:
 	}
 	if !sets["chat"] {
 		t.Errorf("prompt sets seen: %v", sets)
+	}
+	// The experiment's name labels the sweep and every level; no name is
+	// a path.
+	if s.Name != "mixes" {
+		t.Errorf("sweep.json name %q, want the experiment's", s.Name)
+	}
+	for _, row := range s.Rows {
+		sum := readSummary(t, filepath.Join(dir, row.Dir))
+		if sum.Run.Sweep != "mixes" || sum.Run.Case == "" || strings.Contains(sum.Run.Name, "/") || !strings.HasPrefix(sum.Run.Name, "mixes-") {
+			t.Errorf("level %s: run name %q sweep %q case %q", row.Dir, sum.Run.Name, sum.Run.Sweep, sum.Run.Case)
+		}
 	}
 
 	// A misspelt key fails with the file and line.
