@@ -118,7 +118,7 @@ type Config struct {
 	// any failure makes llmload exit with status 3.
 	Thresholds []string `yaml:"threshold,omitempty"`
 
-	ResultsDir string `yaml:"results_dir"`
+	ResultsDir string `yaml:"results_dir,omitempty"`
 
 	// Providers holds settings of the non-OpenAI providers.
 	Providers ProviderOptions `yaml:",inline"`

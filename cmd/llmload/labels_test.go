@@ -200,3 +200,36 @@ func TestDryRunRejectsWhatTheRunRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigYAMLRunsAgain: experiments.md says `llmload run -f
+// results/<run>/config.yaml` runs a run again. It used to fail on the
+// stored results_dir, and a relative prompt_file resolved against the run
+// directory instead of where the user ran llmload.
+func TestConfigYAMLRunsAgain(t *testing.T) {
+	tmp := t.TempDir()
+	t.Chdir(tmp)
+	os.WriteFile("prompts.jsonl", []byte(`{"prompt": "Say hello.", "max_tokens": 8}`+"\n"), 0o644)
+	first := filepath.Join("results", "first")
+	args := append([]string{"run", "--results-dir", first, "--max-requests", "2", "--prompt-file", "prompts.jsonl", "--api-key", "sk-SECRET"}, fast[:2]...)
+	if st, stdout, stderr := runCLI(t, nil, args...); st != exitOK {
+		t.Fatalf("first run: status %d\n%s\n%s", st, stdout, stderr)
+	}
+	cfgPath := filepath.Join(first, rundir.ConfigFile)
+	b, _ := os.ReadFile(cfgPath)
+	if strings.Contains(string(b), "sk-SECRET") {
+		t.Fatalf("config.yaml holds the key:\n%s", b)
+	}
+	again := filepath.Join(tmp, "again")
+	st, stdout, stderr := runCLI(t, nil, "run", "-f", cfgPath, "--results-dir", again, "--no-progress")
+	if st != exitOK {
+		t.Fatalf("run -f config.yaml: status %d\n%s\n%s\nconfig.yaml:\n%s", st, stdout, stderr, b)
+	}
+	if sum := readSummary(t, again); sum.Requests.Succeeded != 2 {
+		t.Errorf("re-run: %+v", sum.Requests)
+	}
+	// With no --results-dir, a new directory of its own.
+	st, _, stderr = runCLI(t, nil, "run", "-f", cfgPath, "--no-progress")
+	if st != exitOK {
+		t.Fatalf("run -f config.yaml without --results-dir: status %d\n%s", st, stderr)
+	}
+}
