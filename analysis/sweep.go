@@ -103,7 +103,7 @@ type SweepSummary struct {
 // StopCheck tells whether a sweep should stop after the level summarized
 // by s: when its error rate exceeds maxErrorRate (> 0; 0 disables the
 // check), or when onTimeout is set and any request timed out. reason
-// names every cause: "error rate 7.5% > 5%", "2 invocation timeouts",
+// names every cause: "error rate 7.5% > 5%", "2 timed-out requests",
 // joined by "; ".
 func StopCheck(s *stats.Summary, maxErrorRate float64, onTimeout bool) (stop bool, reason string) {
 	if s == nil {
@@ -114,9 +114,10 @@ func StopCheck(s *stats.Summary, maxErrorRate float64, onTimeout bool) (stop boo
 		why = append(why, fmt.Sprintf("error rate %s > %s", pct(s.ErrorRate), pct(maxErrorRate)))
 	}
 	if n := s.ErrorsByKind[llm.KindTimeout]; onTimeout && n > 0 {
-		w := "invocation timeouts"
+		// The client's --timeout and a server's invocation timeout alike.
+		w := "timed-out requests"
 		if n == 1 {
-			w = "invocation timeout"
+			w = "timed-out request"
 		}
 		why = append(why, fmt.Sprintf("%d %s", n, w))
 	}

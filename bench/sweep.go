@@ -169,7 +169,7 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		} else if stop, why := analysis.StopCheck(out.Summary, stopErrorRate, stopOnTimeout); stop {
 			row.StoppedEarly = why
 			stopped[l.Group] = true
-			reason := fmt.Sprintf("stopped at %s: %s", l.Dir, why)
+			reason := fmt.Sprintf("level %s had %s", l.Dir, why)
 			if so.Summary.StopReason == "" {
 				so.Summary.StopReason = reason
 			}

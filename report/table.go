@@ -105,7 +105,7 @@ func Table(w io.Writer, s *stats.Summary) error {
 		scale float64
 		unit  string
 	}{
-		{"TTFT", m.TTFT, 1000, "ms"},
+		{ttftName(r.Stream), m.TTFT, 1000, "ms"},
 		{"E2E latency", m.E2E, 1000, "ms"},
 		{"ITL", m.ITL, 1000, "ms"},
 		{"TPOT", m.TPOT, 1000, "ms"},
@@ -135,6 +135,11 @@ func Table(w io.Writer, s *stats.Summary) error {
 	}
 	tc := s.TokenCounts
 	tok := fmt.Sprintf("counted by server %d, local %d", tc.SourceServer, tc.SourceLocal)
+	if s.Requests.Succeeded == 0 {
+		// Failed requests carry no usage: a "local" count would suggest the
+		// server did not report one.
+		tok = "none to count: no request succeeded"
+	}
 	if tc.InputMismatchRequests > 0 || tc.OutputMismatchRequests > 0 {
 		tok += fmt.Sprintf("; server vs local: input differs in %d (mean %+.1f tok), output in %d (mean %+.1f tok)",
 			tc.InputMismatchRequests, tc.MeanInputDiff, tc.OutputMismatchRequests, tc.MeanOutputDiff)
@@ -266,6 +271,15 @@ func errorsByKind(m map[llm.ErrorKind]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// ttftName labels the TTFT row: without streaming the first output text is
+// the whole response, so TTFT equals E2E latency.
+func ttftName(stream bool) string {
+	if stream {
+		return "TTFT"
+	}
+	return "TTFT (= E2E, no stream)"
 }
 
 // simLine describes a simulated target, saying plainly when its clock is
