@@ -90,8 +90,8 @@ func Resolve(cfg *config.Config, getenv func(string) string, isSet func(string) 
 		cfg.Mode = load.ModeRate
 	}
 	if cfg.Sweep == config.SweepAuto && !isSet("concurrency") {
-		// The throughput probe must saturate the endpoint.
-		cfg.Concurrency = config.IntList{64}
+		// The ceiling of the throughput search (see autoSweep).
+		cfg.Concurrency = config.IntList{DefaultAutoCeiling}
 	}
 	if cfg.Mode != load.ModeConcurrency && cfg.Sweep != config.SweepAuto {
 		// Only the closed loop has workers; a concurrency kept from the
