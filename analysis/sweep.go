@@ -61,6 +61,13 @@ type SweepRow struct {
 	// StoppedEarly is the StopCheck reason when this level ended the
 	// sweep; empty otherwise. The runner sets it.
 	StoppedEarly string `json:"stopped_early,omitempty"`
+	// Probe marks the closed-loop runs of an auto sweep: "sync" (one
+	// request at a time) and "throughput" (each step of the search for the
+	// maximum); their Level is the request rate they measured. Empty for
+	// rate levels and plain sweeps.
+	Probe string `json:"probe,omitempty"`
+	// Concurrency is a probe's closed-loop concurrency; 0 otherwise.
+	Concurrency int `json:"concurrency,omitempty"`
 }
 
 // SweepRowOf extracts the row of one level from its summary. StoppedEarly
@@ -93,18 +100,55 @@ func SweepRowOf(level float64, dir string, s *stats.Summary) SweepRow {
 // order run.
 type SweepSummary struct {
 	SchemaVersion int `json:"schema_version"`
+	// Name is the sweep's (or experiment's) name; each level's summary
+	// carries it as run.sweep.
+	Name string `json:"name,omitempty"`
 	// Kind is SweepConcurrency or SweepRate.
 	Kind string     `json:"kind"`
 	Rows []SweepRow `json:"rows"`
 	// StopReason says why the sweep ended before its last level; empty
 	// when every level ran.
 	StopReason string `json:"stop_reason,omitempty"`
+	// Auto tells how an auto sweep placed its rates; nil otherwise.
+	Auto *AutoSweep `json:"auto,omitempty"`
+}
+
+// AutoSweep is how an auto sweep found its range.
+type AutoSweep struct {
+	// SyncRate is the request rate at concurrency 1, requests/s.
+	SyncRate float64 `json:"sync_rate_per_s"`
+	// MaxRate is the request rate of the best throughput step, requests/s,
+	// and MaxConcurrency the concurrency that reached it.
+	MaxRate        float64 `json:"max_rate_per_s"`
+	MaxConcurrency int     `json:"max_concurrency"`
+	// Method says in words how the maximum was found.
+	Method string `json:"method"`
+}
+
+// MinThroughputGain is how much more output throughput a doubling of
+// concurrency must bring for the auto sweep's search to go on: below it
+// the endpoint counts as saturated.
+const MinThroughputGain = 0.10
+
+// SaturationCheck tells whether a throughput search step at concurrency c
+// (output tokens/s out, error rate errRate, timeouts timeouts) ends the
+// search, given the best output throughput before it, and says why.
+func SaturationCheck(best, out, errRate float64, timeouts, c, ceiling int) (stop bool, why string) {
+	switch {
+	case errRate > 0.05 || timeouts > 0:
+		return true, fmt.Sprintf("concurrency %d overloaded the endpoint (error rate %s, %d timed out)", c, pct(errRate), timeouts)
+	case best > 0 && out < best*(1+MinThroughputGain):
+		return true, fmt.Sprintf("doubling to concurrency %d raised output throughput by %s, under %s", c, pct(out/best-1), pct(MinThroughputGain))
+	case c >= ceiling:
+		return true, fmt.Sprintf("concurrency %d is the ceiling (--concurrency)", c)
+	}
+	return false, ""
 }
 
 // StopCheck tells whether a sweep should stop after the level summarized
 // by s: when its error rate exceeds maxErrorRate (> 0; 0 disables the
 // check), or when onTimeout is set and any request timed out. reason
-// names every cause: "error rate 7.5% > 5%", "2 invocation timeouts",
+// names every cause: "error rate 7.5% > 5%", "2 timed-out requests",
 // joined by "; ".
 func StopCheck(s *stats.Summary, maxErrorRate float64, onTimeout bool) (stop bool, reason string) {
 	if s == nil {
@@ -115,9 +159,10 @@ func StopCheck(s *stats.Summary, maxErrorRate float64, onTimeout bool) (stop boo
 		why = append(why, fmt.Sprintf("error rate %s > %s", pct(s.ErrorRate), pct(maxErrorRate)))
 	}
 	if n := s.ErrorsByKind[llm.KindTimeout]; onTimeout && n > 0 {
-		w := "invocation timeouts"
+		// The client's --timeout and a server's invocation timeout alike.
+		w := "timed-out requests"
 		if n == 1 {
-			w = "invocation timeout"
+			w = "timed-out request"
 		}
 		why = append(why, fmt.Sprintf("%d %s", n, w))
 	}

@@ -52,8 +52,8 @@ func TestStopCheck(t *testing.T) {
 		reason    string
 	}{
 		{0.05, false, true, "error rate 7.5% > 5%"},
-		{0.05, true, true, "error rate 7.5% > 5%; 2 invocation timeouts"},
-		{0.1, true, true, "2 invocation timeouts"},
+		{0.05, true, true, "error rate 7.5% > 5%; 2 timed-out requests"},
+		{0.1, true, true, "2 timed-out requests"},
 		{0.075, false, false, ""}, // equal is not above
 		{0, false, false, ""},     // 0 disables the error check
 	}
@@ -64,7 +64,7 @@ func TestStopCheck(t *testing.T) {
 		}
 	}
 	one := &stats.Summary{ErrorRate: 1.0 / 3, ErrorsByKind: map[llm.ErrorKind]int{llm.KindTimeout: 1}}
-	if _, reason := StopCheck(one, 0.25, true); reason != "error rate 33.33% > 25%; 1 invocation timeout" {
+	if _, reason := StopCheck(one, 0.25, true); reason != "error rate 33.33% > 25%; 1 timed-out request" {
 		t.Errorf("reason %q", reason)
 	}
 	if stop, _ := StopCheck(nil, 0.01, true); stop {

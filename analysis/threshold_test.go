@@ -38,20 +38,22 @@ func TestThresholdEvaluate(t *testing.T) {
 		measured string
 		unit     string
 	}{
-		{"ttft_p95<500ms", false, 0.7123, "712.3ms", "s"},      // the docs' example
-		{"ttft_p95<1s", true, 0.7123, "0.712s", "s"},           // measured in the bound's unit
-		{"ttft_median<=250ms", true, 0.25, "250.0ms", "s"},     // <= includes equality
-		{"ttft_p50<250ms", false, 0.25, "250.0ms", "s"},        // < does not
-		{"ttft_min>=100ms", true, 0.1, "100.0ms", "s"},         // min
-		{"ttft_stddev<60ms", true, 0.05, "50.00ms", "s"},       // stddev is a time too
-		{"e2e_p99<=10s", true, 9.5, "9.500s", "s"},             // e2e
-		{"itl_p99<100000us", false, 0.12, "120000us", "s"},     // microseconds
-		{"schedule_lag_p99<1ms", true, 0.0004, "0.400ms", "s"}, // schedule lag
+		{"ttft_p95<500ms", false, 0.7123, "712.3ms", "s"},        // the docs' example
+		{"ttft_p95<1s", true, 0.7123, "0.7123s", "s"},            // measured in the bound's unit
+		{"ttft_p95>=0", true, 0.7123, "0.7123s", "s"},            // zero needs no unit
+		{"schedule_lag_p99<1s", true, 0.0004, "0.0004000s", "s"}, // small values keep their digits
+		{"ttft_median<=250ms", true, 0.25, "250.0ms", "s"},       // <= includes equality
+		{"ttft_p50<250ms", false, 0.25, "250.0ms", "s"},          // < does not
+		{"ttft_min>=100ms", true, 0.1, "100.0ms", "s"},           // min
+		{"ttft_stddev<60ms", true, 0.05, "50.00ms", "s"},         // stddev is a time too
+		{"e2e_p99<=10s", true, 9.5, "9.500s", "s"},               // e2e
+		{"itl_p99<100000us", false, 0.12, "120000us", "s"},       // microseconds
+		{"schedule_lag_p99<1ms", true, 0.0004, "0.4000ms", "s"},  // schedule lag
 		{"output_speed_p50>=20", true, 25, "25.00", "tokens/s"},
 		{"output_speed_min>15", false, 12, "12.00", "tokens/s"},
 		{"input_tokens_mean>=500", true, 512, "512.0", "tokens"},
 		{"output_tokens_max<=256", true, 256, "256.0", "tokens"},
-		{"error_rate<0.01", false, 0.075, "0.075", "fraction"},
+		{"error_rate<0.01", false, 0.075, "0.07500", "fraction"},
 		{"error_rate<=10%", true, 0.075, "7.500%", "fraction"},
 		{"output_tokens_per_s>100", true, 150, "150.0", "tokens/s"},
 		{"input_tokens_per_s>=600", true, 600, "600.0", "tokens/s"},

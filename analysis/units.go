@@ -113,6 +113,8 @@ func parseValue(v string, k kind) (num float64, unit string, base float64, err e
 	case kindTime:
 		div, ok := timeUnits[unit]
 		switch {
+		case unit == "" && num == 0:
+			return 0, "s", 0, nil // zero is zero in every unit
 		case unit == "":
 			return 0, "", 0, fmt.Errorf("value %q is a time and needs a unit (us, ms or s), e.g. %sms: a bare number would be ambiguous", v, numText)
 		case !ok:
@@ -157,7 +159,7 @@ func formatIn(base float64, unit string) string {
 }
 
 // fmtNum formats v with about four significant digits, never in exponent
-// notation (as report's tables do).
+// notation (as report's tables do): 0.0004123 is "0.0004123", not "0.000".
 func fmtNum(v float64) string {
 	a := math.Abs(v)
 	switch {
@@ -169,7 +171,8 @@ func fmtNum(v float64) string {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	case a >= 10:
 		return strconv.FormatFloat(v, 'f', 2, 64)
-	default:
+	case a >= 1:
 		return strconv.FormatFloat(v, 'f', 3, 64)
 	}
+	return strconv.FormatFloat(v, 'f', min(3-int(math.Floor(math.Log10(a))), 12), 64)
 }

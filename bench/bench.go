@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"github.com/llmload/llmload/analysis"
 	"github.com/llmload/llmload/config"
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/bedrock"
+	"github.com/llmload/llmload/llm/sagemaker"
 	"github.com/llmload/llmload/load"
 	"github.com/llmload/llmload/ratelimit"
 	"github.com/llmload/llmload/record"
@@ -43,6 +46,9 @@ type Hooks struct {
 	Finished func(load.Result)
 	// Version is written to summary.json's run.version.
 	Version string
+	// Sweep and Case label a level of a sweep or experiment: they are
+	// written to summary.json's run.sweep and run.case.
+	Sweep, Case string
 }
 
 // Outcome is what one run produced.
@@ -62,31 +68,14 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 }
 
 func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, invalid(err)
-	}
 	if len(cfg.Concurrency) > 1 || len(cfg.Rate) > 1 {
 		return nil, invalid(errors.New("bench.Run takes one load level; use Sweep for several"))
 	}
-	tok, err := workload.NewTokenizer(cfg.Tokenizer)
+	pre, err := check(cfg)
 	if err != nil {
-		return nil, invalid(err)
+		return nil, err
 	}
-	src, err := Source(cfg, tok)
-	if err != nil {
-		return nil, invalid(err)
-	}
-	plan := Plan(cfg)
-	if err := plan.Validate(); err != nil {
-		return nil, invalid(err)
-	}
-	// Parse SLOs and thresholds before sending anything.
-	if _, err := analysis.ParseSLOs(cfg.SLOs); err != nil {
-		return nil, invalid(err)
-	}
-	if _, err := analysis.ParseThresholds(cfg.Thresholds); err != nil {
-		return nil, invalid(err)
-	}
+	tok, src, plan := pre.tok, pre.src, pre.plan
 
 	ep, err := openEndpoint(ctx, cfg, plan)
 	if err != nil {
@@ -158,7 +147,9 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	if err != nil {
 		return nil, fmt.Errorf("reading back %s: %w", recPath, err)
 	}
-	sum, err := Summarize(recs, runInfo(cfg, plan, res, ep.target, hooks.Version), cfg)
+	info := runInfo(cfg, plan, res, ep, hooks.Version)
+	info.Sweep, info.Case = hooks.Sweep, hooks.Case
+	sum, err := Summarize(recs, info, cfg)
 	if err != nil {
 		return nil, invalid(err)
 	}
@@ -179,6 +170,53 @@ func scrubRecord(red *config.Redactor, r *record.Record) {
 	r.Error = red.String(r.Error)
 	r.ResponseID = red.String(r.ResponseID)
 	r.FinishReason = red.String(r.FinishReason)
+}
+
+// preflight is what check built on its way: Run uses it as it is.
+type preflight struct {
+	tok  *workload.Tokenizer
+	src  workload.Source
+	plan load.Plan
+}
+
+// check runs every check a run makes before it sends anything: the
+// configuration, the tokenizer, the prompt source (prompt files are read),
+// the load plan, the SLOs and the thresholds.
+func check(cfg *config.Config) (*preflight, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, invalid(err)
+	}
+	tok, err := workload.NewTokenizer(cfg.Tokenizer)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	src, err := Source(cfg, tok)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	plan := Plan(cfg)
+	if err := plan.Validate(); err != nil {
+		return nil, invalid(err)
+	}
+	if _, err := analysis.ParseSLOs(cfg.SLOs); err != nil {
+		return nil, invalid(err)
+	}
+	if _, err := analysis.ParseThresholds(cfg.Thresholds); err != nil {
+		return nil, invalid(err)
+	}
+	return &preflight{tok: tok, src: src, plan: plan}, nil
+}
+
+// Check makes every check `llmload run` makes before sending anything, for
+// each load level of cfg, so that --dry-run approves exactly what a run
+// accepts. Its errors wrap ErrInvalid.
+func Check(cfg *config.Config) error {
+	for _, lvl := range levelConfigs(cfg) {
+		if _, err := check(lvl); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Template is the request template of cfg.
@@ -296,7 +334,7 @@ func Thresholds(cfg *config.Config, s *stats.Summary) ([]analysis.ThresholdResul
 	return res, ok, nil
 }
 
-func runInfo(cfg *config.Config, plan load.Plan, res load.Result, target, version string) stats.RunInfo {
+func runInfo(cfg *config.Config, plan load.Plan, res load.Result, ep *endpoint, version string) stats.RunInfo {
 	mode := plan.Mode
 	if mode == "" {
 		mode = load.ModeConcurrency
@@ -305,11 +343,11 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, target, versio
 		Name:               cfg.Name,
 		Provider:           cfg.Provider,
 		Model:              cfg.Model,
-		BaseURL:            target,
-		API:                cfg.API,
+		BaseURL:            ep.baseURL,
+		API:                APILabel(cfg),
 		Stream:             cfg.Stream,
 		Mode:               mode,
-		Concurrency:        plan.Concurrency,
+		Concurrency:        ConcurrencyCap(plan),
 		MaxRequests:        cfg.MaxRequests,
 		WarmupRequests:     cfg.Warmup,
 		DurationLimitS:     cfg.Duration.D().Seconds(),
@@ -320,6 +358,7 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, target, versio
 		StddevOutputTokens: cfg.StddevOutputTokens,
 		Tokenizer:          cfg.Tokenizer,
 		Version:            version,
+		Sim:                ep.sim,
 		Rate:               plan.Rate,
 		Arrival:            arrivalOf(plan),
 		BatchSize:          plan.BatchSize,
@@ -332,6 +371,48 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, target, versio
 		StopReason:         res.StopReason,
 		Interrupted:        res.Interrupted,
 	}
+}
+
+// ConcurrencyCap is the most requests plan lets be in flight at once:
+// the workers of the closed loop, the batch size of sequential batches,
+// the cap of rate mode; 0 when the shape has none (interval batches may
+// overlap when a batch outlives the interval; an uncapped open loop).
+func ConcurrencyCap(plan load.Plan) int {
+	switch plan.Mode {
+	case load.ModeBatchSequential:
+		return plan.BatchSize
+	case load.ModeBatchInterval:
+		return 0
+	case load.ModeRate:
+		return plan.MaxConcurrency
+	}
+	return plan.Concurrency
+}
+
+// APILabel names the request shape cfg sends, in the provider's own
+// terms: chat or completions for OpenAI-compatible endpoints, the native
+// API of TGI (generate) and Ollama (chat, generate), the Bedrock
+// operation (converse-stream, converse, invoke-stream, invoke) and the
+// SageMaker payload format (tgi, messages, template).
+func APILabel(cfg *config.Config) string {
+	po := cfg.Providers
+	switch cfg.Provider {
+	case config.ProviderTGI:
+		return "generate"
+	case config.ProviderOllama:
+		return cmp.Or(po.OllamaAPI, "chat")
+	case config.ProviderBedrock:
+		if po.BedrockAPI != "" {
+			return po.BedrockAPI
+		}
+		if cfg.Stream {
+			return bedrock.APIConverseStream
+		}
+		return bedrock.APIConverse
+	case config.ProviderSageMaker:
+		return cmp.Or(po.SageMakerFormat, sagemaker.FormatTGI)
+	}
+	return cfg.API
 }
 
 // arrivalOf names the arrival process of a rate plan, "" otherwise.
@@ -349,6 +430,8 @@ func arrivalOf(p load.Plan) string {
 type endpoint struct {
 	provider llm.Provider
 	target   string // for people: the URL (redacted) or the simulator
+	baseURL  string // the URL requests go to (redacted), for summary.json
+	sim      *stats.SimInfo
 	stop     func()
 }
 
@@ -362,7 +445,7 @@ func (e *endpoint) close() {
 // simulator on a loopback port, so a simulated run is measured through the
 // same HTTP path as a real one.
 func openEndpoint(ctx context.Context, cfg *config.Config, plan load.Plan) (*endpoint, error) {
-	ep := &endpoint{target: config.RedactURL(cfg.BaseURL)}
+	ep := &endpoint{target: config.RedactURL(cfg.BaseURL), baseURL: config.RedactURL(cfg.BaseURL)}
 	baseURL := cfg.BaseURL
 	if cfg.Provider == config.ProviderSim {
 		p, err := sim.LookupProfile(cfg.Sim.Profile)
@@ -375,7 +458,12 @@ func openEndpoint(ctx context.Context, cfg *config.Config, plan load.Plan) (*end
 		}
 		ep.stop = stop
 		baseURL = url
+		ep.baseURL = url
+		ep.sim = &stats.SimInfo{Profile: p.Name, Description: p.Description, TimeScale: cfg.Sim.TimeScale}
 		ep.target = fmt.Sprintf("built-in simulator %s (%s) at %s", p.Name, p.Description, url)
+		if ts := cfg.Sim.TimeScale; ts != 1 {
+			ep.target += fmt.Sprintf(", time scale %g", ts)
+		}
 	}
 	prov, err := newProvider(ctx, cfg, baseURL, maxConns(plan))
 	if err != nil {
@@ -389,6 +477,10 @@ func openEndpoint(ctx context.Context, cfg *config.Config, plan load.Plan) (*end
 			region = r.Region()
 		}
 		ep.target = awsTarget(cfg, region)
+	}
+	if e, ok := prov.(interface{ Endpoint() string }); ok && ep.baseURL == "" {
+		// Bedrock and SageMaker: the service endpoint the SDK resolved.
+		ep.baseURL = config.RedactURL(e.Endpoint())
 	}
 	return ep, nil
 }

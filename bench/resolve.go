@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llmload/llmload/config"
+	"github.com/llmload/llmload/llm/bedrock"
 	"github.com/llmload/llmload/load"
 	"github.com/llmload/llmload/sim"
 )
@@ -76,9 +77,32 @@ func resolveRest(cfg *config.Config, isSet func(string) bool) error {
 	} else {
 		cfg.Sim = config.SimConfig{}
 	}
+	if cfg.Provider == config.ProviderBedrock {
+		// The operation decides whether Bedrock streams, not --stream: a
+		// record must say stream: false for Converse and InvokeModel, or
+		// TPOT would be computed from one chunk.
+		switch api := cfg.Providers.BedrockAPI; api {
+		case bedrock.APIConverse, bedrock.APIInvoke:
+			if cfg.Stream && isSet("stream") {
+				return fmt.Errorf("--bedrock-api %s does not stream; use %s-stream, or --stream=false", api, api)
+			}
+			cfg.Stream = false
+		case bedrock.APIConverseStream, bedrock.APIInvokeStream:
+			if !cfg.Stream && isSet("stream") {
+				return fmt.Errorf("--bedrock-api %s streams; --stream=false needs %s", api, strings.TrimSuffix(api, "-stream"))
+			}
+			cfg.Stream = true
+		}
+	}
 	// An explicit prompt replaces the synthetic input-length distribution.
-	if (cfg.Prompt != "" || cfg.PromptFile != "" || len(cfg.PromptSets) > 0) && !isSet("mean_input_tokens") && !isSet("stddev_input_tokens") {
-		cfg.MeanInputTokens, cfg.StddevInputTokens = 0, 0
+	// What the user typed stays, so a conflict names their flag.
+	if cfg.Prompt != "" || cfg.PromptFile != "" || len(cfg.PromptSets) > 0 {
+		if !isSet("mean_input_tokens") {
+			cfg.MeanInputTokens = 0
+		}
+		if !isSet("stddev_input_tokens") {
+			cfg.StddevInputTokens = 0
+		}
 	}
 	if cfg.Mode == load.ModeRate && len(cfg.Rate) == 0 && cfg.Sweep == "" {
 		return errors.New("--mode rate needs --rate")
@@ -90,8 +114,20 @@ func resolveRest(cfg *config.Config, isSet func(string) bool) error {
 		cfg.Mode = load.ModeRate
 	}
 	if cfg.Sweep == config.SweepAuto && !isSet("concurrency") {
-		// The throughput probe must saturate the endpoint.
-		cfg.Concurrency = config.IntList{64}
+		// The ceiling of the throughput search (see autoSweep).
+		cfg.Concurrency = config.IntList{DefaultAutoCeiling}
+	}
+	if cfg.Mode != load.ModeConcurrency && cfg.Sweep != config.SweepAuto {
+		// Only the closed loop has workers; a concurrency kept from the
+		// defaults would label a batch or rate run with a cap it never had.
+		if isSet("concurrency") {
+			hint := "--batch-size sets how many go at once"
+			if cfg.Mode == load.ModeRate {
+				hint = "--max-concurrency caps requests in flight"
+			}
+			return fmt.Errorf("--concurrency applies to --mode concurrency (the closed loop), not --mode %s; %s", cfg.Mode, hint)
+		}
+		cfg.Concurrency = nil
 	}
 	if (cfg.Mode == load.ModeBatchSequential || cfg.Mode == load.ModeBatchInterval) && cfg.Batches > 0 && !isSet("max_requests") {
 		cfg.MaxRequests = 0 // the batches say how many: batch size × batches

@@ -58,10 +58,10 @@ func TestResolve(t *testing.T) {
 				}
 				return ""
 			}},
-		{"auto sweep probes throughput at 64", none, nil,
+		{"auto sweep searches throughput up to 512", none, nil,
 			func(c *config.Config) { c.Sweep = config.SweepAuto }, func(c *config.Config) string {
-				if c.Mode != "rate" || c.Concurrency[0] != 64 {
-					return "want mode rate and a 64-wide throughput probe"
+				if c.Mode != "rate" || c.Concurrency[0] != 512 {
+					return "want mode rate and a throughput search up to 512"
 				}
 				return ""
 			}},

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,9 +9,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/llmload/llmload/analysis"
 	"github.com/llmload/llmload/config"
+	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/load"
 	"github.com/llmload/llmload/report"
 )
@@ -31,11 +34,19 @@ type Level struct {
 	// an early stop skips the rest of its group. "" for a plain sweep.
 	Group  string
 	Config *config.Config
+	// Label says what the level is, for people ("throughput probe,
+	// concurrency 64"); "" means Dir says it.
+	Label string
+	// Probe marks an auto sweep's closed-loop probe: "sync" or
+	// "throughput" (analysis.SweepRow.Probe).
+	Probe string
 }
 
 // SweepHooks let a caller watch a sweep. Every field is optional.
 type SweepHooks struct {
-	// Level returns the hooks of level i of n (progress for its run).
+	// Level returns the hooks of level i (from 0) of n, counted over the
+	// whole sweep (progress for its run). n is 0 while the count is not
+	// known yet: an auto sweep knows it once its probes have run.
 	Level func(i, n int, l Level) Hooks
 	// Done is called with each level's row as it completes.
 	Done func(row analysis.SweepRow, out *Outcome)
@@ -48,6 +59,9 @@ type SweepOutcome struct {
 	Outcomes []*Outcome
 	// Interrupted is set when the context ended during the sweep.
 	Interrupted bool
+
+	ran  int  // levels run so far, over every RunLevels call
+	more bool // levels beyond the ones being run may follow (auto sweep probes)
 }
 
 // IsSweep reports whether cfg asks for several load levels.
@@ -65,8 +79,18 @@ func Sweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*SweepOut
 	if cfg.Sweep == config.SweepAuto {
 		return autoSweep(ctx, cfg, hooks)
 	}
-	var levels []Level
-	kind := analysis.SweepConcurrency
+	kind, levels := sweepLevels(cfg)
+	so, err := NewSweep(cfg.ResultsDir, kind)
+	if err != nil {
+		return nil, err
+	}
+	so.Summary.Name = cmp.Or(cfg.Name, so.Summary.Name)
+	return so, so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, hooks)
+}
+
+// sweepLevels splits a plain sweep into its levels.
+func sweepLevels(cfg *config.Config) (kind string, levels []Level) {
+	kind = analysis.SweepConcurrency
 	if cfg.Mode == load.ModeRate {
 		kind = analysis.SweepRate
 		for _, r := range cfg.Rate {
@@ -81,11 +105,28 @@ func Sweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*SweepOut
 			levels = append(levels, Level{Value: float64(n), Dir: fmt.Sprintf("c%d", n), Config: &c})
 		}
 	}
-	so, err := NewSweep(cfg.ResultsDir, kind)
-	if err != nil {
-		return nil, err
+	return kind, levels
+}
+
+// levelConfigs lists the configurations the runs of cfg will have: cfg
+// itself for one level, each level of a sweep, and for an auto sweep its
+// two probes and a stand-in for the rate levels it will place.
+func levelConfigs(cfg *config.Config) []*config.Config {
+	if cfg.Sweep == config.SweepAuto {
+		sync, peak := autoProbes(cfg)
+		rate := *cfg
+		rate.Sweep, rate.Mode, rate.Rate = "", load.ModeRate, config.FloatList{1}
+		return []*config.Config{sync, peak, &rate}
 	}
-	return so, so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, hooks)
+	if !IsSweep(cfg) {
+		return []*config.Config{cfg}
+	}
+	_, levels := sweepLevels(cfg)
+	out := make([]*config.Config, len(levels))
+	for i, l := range levels {
+		out[i] = l.Config
+	}
+	return out
 }
 
 // NewSweep prepares dir for a sweep of the given kind
@@ -98,7 +139,7 @@ func NewSweep(dir, kind string) (*SweepOutcome, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return &SweepOutcome{Dir: dir, Summary: analysis.SweepSummary{SchemaVersion: analysis.SweepSchemaVersion, Kind: kind}}, nil
+	return &SweepOutcome{Dir: dir, Summary: analysis.SweepSummary{SchemaVersion: analysis.SweepSchemaVersion, Name: filepath.Base(dir), Kind: kind}}, nil
 }
 
 // RunLevels runs levels in order into sub-directories of the sweep,
@@ -119,11 +160,22 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		}
 		c := *l.Config
 		c.ResultsDir = filepath.Join(dir, l.Dir)
-		c.Name = filepath.Base(dir) + "/" + l.Dir
+		caseName := l.Config.Name
+		// A name, not a path: the sweep's name, then the level's directory.
+		c.Name = so.Summary.Name + "-" + l.Dir
 		l.Config = &c // the hooks see where the level writes
 		var h Hooks
 		if hooks.Level != nil {
-			h = hooks.Level(i, len(levels), l)
+			n := so.ran - i + len(levels) // levels of earlier calls, then these
+			if so.more {
+				n = 0
+			}
+			h = hooks.Level(so.ran, n, l)
+		}
+		so.ran++
+		h.Sweep = so.Summary.Name
+		if l.Group != "" {
+			h.Case = caseName // an experiment case: what it varies
 		}
 		out, err := Run(ctx, &c, h)
 		if err != nil {
@@ -132,13 +184,17 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		so.Outcomes = append(so.Outcomes, out)
 		row := analysis.SweepRowOf(l.Value, l.Dir, out.Summary)
 		row.Group = l.Group
+		row.Probe = l.Probe
+		if l.Probe != "" {
+			row.Concurrency = c.Concurrency[0]
+		}
 		if out.Result.Interrupted {
 			so.Interrupted = true
 			so.Summary.StopReason = "interrupted"
 		} else if stop, why := analysis.StopCheck(out.Summary, stopErrorRate, stopOnTimeout); stop {
 			row.StoppedEarly = why
 			stopped[l.Group] = true
-			reason := fmt.Sprintf("stopped at %s: %s", l.Dir, why)
+			reason := fmt.Sprintf("level %s had %s", l.Dir, why)
 			if so.Summary.StopReason == "" {
 				so.Summary.StopReason = reason
 			}
@@ -163,37 +219,137 @@ func writeSweep(dir string, s *analysis.SweepSummary) error {
 		report.WriteSweepCSV(filepath.Join(dir, SweepCSV), s))
 }
 
-// autoSweep measures the synchronous and maximum rates, then sweeps the
-// rates between them (GuideLLM's sweep).
-func autoSweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*SweepOutcome, error) {
-	sync := *cfg
-	sync.Sweep, sync.Mode, sync.Concurrency, sync.Rate = "", load.ModeConcurrency, config.IntList{1}, nil
-	peak := sync
-	peak.Concurrency = config.IntList{slices.Max(cfg.Concurrency)}
-	probe := []Level{
-		{Value: 1, Dir: "sync", Config: &sync},
-		{Value: float64(peak.Concurrency[0]), Dir: "throughput", Config: &peak},
+// DefaultAutoCeiling is the highest concurrency the auto sweep's
+// throughput search tries when --concurrency does not set one: GuideLLM
+// floods with up to 512 requests in flight, and published deployments peak
+// at 256–512.
+const DefaultAutoCeiling = 512
+
+// autoSearchStart is the first concurrency of the throughput search.
+const autoSearchStart = 16
+
+// autoProbes are the closed-loop runs an auto sweep starts with: one
+// request at a time, and the first step of the throughput search (further
+// steps double it, up to the ceiling).
+func autoProbes(cfg *config.Config) (sync, peak *config.Config) {
+	s := *cfg
+	s.Sweep, s.Mode, s.Concurrency, s.Rate = "", load.ModeConcurrency, config.IntList{1}, nil
+	return &s, probeAt(&s, min(autoSearchStart, autoCeiling(cfg)))
+}
+
+// autoCeiling is the throughput search's highest concurrency.
+func autoCeiling(cfg *config.Config) int {
+	if len(cfg.Concurrency) > 0 {
+		return slices.Max(cfg.Concurrency)
 	}
+	return DefaultAutoCeiling
+}
+
+// probeAt is the closed-loop probe at concurrency c. A probe with fewer
+// requests than about three per worker would end before its load was
+// steady, so max_requests is raised to 3·c when it is lower.
+func probeAt(sync *config.Config, c int) *config.Config {
+	p := *sync
+	p.Concurrency = config.IntList{c}
+	if p.MaxRequests > 0 {
+		p.MaxRequests = max(p.MaxRequests, 3*c)
+	}
+	return &p
+}
+
+// autoSweep measures the synchronous rate and searches for the maximum
+// throughput, then sweeps the rates between them (GuideLLM's sweep). The
+// search runs the closed loop at 16, 32, 64, … up to the ceiling
+// (--concurrency, default 512), and stops when doubling the concurrency
+// raised output throughput by less than 10%, when a step overloads the
+// endpoint (errors above 5% or a timeout), or at the ceiling; the best step
+// gives the maximum rate.
+func autoSweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*SweepOutcome, error) {
+	sync, first := autoProbes(cfg)
+	ceiling := autoCeiling(cfg)
 	so, err := NewSweep(cfg.ResultsDir, analysis.SweepRate)
 	if err != nil {
 		return nil, err
 	}
-	if err := so.RunLevels(ctx, probe, 0, false, hooks); err != nil || so.Interrupted {
+	so.Summary.Name = cmp.Or(cfg.Name, so.Summary.Name)
+	so.more = true
+	probe := func(l Level) (*Outcome, error) {
+		n := len(so.Outcomes)
+		if err := so.RunLevels(ctx, []Level{l}, 0, false, hooks); err != nil || so.Interrupted || len(so.Outcomes) == n {
+			return nil, err
+		}
+		// A probe's row is a rate too: the request rate it measured.
+		o := so.Outcomes[len(so.Outcomes)-1]
+		so.Summary.Rows[len(so.Summary.Rows)-1].Level = o.Summary.Throughput.RequestsPerS
+		return o, nil
+	}
+	syncOut, err := probe(Level{Value: 1, Dir: "sync", Config: sync, Probe: "sync", Label: "sync probe, concurrency 1"})
+	if syncOut == nil {
 		return so, err
 	}
-	syncRate := so.Outcomes[0].Summary.Throughput.RequestsPerS
-	maxRate := so.Outcomes[1].Summary.Throughput.RequestsPerS
-	// The probes' rows are rates too: their measured request rates.
-	so.Summary.Rows[0].Level, so.Summary.Rows[1].Level = syncRate, maxRate
+	var (
+		best      *Outcome
+		bestC     int
+		steps     []string
+		stopWhy   string
+		saturated bool
+	)
+	for c, cc := first.Concurrency[0], first; ; {
+		out, err := probe(Level{Value: float64(c), Dir: fmt.Sprintf("throughput-c%d", c), Config: cc, Probe: "throughput",
+			Label: fmt.Sprintf("throughput probe, concurrency %d", c)})
+		if out == nil {
+			return so, err
+		}
+		tp := out.Summary.Throughput.OutputTokensPerS
+		steps = append(steps, fmt.Sprintf("c=%d: %s tok/s", c, strconv.FormatFloat(tp, 'f', 0, 64)))
+		var bestTP float64
+		if best != nil {
+			bestTP = best.Summary.Throughput.OutputTokensPerS
+		}
+		stop, why := analysis.SaturationCheck(bestTP, tp, out.Summary.ErrorRate, out.Summary.ErrorsByKind[llm.KindTimeout], c, ceiling)
+		if out.Summary.Requests.Succeeded > 0 && tp > bestTP {
+			best, bestC = out, c
+		}
+		if stop {
+			stopWhy, saturated = why, !strings.Contains(why, "ceiling")
+			break
+		}
+		c = min(2*c, ceiling)
+		cc = probeAt(sync, c)
+	}
+	if best == nil {
+		return so, errors.New("auto sweep: no request succeeded in the throughput search")
+	}
+	syncRate := syncOut.Summary.Throughput.RequestsPerS
+	maxRate := best.Summary.Throughput.RequestsPerS
+	method := fmt.Sprintf("closed loop at doubling concurrency (%s); stopped: %s; the maximum is concurrency %d",
+		strings.Join(steps, ", "), stopWhy, bestC)
+	if !saturated {
+		method += " — the endpoint may not be saturated: raise --concurrency to search further"
+	}
+	so.Summary.Auto = &analysis.AutoSweep{SyncRate: syncRate, MaxRate: maxRate, MaxConcurrency: bestC, Method: method}
+	if err := writeSweep(so.Dir, &so.Summary); err != nil {
+		return so, err
+	}
 	rates, err := analysis.AutoRates(syncRate, maxRate, cfg.SweepLevels)
 	if err != nil {
 		return so, err
 	}
 	var levels []Level
 	for _, r := range rates {
+		r = roundRate(r)
 		c := *cfg
 		c.Sweep, c.Mode, c.Rate = "", load.ModeRate, config.FloatList{r}
-		levels = append(levels, Level{Value: r, Dir: "r" + strconv.FormatFloat(r, 'f', 3, 64), Config: &c})
+		tag := strconv.FormatFloat(r, 'g', -1, 64)
+		levels = append(levels, Level{Value: r, Dir: "r" + tag, Config: &c, Label: "rate " + tag + " req/s"})
 	}
+	so.more = false
 	return so, so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, hooks)
+}
+
+// roundRate keeps three significant digits of an auto sweep's rate, so
+// labels, directories and tables read "4.56", not "4.563603213752394".
+func roundRate(r float64) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(r, 'g', 3, 64), 64)
+	return v
 }

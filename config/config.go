@@ -72,7 +72,7 @@ type Config struct {
 	Mode string `yaml:"mode"`
 	// Concurrency is the closed-loop worker count; several values make a
 	// sweep, one level after another.
-	Concurrency IntList `yaml:"concurrency"`
+	Concurrency IntList `yaml:"concurrency,omitempty"`
 	// BatchSize, BatchInterval and Batches shape the batch modes.
 	BatchSize     int      `yaml:"batch_size,omitempty"`
 	BatchInterval Duration `yaml:"batch_interval,omitempty"`
@@ -126,7 +126,7 @@ type Config struct {
 	// any failure makes llmload exit with status 3.
 	Thresholds []string `yaml:"threshold,omitempty"`
 
-	ResultsDir string `yaml:"results_dir"`
+	ResultsDir string `yaml:"results_dir,omitempty"`
 
 	// Providers holds settings of the non-OpenAI providers.
 	Providers ProviderOptions `yaml:",inline"`
@@ -243,7 +243,7 @@ func (c *Config) fieldProblems(n namer) []problem {
 	if c.API != "chat" && c.API != "completions" {
 		add("api", "%q is not known (known: chat, completions)", c.API)
 	}
-	if len(c.Concurrency) == 0 {
+	if len(c.Concurrency) == 0 && (orDefault(c.Mode, ModeConcurrency) == ModeConcurrency || c.Sweep == SweepAuto) {
 		add("concurrency", "needs a value")
 	}
 	for _, v := range c.Concurrency {

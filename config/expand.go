@@ -53,6 +53,10 @@ type Case struct {
 // the base API key: a key goes only to the endpoint it was given for.
 func (e *Experiment) Expand() ([]Case, error) { return e.expand(true) }
 
+// ExpandWithoutKeys is Expand without reading api_key_env variables, for
+// --dry-run: the cases have no API key, and an unset variable is no error.
+func (e *Experiment) ExpandWithoutKeys() ([]Case, error) { return e.expand(false) }
+
 // expand implements Expand; without keys it reads no environment (for
 // Plan and --dry-run).
 func (e *Experiment) expand(keys bool) ([]Case, error) {

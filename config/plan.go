@@ -84,7 +84,7 @@ func (c *Config) planString(keyFrom string) string {
 			more("  %-10s %5.1f%%  %s", s.Name, 100*s.Weight/total,
 				workloadText(s.Prompt, s.PromptFile, s.MeanInputTokens, s.StddevInputTokens, s.MeanOutputTokens, s.StddevOutputTokens))
 			if s.SystemPrompt != "" {
-				more("  %-10s         own system prompt, %d characters", "", len(s.SystemPrompt))
+				more("  %-10s         own system prompt, %d %s", "", len(s.SystemPrompt), plural(len(s.SystemPrompt), "character", "characters"))
 			}
 		}
 	} else {
@@ -92,13 +92,16 @@ func (c *Config) planString(keyFrom string) string {
 			workloadText(c.Prompt, c.PromptFile, c.MeanInputTokens, c.StddevInputTokens, c.MeanOutputTokens, c.StddevOutputTokens), c.Tokenizer, c.Seed)
 	}
 	if c.SystemPrompt != "" {
-		more("system prompt of %d characters with every request: %q", len(c.SystemPrompt), abbreviate(c.SystemPrompt, 60))
+		more("system prompt of %d %s with every request: %q", len(c.SystemPrompt), plural(len(c.SystemPrompt), "character", "characters"), abbreviate(c.SystemPrompt, 60))
 	}
 
 	// Load shape.
 	mode := orDefault(c.Mode, ModeConcurrency)
 	ramp := ""
-	if c.Ramp > 0 {
+	switch {
+	case c.Ramp > 0 && mode == ModeConcurrency && slices.Max(append([]int{0}, c.Concurrency...)) <= 1:
+		ramp = fmt.Sprintf("; the %s ramp has no effect at concurrency 1", c.Ramp)
+	case c.Ramp > 0:
 		ramp = fmt.Sprintf(", ramped up over %s", c.Ramp)
 	}
 	switch mode {
@@ -161,7 +164,11 @@ func (c *Config) planString(keyFrom string) string {
 		}
 		stop += ", " + per
 	}
-	line("stop", "%s; %d warm-up requests first, not counted; per-request timeout %s", stop, c.Warmup, c.Timeout)
+	warm := "no warm-up"
+	if c.Warmup > 0 {
+		warm = fmt.Sprintf("%d warm-up %s first, not counted", c.Warmup, plural(c.Warmup, "request", "requests"))
+	}
+	line("stop", "%s; %s; per-request timeout %s", stop, warm, c.Timeout)
 	var early []string
 	if c.StopOnErrorRate > 0 {
 		early = append(early, fmt.Sprintf("its error rate exceeds %g%%", 100*c.StopOnErrorRate))
@@ -202,7 +209,7 @@ func workloadText(prompt, file string, meanIn, sdIn, meanOut, sdOut int) string 
 	case file != "":
 		in = "prompts from " + file + " in file order"
 	case prompt != "":
-		in = fmt.Sprintf("a fixed prompt of %d characters", len(prompt))
+		in = fmt.Sprintf("a fixed prompt of %d %s", len(prompt), plural(len(prompt), "character", "characters"))
 	default:
 		in = fmt.Sprintf("synthetic prompts of %s input tokens", meanSD(meanIn, sdIn))
 	}

@@ -45,7 +45,11 @@ type Error struct {
 
 func (e *Error) Error() string {
 	s := string(e.Kind)
-	if e.Status != 0 {
+	switch {
+	case e.Status >= 200 && e.Status < 300:
+		// The response had begun: the failure came while reading it.
+		s += fmt.Sprintf(" (after HTTP %d, while reading the response)", e.Status)
+	case e.Status != 0:
 		s += fmt.Sprintf(" (HTTP %d)", e.Status)
 	}
 	if e.Message != "" {

@@ -91,7 +91,7 @@ type Runner struct {
 	sent     atomic.Int64
 	inFlight atomic.Int64
 	ended    atomic.Int64
-	target   atomic.Uint64 // float64 bits: the load aimed for now
+	targetAt atomic.Pointer[func(time.Duration) float64] // the load aimed for over time
 }
 
 // Result tells how a run went; the records tell what it measured.

@@ -30,7 +30,7 @@ func (s *runState) closedLoop() string {
 		}
 		return math.Floor(1 + float64(n-1)*float64(at)/float64(p.Ramp))
 	}
-	s.r.setTarget(active(0))
+	s.r.setTargetFunc(func(at time.Duration) float64 { return active(at) })
 	var workers sync.WaitGroup
 	for w := range n {
 		workers.Go(func() {
@@ -43,9 +43,7 @@ func (s *runState) closedLoop() string {
 				if !ok {
 					return
 				}
-				t := active(at)
-				s.r.setTarget(t)
-				s.send(slot{id: id, worker: w, at: at, target: t})
+				s.send(slot{id: id, worker: w, at: at, target: active(at)})
 			}
 		})
 	}
@@ -57,7 +55,7 @@ func (s *runState) closedLoop() string {
 // then sends the next batch. Batches never overlap.
 func (s *runState) batchSequential() string {
 	p := s.r.Plan
-	s.r.setTarget(float64(p.BatchSize))
+	s.r.setTargetFunc(func(time.Duration) float64 { return float64(p.BatchSize) })
 	for b := 1; p.Batches == 0 || b <= p.Batches; b++ {
 		at := time.Since(s.r.start)
 		var batch sync.WaitGroup
@@ -80,7 +78,7 @@ func (s *runState) batchSequential() string {
 // on an absolute schedule, whether or not earlier batches ended.
 func (s *runState) batchInterval() string {
 	p := s.r.Plan
-	s.r.setTarget(float64(p.BatchSize))
+	s.r.setTargetFunc(func(time.Duration) float64 { return float64(p.BatchSize) })
 	for b := 1; p.Batches == 0 || b <= p.Batches; b++ {
 		at := time.Duration(b-1) * p.BatchInterval
 		if !s.sleepUntil(at) {
@@ -103,6 +101,9 @@ func (s *runState) batchInterval() string {
 func (s *runState) rate() string {
 	p := s.r.Plan
 	arr := newArrivals(p)
+	// The target follows the ramp between arrivals too, so the timeline
+	// shows the rate rising before the first (late, at a low rate) arrival.
+	s.r.setTargetFunc(func(at time.Duration) float64 { return arr.rateAt(at.Seconds()) })
 	var sem chan struct{}
 	if p.MaxConcurrency > 0 {
 		sem = make(chan struct{}, p.MaxConcurrency)
@@ -120,13 +121,22 @@ func (s *runState) rate() string {
 		if !ok {
 			return StopMaxRequests
 		}
-		t := arr.rateAt(at.Seconds())
-		s.r.setTarget(t)
-		s.sendAsync(slot{id: id, worker: -1, at: at, target: t}, sem)
+		s.sendAsync(slot{id: id, worker: -1, at: at, target: arr.rateAt(at.Seconds())}, sem)
 	}
 }
 
-func (r *Runner) setTarget(v float64) { r.target.Store(math.Float64bits(v)) }
+// setTargetFunc sets how the load aimed for depends on the time since the
+// start; the sampler reads it at each sample. f must be a pure function
+// of its argument (safe to call from the sampler's goroutine).
+func (r *Runner) setTargetFunc(f func(time.Duration) float64) { r.targetAt.Store(&f) }
+
+// targetNow is the load aimed for now (0 before a shape started).
+func (r *Runner) targetNow() float64 {
+	if f := r.targetAt.Load(); f != nil {
+		return (*f)(time.Since(r.start))
+	}
+	return 0
+}
 
 // startSampler samples the runner's counters every SampleEvery into
 // OnSample; the returned func takes a last sample and stops it.
@@ -145,7 +155,7 @@ func (r *Runner) startSampler() (stop func()) {
 			InFlight:      r.inFlight.Load(),
 			Sent:          r.sent.Load(),
 			Ended:         r.ended.Load(),
-			TargetLoad:    math.Float64frombits(r.target.Load()),
+			TargetLoad:    r.targetNow(),
 		})
 	}
 	done := make(chan struct{})

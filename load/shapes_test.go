@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -289,5 +290,43 @@ func TestClosedLoopRampAndTimeline(t *testing.T) {
 	}
 	if last := samples[len(samples)-1]; last.InFlight != 0 || last.Ended != int64(len(c.recs)) {
 		t.Errorf("last sample %+v, want nothing in flight and %d ended", last, len(c.recs))
+	}
+}
+
+// TestRateRampTargetInTimeline: during a rate ramp the timeline once showed
+// a target of 0 until the first arrival (0.75 s here, later with gamma
+// arrivals) while the rate was already rising, and the first record had no
+// target_load key. The target now follows the ramp at every sample.
+func TestRateRampTargetInTimeline(t *testing.T) {
+	s := &sseServer{first: 5 * time.Millisecond, n: 1}
+	// 4 req/s ramped over 2 s: the first arrival is at sqrt(2·2·1/4) = 1 s.
+	r, c := newRunner(t, s, Plan{Mode: ModeRate, Rate: 4, Arrival: ArrivalConstant, Ramp: 2 * time.Second,
+		Duration: 1300 * time.Millisecond, Timeout: 5 * time.Second})
+	var mu sync.Mutex
+	var samples []record.Sample
+	r.SampleEvery = 50 * time.Millisecond
+	r.OnSample = func(s record.Sample) { mu.Lock(); samples = append(samples, s); mu.Unlock() }
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var early int
+	for _, sm := range samples {
+		if sm.T > 0.1 && sm.T < 0.9 {
+			early++
+			want := 4 * sm.T / 2
+			if math.Abs(sm.TargetLoad-want) > 0.25 {
+				t.Errorf("sample at %.3fs: target %.3f, want the ramp's %.3f", sm.T, sm.TargetLoad, want)
+			}
+		}
+	}
+	if early < 5 {
+		t.Errorf("%d samples before the first arrival", early)
+	}
+	if len(c.recs) == 0 {
+		t.Fatal("no request")
+	}
+	line, err := json.Marshal(&c.recs[0])
+	if err != nil || !strings.Contains(string(line), `"target_load":`) {
+		t.Errorf("first record has no target_load: %s (%v)", line, err)
 	}
 }

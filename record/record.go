@@ -43,7 +43,7 @@ type Record struct {
 	// TargetLoad is the load the schedule aimed for when it scheduled the
 	// request: workers (closed loop, batches) or requests per second (rate
 	// mode); it changes during a ramp.
-	TargetLoad float64 `json:"target_load,omitempty"`
+	TargetLoad float64 `json:"target_load"`
 	// ScheduledS is t_sched: when the schedule wanted the request sent,
 	// seconds since run start.
 	ScheduledS float64 `json:"scheduled_s"`

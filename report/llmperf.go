@@ -289,7 +289,13 @@ func llmperfSummary(stem string, rows []llmperfRow, s *stats.Summary) pyObject {
 	o.add("stddev_input_tokens", pyInt(s.Run.StddevInputTokens))
 	o.add("mean_output_tokens", pyInt(s.Run.MeanOutputTokens))
 	o.add("stddev_output_tokens", pyInt(s.Run.StddevOutputTokens))
-	o.add("num_concurrent_requests", pyInt(s.Run.Concurrency))
+	// LLMPerf's closed loop always has a cap; a shape without one (interval
+	// batches, an uncapped open loop) reports the measured peak instead.
+	conc := s.Run.Concurrency
+	if conc == 0 {
+		conc = s.Concurrency.Max
+	}
+	o.add("num_concurrent_requests", pyInt(conc))
 	// additional_sampling_params: {} flattens to nothing.
 
 	var ok []*llmperfRow

@@ -114,13 +114,25 @@ func SweepTable(w io.Writer, ss *analysis.SweepSummary) error {
 		if r.GoodputShare != nil {
 			good = fmt.Sprintf("%.1f%%", 100**r.GoodputShare)
 		}
-		row := fmt.Sprintf(f, strconv.FormatFloat(r.Level, 'g', 6, 64), strconv.Itoa(r.Requests), fmt.Sprintf("%.1f", 100*r.ErrorRate),
+		note := r.StoppedEarly
+		if r.Probe != "" {
+			// An auto sweep's probe: its level is the rate it measured.
+			note = strings.TrimSuffix(fmt.Sprintf("%s probe at concurrency %d; %s", r.Probe, r.Concurrency, note), "; ")
+			if ss.Auto != nil && r.Probe == "throughput" && r.Concurrency == ss.Auto.MaxConcurrency {
+				note += " (the maximum)"
+			}
+		}
+		row := fmt.Sprintf(f, strconv.FormatFloat(r.Level, 'g', 4, 64), strconv.Itoa(r.Requests), fmt.Sprintf("%.1f", 100*r.ErrorRate),
 			num(r.OutputTokensPerS), num(r.RequestsPerS), num(r.OutputSpeedP50),
 			num(1000*r.TTFTP50), num(1000*r.TTFTP99), num(1000*r.E2EP50), num(1000*r.E2EP99),
-			num(r.ConcurrencyMean), strconv.Itoa(r.Timeouts), good, r.StoppedEarly)
+			num(r.ConcurrencyMean), strconv.Itoa(r.Timeouts), good, note)
 		fmt.Fprintln(bw, strings.TrimRight(label(r.Group)+row, " \n"))
 	}
 	fmt.Fprintf(bw, "%s%11s speed: per-request output tokens/s (1/TPOT); latencies in ms; conc: mean in flight\n", label(""), "")
+	if a := ss.Auto; a != nil {
+		fmt.Fprintf(bw, "auto sweep: rates from the synchronous %s to the maximum %s req/s; maximum found by %s\n",
+			num(a.SyncRate), num(a.MaxRate), a.Method)
+	}
 	if ss.StopReason != "" {
 		fmt.Fprintf(bw, "sweep stopped early: %s\n", ss.StopReason)
 	}

@@ -36,6 +36,9 @@ func Table(w io.Writer, s *stats.Summary) error {
 	if r.Model != "" {
 		line(bw, "model", r.Model)
 	}
+	if r.Sim != nil {
+		line(bw, "simulator", simLine(r.Sim))
+	}
 	var load []string
 	switch {
 	case r.Mode == "concurrency" && r.Concurrency > 0:
@@ -102,7 +105,7 @@ func Table(w io.Writer, s *stats.Summary) error {
 		scale float64
 		unit  string
 	}{
-		{"TTFT", m.TTFT, 1000, "ms"},
+		{ttftName(r.Stream), m.TTFT, 1000, "ms"},
 		{"E2E latency", m.E2E, 1000, "ms"},
 		{"ITL", m.ITL, 1000, "ms"},
 		{"TPOT", m.TPOT, 1000, "ms"},
@@ -132,6 +135,11 @@ func Table(w io.Writer, s *stats.Summary) error {
 	}
 	tc := s.TokenCounts
 	tok := fmt.Sprintf("counted by server %d, local %d", tc.SourceServer, tc.SourceLocal)
+	if s.Requests.Succeeded == 0 {
+		// Failed requests carry no usage: a "local" count would suggest the
+		// server did not report one.
+		tok = "none to count: no request succeeded"
+	}
 	if tc.InputMismatchRequests > 0 || tc.OutputMismatchRequests > 0 {
 		tok += fmt.Sprintf("; server vs local: input differs in %d (mean %+.1f tok), output in %d (mean %+.1f tok)",
 			tc.InputMismatchRequests, tc.MeanInputDiff, tc.OutputMismatchRequests, tc.MeanOutputDiff)
@@ -263,4 +271,32 @@ func errorsByKind(m map[llm.ErrorKind]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// ttftName labels the TTFT row: without streaming the first output text is
+// the whole response, so TTFT equals E2E latency.
+func ttftName(stream bool) string {
+	if stream {
+		return "TTFT"
+	}
+	return "TTFT (= E2E, no stream)"
+}
+
+// simLine describes a simulated target, saying plainly when its clock is
+// not real time: every latency below is then scaled with it.
+func simLine(si *stats.SimInfo) string {
+	txt := si.Profile
+	if si.Description != "" {
+		txt += " (" + si.Description + ")"
+	}
+	g := func(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }
+	switch ts := si.TimeScale; {
+	case ts > 0 && ts < 1:
+		txt += fmt.Sprintf("; TIME SCALE %s: runs %s× faster than the modelled hardware, so latencies are ×%s and throughputs ×%s of it", g(ts), g(1/ts), g(ts), g(1/ts))
+	case ts > 1:
+		txt += fmt.Sprintf("; TIME SCALE %s: runs %s× slower than the modelled hardware, so latencies are ×%s and throughputs ×%s of it", g(ts), g(ts), g(ts), g(1/ts))
+	default:
+		txt += ", real time"
+	}
+	return txt
 }

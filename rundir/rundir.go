@@ -6,11 +6,13 @@ package rundir
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 
@@ -37,13 +39,40 @@ func Create(dir string) error {
 	return os.MkdirAll(dir, 0o755)
 }
 
-// WriteConfig writes the redacted configuration to dir/config.yaml.
+// WriteConfig writes the redacted configuration to dir/config.yaml, as an
+// experiment file that `llmload run -f` runs again: the run's name and
+// results directory are comments (a re-run gets a new directory rather
+// than failing on this one), prompt files are absolute paths (the file no
+// longer sits beside them), and an API key is never written, not even
+// redacted (an experiment file refuses api_key): the comment says to
+// supply it again.
 func WriteConfig(dir string, c *config.Config) error {
 	var buf bytes.Buffer
 	buf.WriteString("# llmload effective configuration (secrets redacted)\n")
+	if c.Name != "" || c.ResultsDir != "" {
+		fmt.Fprintf(&buf, "# run %s, results in %s\n", cmp.Or(c.Name, "(unnamed)"), cmp.Or(c.ResultsDir, "(none)"))
+		buf.WriteString("# `llmload run -f` of this file runs it again into a new results directory:\n")
+		buf.WriteString("# name and results_dir are left out for that (--results-dir chooses one).\n")
+	}
+	if c.APIKey != "" {
+		buf.WriteString("# The run had an API key; it is never written: pass --api-key or set OPENAI_API_KEY.\n")
+	}
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	r := c.Redacted()
+	r.Name, r.ResultsDir, r.APIKey = "", "", ""
+	abs := func(p *string) {
+		if *p != "" {
+			if a, err := filepath.Abs(*p); err == nil {
+				*p = a
+			}
+		}
+	}
+	abs(&r.PromptFile)
+	r.PromptSets = slices.Clone(r.PromptSets)
+	for i := range r.PromptSets {
+		abs(&r.PromptSets[i].PromptFile)
+	}
 	if err := enc.Encode(&r); err != nil {
 		return err
 	}

@@ -25,11 +25,14 @@ func TestConfigRoundTripIsRedacted(t *testing.T) {
 	if strings.Contains(string(b), "sk-x") || strings.Contains(string(b), "Bearer y") {
 		t.Errorf("config.yaml holds a secret:\n%s", b)
 	}
+	if !strings.Contains(string(b), "# run (unnamed), results in "+dir) || !strings.Contains(string(b), "--api-key") {
+		t.Errorf("config.yaml does not say where the run went or that its key is left out:\n%s", b)
+	}
 	back, err := ReadConfig(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Model != "m" || back.Concurrency[0] != 4 || back.Timeout.D() != time.Minute || back.APIKey != "REDACTED" {
+	if back.Model != "m" || back.Concurrency[0] != 4 || back.Timeout.D() != time.Minute || back.APIKey != "" || back.ResultsDir != "" {
 		t.Errorf("round trip: %+v", back)
 	}
 }

@@ -92,12 +92,16 @@ func (s *Server) serveOllama(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		m := s.profile.Model
-		json.NewEncoder(w).Encode(map[string]any{"models": []map[string]any{{
-			"name": s.model, "model": s.model, "modified_at": "2024-01-01T00:00:00Z",
-			"size": int64(m.Params * m.BytesPerValue), "digest": "sha256:" + strings.Repeat("0", 64),
-			"details": map[string]any{"format": "gguf", "family": "llama", "families": []string{"llama"},
-				"parameter_size": fmt.Sprintf("%.1fB", m.Params/1e9), "quantization_level": "F16"},
-		}}})
+		models := make([]map[string]any, len(s.models))
+		for i, name := range s.models {
+			models[i] = map[string]any{
+				"name": name, "model": name, "modified_at": "2024-01-01T00:00:00Z",
+				"size": int64(m.Params * m.BytesPerValue), "digest": "sha256:" + strings.Repeat("0", 64),
+				"details": map[string]any{"format": "gguf", "family": "llama", "families": []string{"llama"},
+					"parameter_size": fmt.Sprintf("%.1fB", m.Params/1e9), "quantization_level": "F16"},
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"models": models})
 	default:
 		writeOllamaError(w, http.StatusNotFound, "unknown path "+r.URL.Path+" (serving /api/chat, /api/generate, /api/tags, /api/version)")
 	}
@@ -118,7 +122,7 @@ func (s *Server) serveOllamaGenerate(w http.ResponseWriter, r *http.Request, cha
 	case req.Model == "":
 		writeOllamaError(w, http.StatusBadRequest, "model is required")
 		return
-	case req.Model != s.model && req.Model != s.model+":latest":
+	case !s.serves(req.Model) && !s.serves(strings.TrimSuffix(req.Model, ":latest")):
 		writeOllamaError(w, http.StatusNotFound, fmt.Sprintf("model %q not found, try pulling it first", req.Model))
 		return
 	}

@@ -268,16 +268,17 @@ func writeError(w http.ResponseWriter, status int, typ, msg string) {
 }
 
 func (s *Server) serveModels(w http.ResponseWriter) {
-	body := map[string]any{
-		"object": "list",
-		"data": []map[string]any{{
-			"id":            s.model,
+	data := make([]map[string]any, len(s.models))
+	for i, m := range s.models {
+		data[i] = map[string]any{
+			"id":            m,
 			"object":        "model",
 			"created":       0,
 			"owned_by":      "llmload-sim",
 			"max_model_len": s.profile.Model.MaxContext,
-		}},
+		}
 	}
+	body := map[string]any{"object": "list", "data": data}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(body)
 }
@@ -311,8 +312,8 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool
 	case req.Model == "":
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "'model' is required")
 		return
-	case req.Model != s.model:
-		writeError(w, http.StatusNotFound, "not_found_error", fmt.Sprintf("The model `%s` does not exist. Served: %s", req.Model, s.model))
+	case !s.serves(req.Model):
+		writeError(w, http.StatusNotFound, "not_found_error", fmt.Sprintf("The model `%s` does not exist. Served: %s", req.Model, strings.Join(s.models, ", ")))
 		return
 	case req.N != nil && *req.N != 1:
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "only n=1 is supported")

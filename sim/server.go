@@ -49,6 +49,12 @@ type Options struct {
 	InvocationTimeout time.Duration
 	// ModelName is the served model id; "" means the profile's model name.
 	ModelName string
+	// MoreModels are further model ids the OpenAI and Ollama routes
+	// accept and list (/v1/models, /api/tags), all served by the same
+	// engine; responses name ModelName. The Bedrock and SageMaker routes
+	// accept any model id or endpoint name, as those services' ids are
+	// ARNs, profiles and names a test cannot predict.
+	MoreModels []string
 	// Seed makes output lengths and texts reproducible.
 	Seed uint64
 	// TraceCapacity is how many ground-truth traces are kept (a ring,
@@ -104,6 +110,7 @@ type Stats struct {
 type Server struct {
 	profile Profile
 	model   string
+	models  []string // model first, then Options.MoreModels
 	scale   float64
 	limit   int // < 0: unlimited
 	timeout time.Duration
@@ -164,6 +171,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		profile: p,
 		model:   cmpOr(opts.ModelName, p.Model.Name),
+		models:  slices.Compact(append([]string{cmpOr(opts.ModelName, p.Model.Name)}, opts.MoreModels...)),
 		scale:   opts.TimeScale,
 		limit:   opts.MaxConcurrentRequests,
 		timeout: opts.InvocationTimeout,
@@ -207,6 +215,13 @@ func (s *Server) Profile() Profile { return s.profile }
 
 // ModelName returns the served model id.
 func (s *Server) ModelName() string { return s.model }
+
+// Models returns every model id the OpenAI and Ollama routes accept,
+// ModelName first.
+func (s *Server) Models() []string { return slices.Clone(s.models) }
+
+// serves reports whether the OpenAI and Ollama routes accept model.
+func (s *Server) serves(model string) bool { return slices.Contains(s.models, model) }
 
 // Close stops the engine. Requests in flight end with an error (HTTP 503,
 // or an error event when streaming) and later requests get 503. Close is

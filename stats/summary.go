@@ -15,15 +15,25 @@ const SummarySchemaVersion = 1
 // RunInfo describes the run a summary is about. The CLI fills it in;
 // Summarize passes it through to summary.json's "run".
 type RunInfo struct {
-	Name     string `json:"name"`
+	Name string `json:"name"`
+	// Sweep names the sweep or experiment the run is a level of, and Case
+	// the experiment case ("endpoint=vllm,prompts=chat,c=8"); empty for a
+	// run on its own.
+	Sweep    string `json:"sweep,omitempty"`
+	Case     string `json:"case,omitempty"`
 	Provider string `json:"provider"`
 	Model    string `json:"model"`
 	BaseURL  string `json:"base_url"`
 	API      string `json:"api"`
 	Stream   bool   `json:"stream"`
 
-	Mode        string `json:"mode"`
-	Concurrency int    `json:"concurrency"`
+	Mode string `json:"mode"`
+	// Concurrency is the most requests the load shape let be in flight at
+	// once: the workers of the closed loop, the batch size of sequential
+	// batches, the --max-concurrency cap of rate mode. 0: the shape had no
+	// cap (interval batches may overlap; an uncapped open loop). The
+	// measured peak is Summary.Concurrency.Max.
+	Concurrency int `json:"concurrency"`
 	// Rate is the open-loop arrival rate, requests/s (mode "rate"), and
 	// Arrival its process: constant, poisson or gamma.
 	Rate    float64 `json:"rate,omitempty"`
@@ -50,10 +60,27 @@ type RunInfo struct {
 	Tokenizer string `json:"tokenizer"`
 	Version   string `json:"version"`
 
+	// Sim describes the built-in simulator when it was the target; nil
+	// for a real endpoint.
+	Sim *SimInfo `json:"sim,omitempty"`
+
 	StartedAt   time.Time `json:"started_at"`
 	EndedAt     time.Time `json:"ended_at"`
 	StopReason  string    `json:"stop_reason"`
 	Interrupted bool      `json:"interrupted"`
+}
+
+// SimInfo describes a simulated target.
+type SimInfo struct {
+	// Profile names the simulated model and accelerator, Description says
+	// it in words.
+	Profile     string `json:"profile"`
+	Description string `json:"description"`
+	// TimeScale is the simulator's clock: 0.1 runs it ten times faster
+	// than the modelled hardware, so every latency in the summary is
+	// TimeScale × the modelled one and every throughput 1/TimeScale × it
+	// (llmload's own overhead is not scaled). 1: real time.
+	TimeScale float64 `json:"time_scale"`
 }
 
 // Summary is exactly what summary.json holds. Durations are seconds (_s),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -126,7 +127,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.Var(&cfg.QuotaWindow, "quota-window", "the sliding window --rpm and --tpm count over (default 1m; shorter for per-second quotas or a sped-up simulator)")
 	// Sweeps, SLOs, thresholds.
 	fs.StringVar(&cfg.Sweep, "sweep", cfg.Sweep, "auto: measure the synchronous and maximum throughput, then sweep rates between them")
-	fs.IntVar(&cfg.SweepLevels, "sweep-levels", cfg.SweepLevels, "rate levels of --sweep auto")
+	fs.IntVar(&cfg.SweepLevels, "sweep-levels", cfg.SweepLevels, "rate levels of --sweep auto, between its probes (GuideLLM's sweep count includes its 2 probes: its 10 is --sweep-levels 8)")
 	fs.Float64Var(&cfg.StopOnErrorRate, "stop-on-error-rate", cfg.StopOnErrorRate, "end a sweep at the first level whose error rate exceeds this (0: never)")
 	fs.BoolVar(&cfg.StopOnTimeout, "stop-on-timeout", cfg.StopOnTimeout, "end a sweep at the first level with a timeout")
 	fs.Var(&rf.slos, "slo", "per-request objective for goodput, e.g. ttft<=500ms (repeatable)")
@@ -175,6 +176,10 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		if err != nil {
 			return c.usageErr("run", unwrapInvalid(err))
 		}
+		// The run's own checks, so --dry-run approves only what runs.
+		if err := bench.Check(cfg); err != nil {
+			return c.usageErr("run", unwrapInvalid(err))
+		}
 		if rf.dryRun {
 			fmt.Fprint(c.stdout, cfg.PlanString())
 			return exitOK
@@ -193,7 +198,11 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	if typed["rate"] {
 		exp.Matrix.Rate = nil
 	}
-	cases, err := exp.Expand()
+	expand := exp.Expand
+	if rf.dryRun {
+		expand = exp.ExpandWithoutKeys // a plan needs no keys
+	}
+	cases, err := expand()
 	if err != nil {
 		return c.usageErr("run", err)
 	}
@@ -218,6 +227,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		if err != nil {
 			return c.usageErr("run", fmt.Errorf("case %s: %w", cs.Name, unwrapInvalid(err)))
 		}
+		if err := bench.Check(&cc); err != nil {
+			return c.usageErr("run", fmt.Errorf("case %s: %w", cs.Name, unwrapInvalid(err)))
+		}
 		levels[i] = bench.Level{Value: levelValue(&cc), Dir: cs.Dir, Group: cs.Group, Config: &cc}
 	}
 	if rf.dryRun {
@@ -232,6 +244,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	if err != nil {
 		return c.usageErr("run", unwrapInvalid(err))
 	}
+	so.Summary.Name = cfg.Name // the experiment's name:, or its file's
 	err = so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, c.sweepHooks(rf.noProgress))
 	return c.finishSweep(so, err)
 }
@@ -447,7 +460,11 @@ func (c *cli) runSweep(ctx context.Context, cfg *config.Config, noProgress bool)
 func (c *cli) sweepHooks(noProgress bool) bench.SweepHooks {
 	return bench.SweepHooks{
 		Level: func(i, n int, l bench.Level) bench.Hooks {
-			return c.runHooks(l.Config, noProgress, fmt.Sprintf("level %d/%d (%s): ", i+1, n, l.Dir))
+			count := fmt.Sprintf("level %d/%d", i+1, n)
+			if n == 0 { // an auto sweep's probes: the count is not known yet
+				count = fmt.Sprintf("level %d", i+1)
+			}
+			return c.runHooks(l.Config, noProgress, fmt.Sprintf("%s (%s): ", count, cmp.Or(l.Label, l.Dir)))
 		},
 		Done: func(row analysis.SweepRow, out *bench.Outcome) {
 			fmt.Fprintf(c.stderr, "llmload: %s: %d/%d ok, %.1f output tok/s, TTFT p50 %s\n",

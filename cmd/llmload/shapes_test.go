@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,7 @@ func TestExperimentFileRunsMatrixAsOneSweep(t *testing.T) {
 	tmp := t.TempDir()
 	file := filepath.Join(tmp, "exp.yaml")
 	os.WriteFile(file, []byte(`# two prompt mixes × two concurrency levels
+name: mixes
 max_requests: 4
 mean_output_tokens: 10
 stddev_output_tokens: 0
@@ -155,6 +157,17 @@ matrix:
 	}
 	if !sets["chat"] {
 		t.Errorf("prompt sets seen: %v", sets)
+	}
+	// The experiment's name labels the sweep and every level; no name is
+	// a path.
+	if s.Name != "mixes" {
+		t.Errorf("sweep.json name %q, want the experiment's", s.Name)
+	}
+	for _, row := range s.Rows {
+		sum := readSummary(t, filepath.Join(dir, row.Dir))
+		if sum.Run.Sweep != "mixes" || sum.Run.Case == "" || strings.Contains(sum.Run.Name, "/") || !strings.HasPrefix(sum.Run.Name, "mixes-") {
+			t.Errorf("level %s: run name %q sweep %q case %q", row.Dir, sum.Run.Name, sum.Run.Sweep, sum.Run.Case)
+		}
 	}
 
 	// A misspelt key fails with the file and line.
@@ -305,28 +318,52 @@ func TestEveryProviderUnderSimulatorQuota(t *testing.T) {
 
 func TestAutoSweepPlacesRatesBetweenSyncAndThroughput(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "auto")
-	args := append([]string{"run", "--sweep", "auto", "--sweep-levels", "3", "--concurrency", "8", "--max-requests", "12", "--results-dir", dir}, fast...)
-	if st, stdout, stderr := runCLI(t, nil, args...); st != exitOK {
+	// --concurrency 32 is the ceiling of the throughput search: 16, then 32.
+	args := append([]string{"run", "--sweep", "auto", "--sweep-levels", "3", "--concurrency", "32", "--max-requests", "12", "--results-dir", dir}, fast...)
+	st, stdout, stderr := runCLI(t, nil, args...)
+	if st != exitOK {
 		t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
 	}
 	s := readSweep(t, dir)
-	if s.Kind != analysis.SweepRate || len(s.Rows) != 5 || s.Rows[0].Dir != "sync" || s.Rows[1].Dir != "throughput" {
+	if s.Kind != analysis.SweepRate || len(s.Rows) != 6 || s.Rows[0].Dir != "sync" || s.Rows[1].Dir != "throughput-c16" || s.Rows[2].Dir != "throughput-c32" {
 		t.Fatalf("sweep %+v", s)
 	}
-	sync, peak := s.Rows[0].Level, s.Rows[1].Level
-	if !(sync > 0 && peak > sync) {
+	for i, want := range []string{"sync", "throughput", "throughput", "", "", ""} {
+		if s.Rows[i].Probe != want {
+			t.Errorf("row %d (%s): probe %q, want %q", i, s.Rows[i].Dir, s.Rows[i].Probe, want)
+		}
+	}
+	a := s.Auto
+	if a == nil || a.MaxConcurrency == 0 || !strings.Contains(a.Method, "c=16") || !strings.Contains(a.Method, "c=32") {
+		t.Fatalf("auto: %+v", a)
+	}
+	sync, peak := a.SyncRate, a.MaxRate
+	if !(sync > 0 && peak > sync) || sync != s.Rows[0].Level {
 		t.Fatalf("sync %.2f req/s, throughput %.2f req/s", sync, peak)
 	}
-	// GuideLLM's spacing: sync + k·(max−sync)/n for k = 1..n.
-	for k, row := range s.Rows[2:] {
+	// GuideLLM's spacing: sync + k·(max−sync)/n for k = 1..n, to three
+	// significant digits.
+	for k, row := range s.Rows[3:] {
 		want := sync + float64(k+1)*(peak-sync)/3
-		if diff := row.Level - want; diff > 1e-6 || diff < -1e-6 {
-			t.Errorf("level %d at %.4f req/s, want %.4f", k, row.Level, want)
+		if diff := row.Level/want - 1; diff > 0.005 || diff < -0.005 {
+			t.Errorf("level %d at %g req/s, want %.4f", k, row.Level, want)
+		}
+		if got := strconv.FormatFloat(row.Level, 'g', -1, 64); len(strings.TrimLeft(strings.ReplaceAll(got, ".", ""), "0")) > 3 {
+			t.Errorf("rate %s has more than three significant digits", got)
 		}
 		sum := readSummary(t, filepath.Join(dir, row.Dir))
 		if sum.Run.Mode != "rate" || sum.Requests.Succeeded != 12 {
 			t.Errorf("%s: mode %q, %d ok", row.Dir, sum.Run.Mode, sum.Requests.Succeeded)
 		}
+	}
+	// One level count from start to end; probes say what they are.
+	for _, want := range []string{"level 1 (sync probe", "level 2 (throughput probe, concurrency 16)", "level 4/6 (rate "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stdout, "maximum found by closed loop at doubling concurrency") || !strings.Contains(stdout, "sync probe at concurrency 1") {
+		t.Errorf("sweep table does not say how the range was found:\n%s", stdout)
 	}
 }
 

@@ -56,7 +56,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	fs.StringVar(&profile, "profile", sim.DefaultProfile, "model × accelerator profile: "+strings.Join(sim.ProfileNames(), ", "))
-	fs.StringVar(&model, "model", "", "model id to serve (default: the profile's model)")
+	fs.StringVar(&model, "model", "", "model id(s) the OpenAI and Ollama routes serve, comma-separated, e.g. llama3.2,gpt-4o (default: the profile's model); Bedrock and SageMaker routes take any id")
 	fs.Float64Var(&scale, "time-scale", 1, "speed: 1 = real time, 0.1 = every delay ×0.1")
 	fs.IntVar(&maxReqs, "max-concurrent-requests", 128, "running + queued requests beyond this fail at once with 429 overloaded (TGI's MAX_CONCURRENT_REQUESTS); -1: unlimited")
 	fs.Var(&timeout, "invocation-timeout", "fail requests not finished in this long, like SageMaker's 60s (0: none)")
@@ -71,6 +71,15 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 	if err != nil {
 		return c.usageErr("sim", err)
 	}
+	models := []string{""} // "": the profile's model
+	if strings.TrimSpace(model) != "" {
+		models = nil
+		for m := range strings.SplitSeq(model, ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				models = append(models, m)
+			}
+		}
+	}
 	if scale <= 0 {
 		return c.usageErr("sim", fmt.Errorf("--time-scale must be positive, got %g", scale))
 	}
@@ -84,7 +93,8 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		TimeScale:             scale,
 		MaxConcurrentRequests: maxReqs,
 		InvocationTimeout:     timeout.D(),
-		ModelName:             model,
+		ModelName:             models[0],
+		MoreModels:            models[1:],
 		Seed:                  seed,
 	})
 	if err != nil {
@@ -97,11 +107,11 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		return exitFailed
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	served := model
-	if served == "" {
-		served = p.Model.Name
+	served := fmt.Sprintf("model %q", srv.ModelName())
+	if ms := srv.Models(); len(ms) > 1 {
+		served = fmt.Sprintf("models %q", ms)
 	}
-	fmt.Fprintf(c.stderr, "llmload sim: %s (%s), model %q, serving http://%s/v1 (Ctrl-C to stop)\n", p.Name, p.Description, served, ln.Addr())
+	fmt.Fprintf(c.stderr, "llmload sim: %s (%s), %s (Bedrock and SageMaker routes: any id), serving http://%s/v1 (Ctrl-C to stop)\n", p.Name, p.Description, served, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

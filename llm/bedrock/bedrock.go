@@ -98,6 +98,7 @@ type Provider struct {
 	latency types.PerformanceConfigLatency
 	secrets *secrets
 	region  string
+	url     string // the service endpoint, for people
 }
 
 var _ llm.Provider = (*Provider)(nil)
@@ -180,6 +181,10 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 			}
 		}
 	}
+	p.url = endpoint
+	if p.url == "" {
+		p.url = "https://bedrock-runtime." + cfg.Region + ".amazonaws.com"
+	}
 	p.client = bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
@@ -217,6 +222,10 @@ func cmpOr(a, b string) string {
 // Region is the AWS region the provider signs for (the SDK's default
 // chain's when Options.Region was empty).
 func (p *Provider) Region() string { return p.region }
+
+// Endpoint returns the service endpoint requests go to: Options.EndpointURL,
+// or the region's public Bedrock runtime endpoint.
+func (p *Provider) Endpoint() string { return p.url }
 
 // Name returns "bedrock".
 func (p *Provider) Name() string { return "bedrock" }

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -93,6 +94,7 @@ type Provider struct {
 	component *string
 	attrs     *string
 	region    string
+	url       string // the invocation URL, for people
 }
 
 var _ llm.Provider = (*Provider)(nil)
@@ -163,6 +165,11 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		return nil, fmt.Errorf("sagemaker: retrieving AWS credentials: %w", err)
 	}
+	base := strings.TrimRight(opts.EndpointURL, "/")
+	if base == "" {
+		base = "https://runtime.sagemaker." + cfg.Region + ".amazonaws.com"
+	}
+	p.url = base + "/endpoints/" + url.PathEscape(opts.Endpoint)
 	p.client = sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) {
 		if opts.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(opts.EndpointURL)
@@ -178,6 +185,11 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 // Region is the AWS region the provider signs for (the SDK's default
 // chain's when Options.Region was empty).
 func (p *Provider) Region() string { return p.region }
+
+// Endpoint returns the endpoint's invocation URL (without the operation):
+// the service endpoint the region or Options.EndpointURL gives, then
+// /endpoints/NAME.
+func (p *Provider) Endpoint() string { return p.url }
 
 // Name returns "sagemaker".
 func (p *Provider) Name() string { return "sagemaker" }
