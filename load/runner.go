@@ -338,6 +338,9 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 	// shorter than --timeout.
 	ctx, cancel := context.WithDeadlineCause(ctx, sent.Add(r.Plan.Timeout), context.DeadlineExceeded)
 	defer cancel()
+	var conns connTrace
+	ctx = conns.context(ctx)
+	defer conns.fill(rec)
 	var (
 		text   strings.Builder
 		usage  *llm.Usage
