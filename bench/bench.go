@@ -202,6 +202,7 @@ func Plan(cfg *config.Config) load.Plan {
 		Ramp:           cfg.Ramp.D(),
 		Seed:           cfg.Seed,
 		Retries:        cfg.Retries,
+		MaxRetryAfter:  cfg.MaxRetryAfter.D(),
 		MaxRequests:    cfg.MaxRequests,
 		Duration:       cfg.Duration.D(),
 		Warmup:         cfg.Warmup,

@@ -117,6 +117,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "warm-up requests sent first and excluded from statistics")
 	fs.Var(&cfg.Timeout, "timeout", "per-request timeout, send to last byte")
 	fs.IntVar(&cfg.Retries, "retries", cfg.Retries, "retry throttled, overloaded, 5xx and connection failures this many times (exponential backoff, full jitter, Retry-After honoured); every attempt is recorded")
+	fs.Var(&cfg.MaxRetryAfter, "max-retry-after", "longest wait a server's Retry-After may impose before a retry; longer ones are cut to this and counted (default 60s)")
 	fs.IntVar(&cfg.RPM, "rpm", cfg.RPM, "client-side quota: at most this many requests per minute (0: none)")
 	fs.IntVar(&cfg.TPM, "tpm", cfg.TPM, "client-side quota: at most this many tokens (prompt + max_tokens) per minute (0: none)")
 	fs.Var(&cfg.QuotaWindow, "quota-window", "the sliding window --rpm and --tpm count over (default 1m; shorter for per-second quotas or a sped-up simulator)")
