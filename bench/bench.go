@@ -83,6 +83,11 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		return nil, invalid(err)
 	}
 
+	// Past the open-file limit every extra stream fails at once: refuse.
+	if _, err := CheckOpenFiles(cfg); err != nil {
+		return nil, err
+	}
+
 	ep, err := openEndpoint(ctx, cfg, plan)
 	if err != nil {
 		return nil, err

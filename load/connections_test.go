@@ -2,11 +2,13 @@ package load
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/llm/openai"
 	"github.com/llmload/llmload/sim"
 	"github.com/llmload/llmload/stats"
@@ -59,4 +61,45 @@ func TestKeepAliveCloseIsReplayedNotAnError(t *testing.T) {
 		t.Errorf("summary connections = %+v, want %d replays", s.Connections, replays)
 	}
 	t.Logf("200 requests: %d replays, %d on new connections", replays, fresh)
+}
+
+// A closed-loop worker whose requests cannot even connect backs off
+// (10 ms doubling to 1 s) instead of spinning: against a closed port for
+// 1.5 s, two workers send tens of requests, not tens of thousands, and
+// the records carry the waits.
+func TestClosedLoopBacksOffOnConnectionErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/v1"
+	ln.Close() // nothing listens there now
+	r, c := newRunner(t, http.NotFoundHandler(), Plan{Concurrency: 2, Duration: 1500 * time.Millisecond, Timeout: time.Second})
+	prov, err := openai.New(openai.Options{BaseURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Provider = prov
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.recs); n < 4 || n > 60 {
+		t.Fatalf("%d requests in 1.5 s against a closed port; want tens", n)
+	}
+	backedOff := 0
+	for _, rec := range c.recs {
+		if rec.ErrorKind != llm.KindConnection {
+			t.Errorf("request %d: kind %q, want connection", rec.ID, rec.ErrorKind)
+		}
+		if rec.ConnBackoffS > 0 {
+			backedOff++
+			if rec.ConnBackoffS > 1 {
+				t.Errorf("request %d waited %.3fs; the cap is 1s", rec.ID, rec.ConnBackoffS)
+			}
+		}
+	}
+	if backedOff < len(c.recs)-2 {
+		t.Errorf("%d of %d requests record a backoff; all but each worker's first should", backedOff, len(c.recs))
+	}
+	t.Logf("%d requests in 1.5 s", len(c.recs))
 }

@@ -223,6 +223,9 @@ type slot struct {
 	batch  int
 	at     time.Duration // t_sched, since the run's start
 	target float64       // the load aimed for at t_sched
+	// backoff is how long the worker waited after its last request failed
+	// to connect (closed loop).
+	backoff time.Duration
 }
 
 // runState is what the load shapes share during one Run.
@@ -256,9 +259,10 @@ func (s *runState) ticket(at time.Duration) (int64, bool) {
 	return id, true
 }
 
-// send runs one request on the calling goroutine and hands its records on.
-func (s *runState) send(sl slot) {
-	s.r.do(s.reqCtx, s.interrupt, sl, func(rec *record.Record) { s.records <- rec })
+// send runs one request on the calling goroutine and hands its records
+// on; it returns the error kind of the request's outcome.
+func (s *runState) send(sl slot) llm.ErrorKind {
+	return s.r.do(s.reqCtx, s.interrupt, sl, func(rec *record.Record) { s.records <- rec })
 }
 
 // sendAsync runs one request on its own goroutine, after acquiring a slot
@@ -298,13 +302,15 @@ func (s *runState) sleepUntil(at time.Duration) bool {
 // period after an interruption ran out); once interrupt ends, no new
 // attempt starts and a backoff ends at once: the request then gets a final
 // record of kind canceled, so every request has an outcome.
-func (r *Runner) do(ctx, interrupt context.Context, sl slot, emit func(*record.Record)) {
+//
+// do returns the error kind of the request's outcome, "" for a success.
+func (r *Runner) do(ctx, interrupt context.Context, sl slot, emit func(*record.Record)) llm.ErrorKind {
 	p := r.Source.Prompt(sl.id)
 	req := r.Template.build(p)
 	for attempt := 0; ; attempt++ {
 		if interrupt.Err() != nil {
 			emit(r.canceled(sl, p, req, attempt))
-			return
+			return llm.KindCanceled
 		}
 		rec, failed := r.attempt(ctx, sl, p, req, attempt)
 		wait, again := r.retryWait(ctx, failed, attempt)
@@ -312,14 +318,17 @@ func (r *Runner) do(ctx, interrupt context.Context, sl slot, emit func(*record.R
 		rec.Retried = again
 		emit(rec)
 		if !again {
-			return
+			if failed != nil {
+				return failed.Kind
+			}
+			return ""
 		}
 		r.waitingRetryAfter.Add(boolInt(rec.RetryAfterWaitS > 0))
 		ok := sleepCtx2(ctx, interrupt, wait)
 		r.waitingRetryAfter.Add(-boolInt(rec.RetryAfterWaitS > 0))
 		if !ok {
 			emit(r.canceled(sl, p, req, attempt+1))
-			return
+			return llm.KindCanceled
 		}
 	}
 }
@@ -363,6 +372,7 @@ func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt
 		InputTokensLocal:      p.InputTokens + p.SystemTokens,
 		RequestedOutputTokens: p.MaxTokens,
 		Stream:                req.Stream,
+		ConnBackoffS:          sl.backoff.Seconds(),
 	}
 }
 

@@ -107,6 +107,10 @@ type Record struct {
 	// on retried attempts whose error carried a Retry-After.
 	RetryAfterS     float64 `json:"retry_after_s,omitempty"`
 	RetryAfterWaitS float64 `json:"retry_after_wait_s,omitempty"`
+	// ConnBackoffS is how long the closed-loop worker waited before this
+	// request because its previous request failed with a connection error
+	// (exponential from 10 ms to 1 s), seconds; absent otherwise.
+	ConnBackoffS float64 `json:"conn_backoff_s,omitempty"`
 }
 
 // OK reports whether the request succeeded.

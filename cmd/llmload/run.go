@@ -168,9 +168,21 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		if err := bench.Resolve(cfg, c.getenv, isSet); err != nil {
 			return c.usageErr("run", err)
 		}
+		of, err := bench.CheckOpenFiles(cfg)
 		if rf.dryRun {
 			fmt.Fprint(c.stdout, cfg.PlanString())
+			if !bench.IsSweep(cfg) {
+				fmt.Fprintln(c.stdout, of)
+			}
+		}
+		if err != nil && !bench.IsSweep(cfg) {
+			return c.usageErr("run", unwrapInvalid(err))
+		}
+		if rf.dryRun {
 			return exitOK
+		}
+		if of.Warning != "" {
+			fmt.Fprintf(c.stderr, "llmload run: warning: %s\n", of.Warning)
 		}
 		if bench.IsSweep(cfg) {
 			return c.runSweep(ctx, cfg, rf.noProgress)
