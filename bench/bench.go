@@ -404,6 +404,7 @@ func startSim(p sim.Profile, cfg *config.Config) (baseURL string, stop func(), e
 		return "", nil, err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	sim.CloseAfterResponse(hs, cfg.Sim.CloseAfterResponse.D())
 	go hs.Serve(ln)
 	return "http://" + ln.Addr().String() + "/v1", func() {
 		srv.Close()

@@ -149,6 +149,10 @@ type SimConfig struct {
 	Profile               string  `yaml:"profile,omitempty"`
 	TimeScale             float64 `yaml:"time_scale,omitempty"`
 	MaxConcurrentRequests int     `yaml:"max_concurrent_requests,omitempty"`
+	// CloseAfterResponse makes the simulator close each keep-alive
+	// connection this long after a response, without "Connection: close",
+	// as llama-server does (0: keep connections open).
+	CloseAfterResponse Duration `yaml:"close_after_response,omitempty"`
 }
 
 // Validate returns every problem found, joined, one line each; each is
@@ -207,6 +211,9 @@ func (c *Config) endpointProblems(n namer) []problem {
 	}
 	if c.RPM < 0 || c.TPM < 0 {
 		ps = append(ps, problem{key: "rpm", subject: true, msg: "and --tpm must not be negative"})
+	}
+	if c.Sim.CloseAfterResponse.D() < 0 {
+		ps = append(ps, problem{key: "sim.close_after_response", subject: true, msg: fmt.Sprintf("must not be negative, got %s", c.Sim.CloseAfterResponse.D())})
 	}
 	if c.MaxRetryAfter.D() < 0 {
 		ps = append(ps, problem{key: "max_retry_after", subject: true, msg: fmt.Sprintf("must not be negative, got %s", c.MaxRetryAfter.D())})

@@ -89,3 +89,28 @@ func TestMaxRetryAfterFlag(t *testing.T) {
 		t.Errorf("negative --max-retry-after: status %d %s", st, errs)
 	}
 }
+
+// Against the simulator behaving like llama-server (it closes each
+// kept-alive connection 30 ms after a response, without Connection:
+// close), 200 streamed requests at concurrency 4 all succeed; the lost
+// sends are counted as replays in summary.json and the console table.
+func TestSimClosingKeepAliveCostsNoRequest(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	st, out, errs := runCLI(t, nil, "run", "--sim-close-after-response", "30ms", "--sim-time-scale", "0.005",
+		"--concurrency", "4", "--max-requests", "200", "--mean-input-tokens", "20", "--stddev-input-tokens", "0",
+		"--mean-output-tokens", "5", "--stddev-output-tokens", "0", "--results-dir", dir, "--no-progress")
+	if st != exitOK {
+		t.Fatalf("status %d\n%s", st, errs)
+	}
+	sum := readSummary(t, dir)
+	if sum.Requests.Total != 200 || sum.Requests.Failed != 0 {
+		t.Fatalf("requests %+v, errors %v; want 200 ok", sum.Requests, sum.ErrorsByKind)
+	}
+	if c := sum.Connections; c == nil || c.Replays == 0 || c.NewConnections < 50 {
+		t.Errorf("summary connections %+v; want replays and a new connection per request or so", sum.Connections)
+	}
+	if !strings.Contains(out, "replays") {
+		t.Errorf("console table does not show replays:\n%s", out)
+	}
+	t.Logf("connections: %+v", *sum.Connections)
+}
