@@ -109,3 +109,20 @@ func TestDefaultMaxRetryAfter(t *testing.T) {
 		t.Errorf("default cap %s", got)
 	}
 }
+
+// The end of --duration also ends backoff and Retry-After waits: no retry
+// starts after it, and the waiting request's outcome is canceled.
+func TestDurationEndsRetryWaits(t *testing.T) {
+	f := &flaky{fail: 1 << 30, status: http.StatusTooManyRequests, retryAfter: "30"}
+	r, c := newRunner(t, f, Plan{Concurrency: 1, Duration: 300 * time.Millisecond, Timeout: 5 * time.Second, Retries: 5})
+	start := time.Now()
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 1500*time.Millisecond {
+		t.Errorf("run took %s with a 300ms duration", el)
+	}
+	if len(c.recs) != 2 || !c.recs[0].Retried || c.recs[1].ErrorKind != llm.KindCanceled || c.recs[1].Attempt != 1 {
+		t.Fatalf("records %+v; want a retried 429 then a canceled outcome", c.recs)
+	}
+}

@@ -262,7 +262,7 @@ func (s *runState) ticket(at time.Duration) (int64, bool) {
 // send runs one request on the calling goroutine and hands its records
 // on; it returns the error kind of the request's outcome.
 func (s *runState) send(sl slot) llm.ErrorKind {
-	return s.r.do(s.reqCtx, s.interrupt, sl, func(rec *record.Record) { s.records <- rec })
+	return s.r.do(s.reqCtx, s.interrupt, s.sched, sl, func(rec *record.Record) { s.records <- rec })
 }
 
 // sendAsync runs one request on its own goroutine, after acquiring a slot
@@ -299,17 +299,19 @@ func (s *runState) sleepUntil(at time.Duration) bool {
 
 // do sends one request, retrying it as the plan allows, and emits a record
 // for every attempt. ctx bounds in-flight attempts (it ends when the grace
-// period after an interruption ran out); once interrupt ends, no new
-// attempt starts and a backoff ends at once: the request then gets a final
-// record of kind canceled, so every request has an outcome.
+// period after an interruption ran out). Once interrupt (the caller's
+// context) ends, no attempt starts; once sched ends (interrupted, or the
+// duration passed), no retry starts and a backoff or Retry-After wait ends
+// at once. Such a request gets a final record of kind canceled, so every
+// request has an outcome.
 //
 // do returns the error kind of the request's outcome, "" for a success.
-func (r *Runner) do(ctx, interrupt context.Context, sl slot, emit func(*record.Record)) llm.ErrorKind {
+func (r *Runner) do(ctx, interrupt, sched context.Context, sl slot, emit func(*record.Record)) llm.ErrorKind {
 	p := r.Source.Prompt(sl.id)
 	req := r.Template.build(p)
 	for attempt := 0; ; attempt++ {
-		if interrupt.Err() != nil {
-			emit(r.canceled(sl, p, req, attempt))
+		if interrupt.Err() != nil || attempt > 0 && sched.Err() != nil {
+			emit(r.canceled(sched, sl, p, req, attempt))
 			return llm.KindCanceled
 		}
 		rec, failed := r.attempt(ctx, sl, p, req, attempt)
@@ -324,10 +326,10 @@ func (r *Runner) do(ctx, interrupt context.Context, sl slot, emit func(*record.R
 			return ""
 		}
 		r.waitingRetryAfter.Add(boolInt(rec.RetryAfterWaitS > 0))
-		ok := sleepCtx2(ctx, interrupt, wait)
+		ok := sleepCtx2(ctx, sched, wait)
 		r.waitingRetryAfter.Add(-boolInt(rec.RetryAfterWaitS > 0))
 		if !ok {
-			emit(r.canceled(sl, p, req, attempt+1))
+			emit(r.canceled(sched, sl, p, req, attempt+1))
 			return llm.KindCanceled
 		}
 	}
@@ -336,15 +338,19 @@ func (r *Runner) do(ctx, interrupt context.Context, sl slot, emit func(*record.R
 // canceled is the final record of a request the run stopped before its
 // attempt number attempt was sent: the attempts before it are recorded
 // (retried), this one never went out.
-func (r *Runner) canceled(sl slot, p workload.Prompt, req *llm.Request, attempt int) *record.Record {
+func (r *Runner) canceled(sched context.Context, sl slot, p workload.Prompt, req *llm.Request, attempt int) *record.Record {
 	rec := r.newRecord(sl, p, req, attempt)
 	rec.SentS = time.Since(r.start).Seconds()
 	rec.TokenSource = record.SourceLocal
 	rec.ErrorKind = llm.KindCanceled
+	why := "run interrupted"
+	if context.Cause(sched) == errDurationReached {
+		why = "duration reached"
+	}
 	if attempt == 0 {
-		rec.Error = "run interrupted before the request was sent"
+		rec.Error = why + " before the request was sent"
 	} else {
-		rec.Error = fmt.Sprintf("run interrupted after %d attempt(s), before retry %d was sent", attempt, attempt)
+		rec.Error = fmt.Sprintf("%s after %d attempt(s), before retry %d was sent", why, attempt, attempt)
 	}
 	return rec
 }
