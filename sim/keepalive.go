@@ -41,7 +41,7 @@ func CloseAfterResponse(hs *http.Server, d time.Duration) {
 		if closed := dm.closing(); closed != nil {
 			// The server is done with this connection: read the request,
 			// answer nothing, and let the close end it.
-			go io.Copy(io.Discard, r.Body)
+			io.Copy(io.Discard, r.Body) // ends at the latest when the close comes
 			<-closed
 			return
 		}
