@@ -77,6 +77,11 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	}
 	tok, src, plan := pre.tok, pre.src, pre.plan
 
+	// Past the open-file limit every extra stream fails at once: refuse.
+	if _, err := CheckOpenFiles(cfg); err != nil {
+		return nil, err
+	}
+
 	ep, err := openEndpoint(ctx, cfg, plan)
 	if err != nil {
 		return nil, err
@@ -259,6 +264,7 @@ func Plan(cfg *config.Config) load.Plan {
 		Ramp:           cfg.Ramp.D(),
 		Seed:           cfg.Seed,
 		Retries:        cfg.Retries,
+		MaxRetryAfter:  cfg.MaxRetryAfter.D(),
 		MaxRequests:    cfg.MaxRequests,
 		Duration:       cfg.Duration.D(),
 		Warmup:         cfg.Warmup,
@@ -536,6 +542,7 @@ func startSim(p sim.Profile, cfg *config.Config) (baseURL string, stop func(), e
 		return "", nil, err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	sim.CloseAfterResponse(hs, cfg.Sim.CloseAfterResponse.D())
 	go hs.Serve(ln)
 	return "http://" + ln.Addr().String() + "/v1", func() {
 		srv.Close()

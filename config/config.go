@@ -95,6 +95,9 @@ type Config struct {
 	// honouring Retry-After; every attempt is recorded. 0 measures single
 	// attempts.
 	Retries int `yaml:"retries,omitempty"`
+	// MaxRetryAfter caps how long a server's Retry-After may hold a retry
+	// back (0: load.DefaultMaxRetryAfter, 60 s).
+	MaxRetryAfter Duration `yaml:"max_retry_after,omitempty"`
 	// RPM and TPM hold the run inside a quota of requests and tokens
 	// (prompt + max_tokens) per minute, client-side; 0: no limit.
 	RPM int `yaml:"rpm,omitempty"`
@@ -154,6 +157,10 @@ type SimConfig struct {
 	Profile               string  `yaml:"profile,omitempty"`
 	TimeScale             float64 `yaml:"time_scale,omitempty"`
 	MaxConcurrentRequests int     `yaml:"max_concurrent_requests,omitempty"`
+	// CloseAfterResponse makes the simulator close each keep-alive
+	// connection this long after a response, without "Connection: close",
+	// as llama-server does (0: keep connections open).
+	CloseAfterResponse Duration `yaml:"close_after_response,omitempty"`
 }
 
 // Validate returns every problem found, joined, one line each; each is
@@ -218,6 +225,12 @@ func (c *Config) endpointProblems(n namer) []problem {
 	}
 	if c.RPM < 0 || c.TPM < 0 {
 		ps = append(ps, problem{key: "rpm", subject: true, msg: "and --tpm must not be negative"})
+	}
+	if c.Sim.CloseAfterResponse.D() < 0 {
+		ps = append(ps, problem{key: "sim.close_after_response", subject: true, msg: fmt.Sprintf("must not be negative, got %s", c.Sim.CloseAfterResponse.D())})
+	}
+	if c.MaxRetryAfter.D() < 0 {
+		ps = append(ps, problem{key: "max_retry_after", subject: true, msg: fmt.Sprintf("must not be negative, got %s", c.MaxRetryAfter.D())})
 	}
 	if c.Retries < 0 {
 		ps = append(ps, problem{key: "retries", subject: true, msg: fmt.Sprintf("must not be negative, got %d", c.Retries)})

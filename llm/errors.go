@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -120,21 +121,31 @@ func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), sub)
 }
 
-// ParseRetryAfter reads a Retry-After header: delay seconds or an HTTP
-// date (relative to now). It returns 0 for an absent or unreadable value.
+// MaxRetryAfter bounds what ParseRetryAfter returns: a longer (or
+// overflowing) delay is read as this. The load runner caps the actual wait
+// far lower (load.DefaultMaxRetryAfter).
+const MaxRetryAfter = 24 * time.Hour
+
+// ParseRetryAfter reads a Retry-After header: delay seconds (fractions
+// accepted, as some servers send them) or an HTTP date (relative to now).
+// It returns 0 for an absent, unreadable, zero, negative or past value,
+// and at most MaxRetryAfter.
 func ParseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 || secs > 24*3600 {
+	if secs, err := strconv.ParseFloat(v, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case math.IsNaN(secs) || secs <= 0:
 			return 0
+		case secs >= MaxRetryAfter.Seconds():
+			return MaxRetryAfter
 		}
 		return time.Duration(secs * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }

@@ -74,6 +74,9 @@ type Plan struct {
 	// honouring Retry-After. 0 measures single attempts.
 	Retries             int
 	RetryBase, RetryCap time.Duration
+	// MaxRetryAfter caps how long a server's Retry-After may delay a
+	// retry; 0 means DefaultMaxRetryAfter (60 s).
+	MaxRetryAfter time.Duration
 	// Grace is how long in-flight requests may finish after the run is
 	// interrupted; past it they are canceled. 0 means min(Timeout, 10s).
 	Grace time.Duration
@@ -150,6 +153,9 @@ func (p Plan) Validate() error {
 	}
 	if p.Retries < 0 {
 		add("retries must not be negative, got %d", p.Retries)
+	}
+	if p.MaxRetryAfter < 0 {
+		add("max Retry-After wait must not be negative, got %s", p.MaxRetryAfter)
 	}
 	if p.Grace < 0 {
 		add("grace must not be negative, got %s", p.Grace)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/record"
 )
 
 // Retry backoff defaults: exponential from RetryBase, capped at RetryCap,
@@ -15,6 +16,11 @@ const (
 	DefaultRetryBase = 500 * time.Millisecond
 	DefaultRetryCap  = 20 * time.Second
 )
+
+// DefaultMaxRetryAfter caps how long a server's Retry-After may hold a
+// retry back (Plan.MaxRetryAfter 0): a Retry-After of an hour must not
+// stall a load test silently.
+const DefaultMaxRetryAfter = 60 * time.Second
 
 // retryable reports whether a failure of this kind is worth another
 // attempt: throttling, overload, server errors and connection failures.
@@ -44,13 +50,30 @@ func (r *Runner) retryWait(ctx context.Context, failed *llm.Error, attempt int) 
 	}
 	bound := min(limit, base<<min(attempt, 30))
 	wait := time.Duration(rand.Int64N(int64(bound) + 1))
-	return max(wait, failed.RetryAfter), true
+	return max(wait, min(failed.RetryAfter, r.Plan.maxRetryAfter())), true
 }
 
-// sleepCtx sleeps for d; false if ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+func (p Plan) maxRetryAfter() time.Duration {
+	if p.MaxRetryAfter > 0 {
+		return p.MaxRetryAfter
+	}
+	return DefaultMaxRetryAfter
+}
+
+// noteRetryAfter records on a retried attempt the Retry-After its error
+// carried and the wait before the next attempt.
+func (r *Runner) noteRetryAfter(rec *record.Record, failed *llm.Error, again bool, wait time.Duration) {
+	if !again || failed == nil || failed.RetryAfter <= 0 {
+		return
+	}
+	rec.RetryAfterS = failed.RetryAfter.Seconds()
+	rec.RetryAfterWaitS = wait.Seconds()
+}
+
+// sleepCtx2 sleeps for d; false if ctx or interrupt ended first.
+func sleepCtx2(ctx, interrupt context.Context, d time.Duration) bool {
 	if d <= 0 {
-		return ctx.Err() == nil
+		return ctx.Err() == nil && interrupt.Err() == nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -58,6 +81,8 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	case <-ctx.Done():
+		return false
+	case <-interrupt.Done():
 		return false
 	}
 }

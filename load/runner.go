@@ -92,6 +92,9 @@ type Runner struct {
 	inFlight atomic.Int64
 	ended    atomic.Int64
 	targetAt atomic.Pointer[func(time.Duration) float64] // the load aimed for over time
+	// waitingRetryAfter counts requests whose next attempt waits on a
+	// server's Retry-After now.
+	waitingRetryAfter atomic.Int64
 }
 
 // Result tells how a run went; the records tell what it measured.
@@ -110,6 +113,9 @@ type Progress struct {
 	Sent     int64
 	Ended    int64
 	InFlight int64
+	// WaitingRetryAfter counts requests whose next attempt is waiting on
+	// a server's Retry-After (capped by Plan.MaxRetryAfter).
+	WaitingRetryAfter int64
 }
 
 // Progress returns the runner's counters now.
@@ -118,7 +124,8 @@ func (r *Runner) Progress() Progress {
 	if st := r.started.Load(); st != nil {
 		el = time.Since(*st)
 	}
-	return Progress{Elapsed: el, Sent: r.sent.Load(), Ended: r.ended.Load(), InFlight: r.inFlight.Load()}
+	return Progress{Elapsed: el, Sent: r.sent.Load(), Ended: r.ended.Load(), InFlight: r.inFlight.Load(),
+		WaitingRetryAfter: r.waitingRetryAfter.Load()}
 }
 
 // Run applies the plan. When ctx ends, no new request is sent; in-flight
@@ -173,7 +180,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	})
 	stopSampler := r.startSampler()
 
-	st := &runState{r: r, sched: sched, stopSched: stopSched, reqCtx: reqCtx, records: records, total: -1}
+	st := &runState{r: r, interrupt: ctx, sched: sched, stopSched: stopSched, reqCtx: reqCtx, records: records, total: -1}
 	if r.Plan.MaxRequests > 0 {
 		st.total = int64(r.Plan.Warmup + r.Plan.MaxRequests)
 	}
@@ -216,11 +223,15 @@ type slot struct {
 	batch  int
 	at     time.Duration // t_sched, since the run's start
 	target float64       // the load aimed for at t_sched
+	// backoff is how long the worker waited after its last request failed
+	// to connect (closed loop).
+	backoff time.Duration
 }
 
 // runState is what the load shapes share during one Run.
 type runState struct {
 	r         *Runner
+	interrupt context.Context // the caller's: ends on Ctrl-C; no new attempt after
 	sched     context.Context // ends: schedule nothing more
 	stopSched context.CancelCauseFunc
 	reqCtx    context.Context // ends: cancel in-flight requests
@@ -248,9 +259,10 @@ func (s *runState) ticket(at time.Duration) (int64, bool) {
 	return id, true
 }
 
-// send runs one request on the calling goroutine and hands its records on.
-func (s *runState) send(sl slot) {
-	s.r.do(s.reqCtx, sl, func(rec *record.Record) { s.records <- rec })
+// send runs one request on the calling goroutine and hands its records
+// on; it returns the error kind of the request's outcome.
+func (s *runState) send(sl slot) llm.ErrorKind {
+	return s.r.do(s.reqCtx, s.interrupt, s.sched, sl, func(rec *record.Record) { s.records <- rec })
 }
 
 // sendAsync runs one request on its own goroutine, after acquiring a slot
@@ -262,6 +274,7 @@ func (s *runState) sendAsync(sl slot, sem chan struct{}) {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-s.reqCtx.Done():
+			case <-s.interrupt.Done():
 			}
 		}
 		s.send(sl)
@@ -285,24 +298,74 @@ func (s *runState) sleepUntil(at time.Duration) bool {
 }
 
 // do sends one request, retrying it as the plan allows, and emits a record
-// for every attempt.
-func (r *Runner) do(ctx context.Context, sl slot, emit func(*record.Record)) {
+// for every attempt. ctx bounds in-flight attempts (it ends when the grace
+// period after an interruption ran out). Once interrupt (the caller's
+// context) ends, no attempt starts; once sched ends (interrupted, or the
+// duration passed), no retry starts and a backoff or Retry-After wait ends
+// at once. Such a request gets a final record of kind canceled, so every
+// request has an outcome.
+//
+// do returns the error kind of the request's outcome, "" for a success.
+func (r *Runner) do(ctx, interrupt, sched context.Context, sl slot, emit func(*record.Record)) llm.ErrorKind {
 	p := r.Source.Prompt(sl.id)
 	req := r.Template.build(p)
 	for attempt := 0; ; attempt++ {
+		if interrupt.Err() != nil || attempt > 0 && sched.Err() != nil {
+			emit(r.canceled(sched, sl, p, req, attempt))
+			return llm.KindCanceled
+		}
 		rec, failed := r.attempt(ctx, sl, p, req, attempt)
 		wait, again := r.retryWait(ctx, failed, attempt)
+		r.noteRetryAfter(rec, failed, again, wait)
 		rec.Retried = again
 		emit(rec)
-		if !again || !sleepCtx(ctx, wait) {
-			return
+		if !again {
+			if failed != nil {
+				return failed.Kind
+			}
+			return ""
+		}
+		r.waitingRetryAfter.Add(boolInt(rec.RetryAfterWaitS > 0))
+		ok := sleepCtx2(ctx, sched, wait)
+		r.waitingRetryAfter.Add(-boolInt(rec.RetryAfterWaitS > 0))
+		if !ok {
+			emit(r.canceled(sched, sl, p, req, attempt+1))
+			return llm.KindCanceled
 		}
 	}
 }
 
-// attempt sends one attempt of a request and records what happened.
-func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *llm.Request, attempt int) (*record.Record, *llm.Error) {
-	rec := &record.Record{
+// canceled is the final record of a request the run stopped before its
+// attempt number attempt was sent: the attempts before it are recorded
+// (retried), this one never went out.
+func (r *Runner) canceled(sched context.Context, sl slot, p workload.Prompt, req *llm.Request, attempt int) *record.Record {
+	rec := r.newRecord(sl, p, req, attempt)
+	rec.SentS = time.Since(r.start).Seconds()
+	rec.TokenSource = record.SourceLocal
+	rec.ErrorKind = llm.KindCanceled
+	why := "run interrupted"
+	if context.Cause(sched) == errDurationReached {
+		why = "duration reached"
+	}
+	if attempt == 0 {
+		rec.Error = why + " before the request was sent"
+	} else {
+		rec.Error = fmt.Sprintf("%s after %d attempt(s), before retry %d was sent", why, attempt, attempt)
+	}
+	return rec
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// newRecord starts the record of one attempt with what the schedule and
+// the prompt say.
+func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt int) *record.Record {
+	return &record.Record{
 		SchemaVersion:         record.SchemaVersion,
 		ID:                    sl.id,
 		Attempt:               attempt,
@@ -315,7 +378,13 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		InputTokensLocal:      p.InputTokens + p.SystemTokens,
 		RequestedOutputTokens: p.MaxTokens,
 		Stream:                req.Stream,
+		ConnBackoffS:          sl.backoff.Seconds(),
 	}
+}
+
+// attempt sends one attempt of a request and records what happened.
+func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *llm.Request, attempt int) (*record.Record, *llm.Error) {
+	rec := r.newRecord(sl, p, req, attempt)
 	if r.Limiter != nil {
 		// Counted as a quota counts at admission: prompt plus requested output.
 		waited, err := r.Limiter.Wait(ctx, p.InputTokens+p.MaxTokens)
@@ -338,6 +407,9 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 	// shorter than --timeout.
 	ctx, cancel := context.WithDeadlineCause(ctx, sent.Add(r.Plan.Timeout), context.DeadlineExceeded)
 	defer cancel()
+	var conns connTrace
+	ctx = conns.context(ctx)
+	defer conns.fill(rec)
 	var (
 		text   strings.Builder
 		usage  *llm.Usage

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/record"
 )
 
@@ -37,18 +38,49 @@ func (s *runState) closedLoop() string {
 			if !s.sleepUntil(joinAt(w)) {
 				return
 			}
+			var backoff time.Duration
 			for {
 				at := time.Since(s.r.start)
 				id, ok := s.ticket(at)
 				if !ok {
 					return
 				}
-				s.send(slot{id: id, worker: w, at: at, target: active(at)})
+				kind := s.send(slot{id: id, worker: w, at: at, target: active(at), backoff: backoff})
+				// A worker whose request could not even connect waits
+				// before the next, so a refused or exhausted endpoint is
+				// not hammered in a hot loop of instant failures.
+				if kind != llm.KindConnection {
+					backoff = 0
+					continue
+				}
+				backoff = min(max(2*backoff, connBackoffBase), connBackoffCap)
+				if !s.sleepFor(backoff) {
+					return
+				}
 			}
 		})
 	}
 	workers.Wait()
 	return StopMaxRequests
+}
+
+// Backoff of a closed-loop worker after a connection error: doubling from
+// connBackoffBase up to connBackoffCap, reset by any other outcome.
+const (
+	connBackoffBase = 10 * time.Millisecond
+	connBackoffCap  = time.Second
+)
+
+// sleepFor waits d; false if scheduling stopped.
+func (s *runState) sleepFor(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.sched.Done():
+		return false
+	}
 }
 
 // batchSequential sends BatchSize requests at once, waits for all of them,

@@ -88,6 +88,29 @@ type Record struct {
 	ErrorKind llm.ErrorKind `json:"error_kind,omitempty"`
 	// Error is a one-line description of the failure.
 	Error string `json:"error,omitempty"`
+
+	// NewConnection tells that the attempt was sent on a connection opened
+	// for it rather than one reused from the keep-alive pool.
+	NewConnection bool `json:"new_connection,omitempty"`
+	// Replays counts the times the attempt was sent again on another
+	// connection because a reused one closed before any response byte
+	// arrived (the server never saw it). Not retries, not errors.
+	Replays int `json:"replays,omitempty"`
+	// DialS is the time spent opening TCP connections for the attempt
+	// (connect start to connect done), seconds; TLSS the TLS handshake
+	// time, seconds. Absent when no connection was opened.
+	DialS float64 `json:"dial_s,omitempty"`
+	TLSS  float64 `json:"tls_s,omitempty"`
+	// RetryAfterS is how long the server's Retry-After asked the client to
+	// wait before the next attempt, seconds, as parsed; RetryAfterWaitS
+	// is how long it waited for it (capped, see --max-retry-after). Set
+	// on retried attempts whose error carried a Retry-After.
+	RetryAfterS     float64 `json:"retry_after_s,omitempty"`
+	RetryAfterWaitS float64 `json:"retry_after_wait_s,omitempty"`
+	// ConnBackoffS is how long the closed-loop worker waited before this
+	// request because its previous request failed with a connection error
+	// (exponential from 10 ms to 1 s), seconds; absent otherwise.
+	ConnBackoffS float64 `json:"conn_backoff_s,omitempty"`
 }
 
 // OK reports whether the request succeeded.

@@ -130,6 +130,7 @@ func Table(w io.Writer, s *stats.Summary) error {
 		line(bw, "retries", fmt.Sprintf("%d attempts retried (%s), which sent %d input and received %d output tokens; request e2e incl. retries p50 %s, p99 %s ms",
 			r.Attempts, errorsByKind(r.ByKind), r.InputTokens, r.OutputTokens, num(1000*r.RequestE2E.P50), num(1000*r.RequestE2E.P99)))
 	}
+	connectionLines(bw, s)
 	if l := s.Limiter; l != nil {
 		line(bw, "limiter", fmt.Sprintf("held back %d attempts, %.3g s in all, at most %.3g s (--rpm/--tpm)", l.HeldAttempts, l.TotalWaitS, l.MaxWaitS))
 	}

@@ -123,6 +123,13 @@ type Summary struct {
 	// Limiter tells how often the client-side RPM/TPM limiter held
 	// attempts back; nil when it never did.
 	Limiter *Limiter `json:"limiter,omitempty"`
+	// Connections tells how attempts used connections: new ones, replays
+	// after a kept-alive connection closed, dial and TLS times; nil when
+	// the records say nothing about connections.
+	Connections *Connections `json:"connections,omitempty"`
+	// RetryAfter tells how often attempts waited on a server's
+	// Retry-After, and how long; nil when none did.
+	RetryAfter *RetryAfter `json:"retry_after,omitempty"`
 }
 
 // Retries describes the retried attempts of a run (non-warm-up).
@@ -275,6 +282,8 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 			retries.RequestE2E = requestE2E(recs)
 			s.Retries = &retries
 		}
+		s.Connections = connections(recs)
+		s.RetryAfter = retryAfter(recs)
 		if limiterHeld > 0 {
 			s.Limiter = &Limiter{HeldAttempts: limiterHeld, TotalWaitS: limiterWait, MaxWaitS: limiterMax}
 		}

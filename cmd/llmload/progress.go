@@ -84,6 +84,9 @@ func (p *progress) draw(final bool) {
 	frac = min(max(frac, 0), 1)
 	line := fmt.Sprintf("%s  errors %d  in flight %d  %s%s  TTFT p50 %s  %.0f output tok/s",
 		counts, snap.Errors, pr.InFlight, round(pr.Elapsed), eta, ms(snap.TTFTP50), snap.OutputTokensPerS)
+	if pr.WaitingRetryAfter > 0 {
+		line += fmt.Sprintf("  %d waiting on Retry-After", pr.WaitingRetryAfter)
+	}
 	if !p.tty {
 		fmt.Fprintf(p.w, "progress: %s\n", line)
 		return

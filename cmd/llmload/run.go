@@ -122,6 +122,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "warm-up requests sent first and excluded from statistics")
 	fs.Var(&cfg.Timeout, "timeout", "per-request timeout, send to last byte")
 	fs.IntVar(&cfg.Retries, "retries", cfg.Retries, "retry throttled, overloaded, 5xx and connection failures this many times (exponential backoff, full jitter, Retry-After honoured); every attempt is recorded")
+	fs.Var(&cfg.MaxRetryAfter, "max-retry-after", "longest wait a server's Retry-After may impose before a retry; longer ones are cut to this and counted (default 60s)")
 	fs.IntVar(&cfg.RPM, "rpm", cfg.RPM, "client-side quota: at most this many requests per minute (0: none)")
 	fs.IntVar(&cfg.TPM, "tpm", cfg.TPM, "client-side quota: at most this many tokens (prompt + max_tokens) per minute (0: none)")
 	fs.Var(&cfg.QuotaWindow, "quota-window", "the sliding window --rpm and --tpm count over (default 1m; shorter for per-second quotas or a sped-up simulator)")
@@ -139,6 +140,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	// Simulator.
 	fs.StringVar(&cfg.Sim.Profile, "sim-profile", cfg.Sim.Profile, "simulated model × accelerator (provider sim): "+strings.Join(sim.ProfileNames(), ", "))
 	fs.Float64Var(&cfg.Sim.TimeScale, "sim-time-scale", cfg.Sim.TimeScale, "simulator speed: 1 = real time, 0.1 = every delay ×0.1 (provider sim)")
+	fs.Var(&cfg.Sim.CloseAfterResponse, "sim-close-after-response", "simulator closes each keep-alive connection this long after a response, without Connection: close, like llama-server (provider sim; 0: never)")
 	fs.IntVar(&cfg.Sim.MaxConcurrentRequests, "sim-max-concurrent-requests", cfg.Sim.MaxConcurrentRequests, "simulator's MAX_CONCURRENT_REQUESTS; beyond it requests fail as overloaded (provider sim)")
 	return fs
 }
@@ -180,9 +182,21 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		if err := bench.Check(cfg); err != nil {
 			return c.usageErr("run", unwrapInvalid(err))
 		}
+		of, err := bench.CheckOpenFiles(cfg)
 		if rf.dryRun {
 			fmt.Fprint(c.stdout, cfg.PlanString())
+			if !bench.IsSweep(cfg) {
+				fmt.Fprintln(c.stdout, of)
+			}
+		}
+		if err != nil && !bench.IsSweep(cfg) {
+			return c.usageErr("run", unwrapInvalid(err))
+		}
+		if rf.dryRun {
 			return exitOK
+		}
+		if of.Warning != "" {
+			fmt.Fprintf(c.stderr, "llmload run: warning: %s\n", of.Warning)
 		}
 		if bench.IsSweep(cfg) {
 			return c.runSweep(ctx, cfg, rf.noProgress)

@@ -53,6 +53,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		rpm     int
 		tpm     int
 		bedrock bool
+		closeKA config.Duration
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	fs.StringVar(&profile, "profile", sim.DefaultProfile, "model × accelerator profile: "+strings.Join(sim.ProfileNames(), ", "))
@@ -64,6 +65,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 	fs.IntVar(&rpm, "rpm", 0, "requests-per-minute quota (per simulated minute); beyond it each protocol answers with its own throttling error (0: none)")
 	fs.IntVar(&tpm, "tpm", 0, "tokens-per-minute quota, prompt + max_tokens counted at admission (0: none)")
 	fs.BoolVar(&bedrock, "bedrock-quota", false, fmt.Sprintf("enforce Bedrock's default on-demand quota: %d requests and %d tokens per minute", sim.BedrockDefaultRPM, sim.BedrockDefaultTPM))
+	fs.Var(&closeKA, "close-after-response", "close each keep-alive connection this long after a response, without Connection: close, like llama-server (0: never)")
 	if done, st := c.parseFlags(fs, args); done {
 		return st
 	}
@@ -107,6 +109,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		return exitFailed
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	sim.CloseAfterResponse(hs, closeKA.D())
 	served := fmt.Sprintf("model %q", srv.ModelName())
 	if ms := srv.Models(); len(ms) > 1 {
 		served = fmt.Sprintf("models %q", ms)

@@ -115,6 +115,7 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 		accept = "application/x-ndjson"
 	}
 	wire.SetHeaders(hreq, accept, "", p.headers, req.Headers)
+	wire.MarkReplayable(hreq)
 
 	resp, err := p.client.Do(hreq)
 	if err != nil {

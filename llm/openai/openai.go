@@ -110,6 +110,7 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 		accept = "text/event-stream"
 	}
 	wire.SetHeaders(hreq, accept, p.apiKey, p.headers, req.Headers)
+	wire.MarkReplayable(hreq)
 
 	resp, err := p.client.Do(hreq)
 	if err != nil {

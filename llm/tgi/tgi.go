@@ -109,6 +109,7 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 		accept = "text/event-stream"
 	}
 	wire.SetHeaders(hreq, accept, p.apiKey, p.headers, req.Headers)
+	wire.MarkReplayable(hreq)
 	resp, err := p.client.Do(hreq)
 	if err != nil {
 		return nil, llm.Classify(ctx, err)

@@ -107,6 +107,30 @@ func SetHeaders(h *http.Request, accept, apiKey string, extra ...map[string]stri
 	}
 }
 
+// MarkReplayable lets net/http's Transport send h again on another
+// connection when the kept-alive connection it was sent on closes before
+// any response byte arrived: the server never saw it (a server closing
+// idle connections early, as llama-server does after each streamed
+// response, without "Connection: close"). The Transport replays only a
+// request with a GetBody (http.NewRequestWithContext sets it for a bytes
+// reader) that it deems idempotent, and only after failures on reused
+// connections, so a server that refuses the request on a fresh connection
+// still fails it. An "Idempotency-Key" key with a nil value marks a POST
+// replayable without sending the header (documented in net/http's
+// Transport); a key set by the user's headers is kept.
+func MarkReplayable(h *http.Request) {
+	if h.GetBody == nil {
+		return
+	}
+	if _, ok := h.Header["Idempotency-Key"]; ok {
+		return
+	}
+	if _, ok := h.Header["X-Idempotency-Key"]; ok {
+		return
+	}
+	h.Header["Idempotency-Key"] = nil
+}
+
 // MediaType returns the media type of h's Content-Type, "" when it has
 // none or cannot be parsed.
 func MediaType(h http.Header) string {
