@@ -60,6 +60,8 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	if err := cfg.Validate(); err != nil {
 		return nil, invalid(err)
 	}
+	resolveLengths(cfg)
+	resolvePromptSeed(cfg)
 	if len(cfg.Concurrency) > 1 || len(cfg.Rate) > 1 {
 		return nil, invalid(errors.New("bench.Run takes one load level; use Sweep for several"))
 	}
@@ -231,6 +233,7 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 				PromptFile:         s.PromptFile,
 				SystemPrompt:       s.SystemPrompt,
 				Seed:               cfg.Seed,
+				PromptSeed:         cfg.PromptSeed,
 				Tokenizer:          tok,
 			}}
 		}
@@ -245,6 +248,7 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 		PromptFile:         cfg.PromptFile,
 		SystemPrompt:       cfg.SystemPrompt,
 		Seed:               cfg.Seed,
+		PromptSeed:         cfg.PromptSeed,
 		Tokenizer:          tok,
 	})
 }

@@ -56,6 +56,7 @@ func Resolve(cfg *config.Config, getenv func(string) string, isSet func(string) 
 	if (cfg.Prompt != "" || cfg.PromptFile != "" || len(cfg.PromptSets) > 0) && !isSet("mean_input_tokens") && !isSet("stddev_input_tokens") {
 		cfg.MeanInputTokens, cfg.StddevInputTokens = 0, 0
 	}
+	resolveLengths(cfg)
 	if cfg.Mode == load.ModeRate && len(cfg.Rate) == 0 && cfg.Sweep == "" {
 		return errors.New("--mode rate needs --rate")
 	}

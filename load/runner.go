@@ -315,6 +315,9 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		InputTokensLocal:      p.InputTokens + p.SystemTokens,
 		RequestedOutputTokens: p.MaxTokens,
 		Stream:                req.Stream,
+
+		InputTokensClipped:           p.InputClipped,
+		RequestedOutputTokensClipped: p.OutputClipped,
 	}
 	if r.Limiter != nil {
 		// Counted as a quota counts at admission: prompt plus requested output.
@@ -395,6 +398,10 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 	if usage != nil {
 		rec.TokenSource = record.SourceServer
 		rec.InputTokens, rec.OutputTokens = usage.PromptTokens, usage.CompletionTokens
+		if usage.HasCached {
+			cached := usage.CachedPromptTokens
+			rec.CachedInputTokens = &cached
+		}
 		if usage.PromptTokens == 0 {
 			// Some servers (mainline TGI) report output tokens only.
 			rec.InputTokens = rec.InputTokensLocal

@@ -93,6 +93,9 @@ func Table(w io.Writer, s *stats.Summary) error {
 	if s.ScheduleLagWarning != "" {
 		line(bw, "WARNING", s.ScheduleLagWarning)
 	}
+	for _, w := range s.Warnings {
+		line(bw, "WARNING", w)
+	}
 	fmt.Fprintln(bw)
 
 	m := s.Metrics
@@ -137,6 +140,7 @@ func Table(w io.Writer, s *stats.Summary) error {
 			tc.InputMismatchRequests, tc.MeanInputDiff, tc.OutputMismatchRequests, tc.MeanOutputDiff)
 	}
 	line(bw, "tokens", tok)
+	extraLines(bw, s)
 	if g := s.Goodput; g != nil {
 		line(bw, "goodput", goodputLine(g))
 	}
@@ -263,4 +267,18 @@ func errorsByKind(m map[llm.ErrorKind]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// extraLines writes the requested lengths and the prompt cache, when the
+// summary has them.
+func extraLines(bw io.Writer, s *stats.Summary) {
+	if l := s.RequestedLengths; l != nil && l.OutputTokens.Count > 0 {
+		d := l.OutputTokens
+		line(bw, "max_tokens", fmt.Sprintf("requested mean %s, p50 %s, min %s, max %s; clipped to the floor: %d output, %d input of %d requests",
+			num(d.Mean), num(d.P50), num(d.Min), num(d.Max), l.OutputClipped, l.InputClipped, l.Requests))
+	}
+	if c := s.PromptCache; c != nil {
+		line(bw, "prompt cache", fmt.Sprintf("%d of %d input tokens (%.1f%%) served from the server's cache, over %d requests reporting it",
+			c.CachedInputTokens, c.InputTokens, 100*c.Share, c.Requests))
+	}
 }
