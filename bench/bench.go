@@ -392,6 +392,7 @@ func startSim(p sim.Profile, cfg *config.Config) (baseURL string, stop func(), e
 		MaxConcurrentRequests: cfg.Sim.MaxConcurrentRequests,
 		ModelName:             cfg.Model,
 		Seed:                  cfg.Seed,
+		PrefixCacheBlocks:     cfg.Sim.PrefixCacheBlocks,
 	})
 	if err != nil {
 		return "", nil, err

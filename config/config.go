@@ -151,6 +151,9 @@ type SimConfig struct {
 	Profile               string  `yaml:"profile,omitempty"`
 	TimeScale             float64 `yaml:"time_scale,omitempty"`
 	MaxConcurrentRequests int     `yaml:"max_concurrent_requests,omitempty"`
+	// PrefixCacheBlocks enables the simulator's prefix cache, that many
+	// 64-byte blocks of prompt text (0: none).
+	PrefixCacheBlocks int `yaml:"prefix_cache_blocks,omitempty"`
 }
 
 // Validate returns every problem found, joined, one line each; each is

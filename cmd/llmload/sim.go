@@ -53,6 +53,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		rpm     int
 		tpm     int
 		bedrock bool
+		prefix  int
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	fs.StringVar(&profile, "profile", sim.DefaultProfile, "model × accelerator profile: "+strings.Join(sim.ProfileNames(), ", "))
@@ -64,6 +65,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 	fs.IntVar(&rpm, "rpm", 0, "requests-per-minute quota (per simulated minute); beyond it each protocol answers with its own throttling error (0: none)")
 	fs.IntVar(&tpm, "tpm", 0, "tokens-per-minute quota, prompt + max_tokens counted at admission (0: none)")
 	fs.BoolVar(&bedrock, "bedrock-quota", false, fmt.Sprintf("enforce Bedrock's default on-demand quota: %d requests and %d tokens per minute", sim.BedrockDefaultRPM, sim.BedrockDefaultTPM))
+	fs.IntVar(&prefix, "prefix-cache", 0, "prefix cache of this many 64-byte blocks of prompt text: repeated prompt prefixes skip prefill and are reported as cached tokens (0: none)")
 	if done, st := c.parseFlags(fs, args); done {
 		return st
 	}
@@ -86,6 +88,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		InvocationTimeout:     timeout.D(),
 		ModelName:             model,
 		Seed:                  seed,
+		PrefixCacheBlocks:     prefix,
 	})
 	if err != nil {
 		return c.usageErr("sim", err)
