@@ -59,7 +59,7 @@ func TestCachedPromptTokens(t *testing.T) {
 	t.Run("whole", func(t *testing.T) {
 		for body, want := range map[string]int{
 			`{"id":"x","choices":[{"message":{"content":"ab"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":8}}}`: 8,
-			`{"id":"x","choices":[{"message":{"content":"ab"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2},"timings":{"cache_n":7}}`:                   7,
+			`{"id":"x","choices":[{"message":{"content":"ab"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2},"timings":{"cache_n":7}}`:                     7,
 		} {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
