@@ -171,6 +171,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		}
 		if rf.dryRun {
 			fmt.Fprint(c.stdout, cfg.PlanString())
+			fmt.Fprint(c.stdout, bench.LengthPreview(cfg))
 			return exitOK
 		}
 		if bench.IsSweep(cfg) {
