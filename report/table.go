@@ -274,8 +274,8 @@ func errorsByKind(m map[llm.ErrorKind]int) string {
 func extraLines(bw io.Writer, s *stats.Summary) {
 	if l := s.RequestedLengths; l != nil && l.OutputTokens.Count > 0 {
 		d := l.OutputTokens
-		line(bw, "max_tokens", fmt.Sprintf("requested mean %s, p50 %s, min %s, max %s; clipped to the floor: %d output, %d input of %d requests",
-			num(d.Mean), num(d.P50), num(d.Min), num(d.Max), l.OutputClipped, l.InputClipped, l.Requests))
+		line(bw, "max_tokens", fmt.Sprintf("requested mean %.1f, p50 %.0f, min %.0f, max %.0f; clipped to the floor: %d output, %d input of %d requests",
+			d.Mean, d.P50, d.Min, d.Max, l.OutputClipped, l.InputClipped, l.Requests))
 	}
 	if c := s.PromptCache; c != nil {
 		line(bw, "prompt cache", fmt.Sprintf("%d of %d input tokens (%.1f%%) served from the server's cache, over %d requests reporting it",

@@ -135,7 +135,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	// Simulator.
 	fs.StringVar(&cfg.Sim.Profile, "sim-profile", cfg.Sim.Profile, "simulated model × accelerator (provider sim): "+strings.Join(sim.ProfileNames(), ", "))
 	fs.Float64Var(&cfg.Sim.TimeScale, "sim-time-scale", cfg.Sim.TimeScale, "simulator speed: 1 = real time, 0.1 = every delay ×0.1 (provider sim)")
-	fs.IntVar(&cfg.Sim.PrefixCacheBlocks, "sim-prefix-cache", cfg.Sim.PrefixCacheBlocks, "simulator's prefix cache, in 64-byte blocks of prompt text: repeated prompt prefixes are served from it and reported as cached tokens (provider sim; 0: none)")
+	fs.IntVar(&cfg.Sim.PrefixCacheBlocks, "sim-prefix-cache-blocks", cfg.Sim.PrefixCacheBlocks, "simulator's prefix cache, in 64-byte blocks of prompt text: repeated prompt prefixes are served from it and reported as cached tokens (provider sim; 0: none)")
 	fs.IntVar(&cfg.Sim.MaxConcurrentRequests, "sim-max-concurrent-requests", cfg.Sim.MaxConcurrentRequests, "simulator's MAX_CONCURRENT_REQUESTS; beyond it requests fail as overloaded (provider sim)")
 	return fs
 }
