@@ -153,7 +153,7 @@ type SimConfig struct {
 	MaxConcurrentRequests int     `yaml:"max_concurrent_requests,omitempty"`
 	// PrefixCacheBlocks enables the simulator's prefix cache, that many
 	// 64-byte blocks of prompt text (0: none).
-	PrefixCacheBlocks int `yaml:"prefix_cache_blocks,omitempty"`
+	PrefixCacheBlocks int `yaml:"prefix_cache_blocks"`
 }
 
 // Validate returns every problem found, joined, one line each; each is

@@ -17,6 +17,10 @@ const (
 	DefaultTimeout          = 90 * time.Second
 	DefaultSweepLevels      = 10
 	DefaultSimMaxConcurrent = 128
+	// DefaultSimPrefixCacheBlocks gives the built-in simulator a prefix
+	// cache of 65,536 blocks of 64 bytes (about a million tokens of
+	// prompt), as vLLM caches prefixes by default.
+	DefaultSimPrefixCacheBlocks = 1 << 16
 	// AutoStddev, as a length's standard deviation, means a quarter of its
 	// mean (workload.AutoStddev).
 	AutoStddev = -1
@@ -38,7 +42,7 @@ func EffectiveStddev(mean, stddev int) int {
 // 90 s per-request timeout, streaming chat, seed 1, the cl100k_base
 // tokenizer, Poisson arrivals with burstiness 1 (used in mode rate only),
 // 10 levels for sweep auto, and the simulator's default profile at real
-// time with 128 concurrent requests. Provider is empty: the CLI resolves
+// time with 128 concurrent requests and a prefix cache. Provider is empty: the CLI resolves
 // it (openai with a base URL, else sim). Name and ResultsDir are empty:
 // the CLI derives them.
 //
@@ -64,6 +68,7 @@ func Defaults() Config {
 			Profile:               DefaultSimProfile,
 			TimeScale:             1,
 			MaxConcurrentRequests: DefaultSimMaxConcurrent,
+			PrefixCacheBlocks:     DefaultSimPrefixCacheBlocks,
 		},
 	}
 }

@@ -29,8 +29,12 @@ func (c *Config) planString(keyFrom string) string {
 	r := c.Redacted()
 	switch c.Provider {
 	case ProviderSim:
-		line("endpoint", "built-in simulator, profile %s (time scale %g, max %d concurrent requests)",
-			orDefault(c.Sim.Profile, DefaultSimProfile), c.Sim.TimeScale, c.Sim.MaxConcurrentRequests)
+		cache := "no prefix cache"
+		if c.Sim.PrefixCacheBlocks > 0 {
+			cache = fmt.Sprintf("prefix cache of %d blocks", c.Sim.PrefixCacheBlocks)
+		}
+		line("endpoint", "built-in simulator, profile %s (time scale %g, max %d concurrent requests, %s)",
+			orDefault(c.Sim.Profile, DefaultSimProfile), c.Sim.TimeScale, c.Sim.MaxConcurrentRequests, cache)
 	case "":
 		if c.BaseURL != "" {
 			line("endpoint", "%s (provider resolved at run time: openai)", r.BaseURL)
