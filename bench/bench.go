@@ -68,6 +68,8 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 }
 
 func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error) {
+	resolveLengths(cfg)
+	resolvePromptSeed(cfg)
 	if len(cfg.Concurrency) > 1 || len(cfg.Rate) > 1 {
 		return nil, invalid(errors.New("bench.Run takes one load level; use Sweep for several"))
 	}
@@ -294,6 +296,7 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 				PromptFile:         s.PromptFile,
 				SystemPrompt:       s.SystemPrompt,
 				Seed:               cfg.Seed,
+				PromptSeed:         cfg.PromptSeed,
 				Tokenizer:          tok,
 			}}
 		}
@@ -308,6 +311,7 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 		PromptFile:         cfg.PromptFile,
 		SystemPrompt:       cfg.SystemPrompt,
 		Seed:               cfg.Seed,
+		PromptSeed:         cfg.PromptSeed,
 		Tokenizer:          tok,
 	})
 }
@@ -532,6 +536,7 @@ func startSim(p sim.Profile, cfg *config.Config) (baseURL string, stop func(), e
 		MaxConcurrentRequests: cfg.Sim.MaxConcurrentRequests,
 		ModelName:             cfg.Model,
 		Seed:                  cfg.Seed,
+		PrefixCacheBlocks:     cfg.Sim.PrefixCacheBlocks,
 	})
 	if err != nil {
 		return "", nil, err

@@ -104,6 +104,7 @@ func resolveRest(cfg *config.Config, isSet func(string) bool) error {
 			cfg.StddevInputTokens = 0
 		}
 	}
+	resolveLengths(cfg)
 	if cfg.Mode == load.ModeRate && len(cfg.Rate) == 0 && cfg.Sweep == "" {
 		return errors.New("--mode rate needs --rate")
 	}

@@ -57,7 +57,12 @@ type Config struct {
 	Prompt             string `yaml:"prompt,omitempty"`
 	PromptFile         string `yaml:"prompt_file,omitempty"`
 	Seed               uint64 `yaml:"seed"`
-	Tokenizer          string `yaml:"tokenizer"`
+	// PromptSeed, with Seed, fixes the texts of synthetic prompts. 0 (the
+	// default) draws one at random for each run, so that no run's prompts
+	// share a cacheable prefix with another's; the run's config.yaml
+	// records the one drawn, so re-running it reproduces the texts.
+	PromptSeed uint64 `yaml:"prompt_seed,omitempty"`
+	Tokenizer  string `yaml:"tokenizer"`
 
 	// SystemPrompt is sent as a system message with every request (and
 	// paid for on every request).
@@ -161,6 +166,9 @@ type SimConfig struct {
 	// connection this long after a response, without "Connection: close",
 	// as llama-server does (0: keep connections open).
 	CloseAfterResponse Duration `yaml:"close_after_response,omitempty"`
+	// PrefixCacheBlocks enables the simulator's prefix cache, that many
+	// 64-byte blocks of prompt text (0: none).
+	PrefixCacheBlocks int `yaml:"prefix_cache_blocks"`
 }
 
 // Validate returns every problem found, joined, one line each; each is

@@ -275,7 +275,7 @@ func TestPromptSetValidation(t *testing.T) {
 	// Output lengths are inherited by sets that give none.
 	c.PromptSets = []PromptSet{{Name: "a", Weight: 1, MeanInputTokens: 5}, {Name: "b", Weight: 1, MeanInputTokens: 5, MeanOutputTokens: 7}}
 	got := c.EffectivePromptSets()
-	if got[0].MeanOutputTokens != 150 || got[0].StddevOutputTokens != 80 || got[1].MeanOutputTokens != 7 || got[1].StddevOutputTokens != 0 {
+	if got[0].MeanOutputTokens != 150 || got[0].StddevOutputTokens != AutoStddev || got[1].MeanOutputTokens != 7 || got[1].StddevOutputTokens != 0 {
 		t.Errorf("EffectivePromptSets() = %+v", got)
 	}
 }
@@ -293,7 +293,7 @@ func TestPlanString(t *testing.T) {
 		"endpoint:   openai https://u:REDACTED@gw.example/v1?api-key=REDACTED",
 		"model:      m; api chat, streaming, ignore_eos false; API key set (not shown)",
 		"headers Authorization: REDACTED",
-		"workload:   synthetic prompts of 550±150 input tokens, max_tokens 150±80 (tokenizer cl100k_base, seed 1)",
+		"workload:   synthetic prompts of 550±138 input tokens, max_tokens 150±38 (tokenizer cl100k_base, seed 1, new prompt texts each run)",
 		`system prompt of 9 characters with every request: "Be terse."`,
 		"open loop, gamma (burstiness 0.5) arrivals, a sweep of 3 rates, one after another: 1,2,4 requests/s; at most 32 in flight",
 		"stop:       after 100 measured requests or 5m0s, whichever comes first, per level; 10 warm-up requests first",

@@ -126,11 +126,11 @@ func TestDefaults(t *testing.T) {
 	d := Defaults()
 	want := Config{
 		Provider: "", API: "chat", Stream: true,
-		MeanInputTokens: 550, StddevInputTokens: 150, MeanOutputTokens: 150, StddevOutputTokens: 80,
+		MeanInputTokens: 550, StddevInputTokens: AutoStddev, MeanOutputTokens: 150, StddevOutputTokens: AutoStddev,
 		Seed: 1, Tokenizer: "cl100k_base",
 		Mode: "concurrency", Concurrency: IntList{10}, MaxRequests: 100, Timeout: Duration(90 * time.Second),
 		Arrival: "poisson", Burstiness: 1, SweepLevels: 10,
-		Sim: SimConfig{Profile: "llama2-7b-a10g", TimeScale: 1, MaxConcurrentRequests: 128},
+		Sim: SimConfig{Profile: "llama2-7b-a10g", TimeScale: 1, MaxConcurrentRequests: 128, PrefixCacheBlocks: 1 << 16},
 	}
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("Defaults() = %+v\nwant %+v", d, want)

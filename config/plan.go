@@ -29,8 +29,12 @@ func (c *Config) planString(keyFrom string) string {
 	r := c.Redacted()
 	switch c.Provider {
 	case ProviderSim:
-		line("endpoint", "built-in simulator, profile %s (time scale %g, max %d concurrent requests)",
-			orDefault(c.Sim.Profile, DefaultSimProfile), c.Sim.TimeScale, c.Sim.MaxConcurrentRequests)
+		cache := "no prefix cache"
+		if c.Sim.PrefixCacheBlocks > 0 {
+			cache = fmt.Sprintf("prefix cache of %d blocks", c.Sim.PrefixCacheBlocks)
+		}
+		line("endpoint", "built-in simulator, profile %s (time scale %g, max %d concurrent requests, %s)",
+			orDefault(c.Sim.Profile, DefaultSimProfile), c.Sim.TimeScale, c.Sim.MaxConcurrentRequests, cache)
 	case "":
 		if c.BaseURL != "" {
 			line("endpoint", "%s (provider resolved at run time: openai)", r.BaseURL)
@@ -79,7 +83,7 @@ func (c *Config) planString(keyFrom string) string {
 		for _, s := range sets {
 			total += s.Weight
 		}
-		line("workload", "a mix of %d prompt %s (tokenizer %s, seed %d):", len(sets), plural(len(sets), "set", "sets"), c.Tokenizer, c.Seed)
+		line("workload", "a mix of %d prompt %s (tokenizer %s, seed %d%s):", len(sets), plural(len(sets), "set", "sets"), c.Tokenizer, c.Seed, c.promptSeedText())
 		for _, s := range sets {
 			more("  %-10s %5.1f%%  %s", s.Name, 100*s.Weight/total,
 				workloadText(s.Prompt, s.PromptFile, s.MeanInputTokens, s.StddevInputTokens, s.MeanOutputTokens, s.StddevOutputTokens))
@@ -88,8 +92,8 @@ func (c *Config) planString(keyFrom string) string {
 			}
 		}
 	} else {
-		line("workload", "%s (tokenizer %s, seed %d)",
-			workloadText(c.Prompt, c.PromptFile, c.MeanInputTokens, c.StddevInputTokens, c.MeanOutputTokens, c.StddevOutputTokens), c.Tokenizer, c.Seed)
+		line("workload", "%s (tokenizer %s, seed %d%s)",
+			workloadText(c.Prompt, c.PromptFile, c.MeanInputTokens, c.StddevInputTokens, c.MeanOutputTokens, c.StddevOutputTokens), c.Tokenizer, c.Seed, c.promptSeedText())
 	}
 	if c.SystemPrompt != "" {
 		more("system prompt of %d %s with every request: %q", len(c.SystemPrompt), plural(len(c.SystemPrompt), "character", "characters"), abbreviate(c.SystemPrompt, 60))
@@ -189,6 +193,22 @@ func (c *Config) planString(keyFrom string) string {
 	return b.String()
 }
 
+// promptSeedText tells how synthetic prompt texts are chosen, when the
+// workload has synthetic prompts.
+func (c *Config) promptSeedText() string {
+	synthetic := c.Prompt == "" && c.PromptFile == "" && c.MeanInputTokens > 0
+	for _, s := range c.EffectivePromptSets() {
+		synthetic = synthetic || s.Prompt == "" && s.PromptFile == "" && s.MeanInputTokens > 0
+	}
+	switch {
+	case !synthetic:
+		return ""
+	case c.PromptSeed != 0:
+		return fmt.Sprintf(", prompt seed %d", c.PromptSeed)
+	}
+	return ", new prompt texts each run"
+}
+
 // providerOptionsText lists the set provider options, "key=value, …".
 func providerOptionsText(p *ProviderOptions) string {
 	v := reflect.ValueOf(p).Elem()
@@ -222,6 +242,7 @@ func workloadText(prompt, file string, meanIn, sdIn, meanOut, sdOut int) string 
 
 // meanSD writes "550±150", or "550" without spread.
 func meanSD(mean, sd int) string {
+	sd = EffectiveStddev(mean, sd)
 	if sd == 0 {
 		return strconv.Itoa(mean)
 	}

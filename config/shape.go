@@ -271,7 +271,7 @@ func (c *Config) workloadProblems(n namer) []problem {
 		{"mean_output_tokens", c.MeanOutputTokens},
 		{"stddev_output_tokens", c.StddevOutputTokens},
 	} {
-		if f.v < 0 {
+		if f.v < 0 && !(f.v == AutoStddev && strings.HasPrefix(f.key, "stddev")) {
 			ps = append(ps, problem{key: f.key, subject: true, msg: fmt.Sprintf("must not be negative (got %d)", f.v)})
 		}
 	}
@@ -336,7 +336,7 @@ func mixProblems(sets []PromptSet, key, where string, n namer) []problem {
 			{"mean_output_tokens", s.MeanOutputTokens},
 			{"stddev_output_tokens", s.StddevOutputTokens},
 		} {
-			if f.v < 0 {
+			if f.v < 0 && !(f.v == AutoStddev && strings.HasPrefix(f.key, "stddev")) {
 				add(f.key, "%s must not be negative (got %d)", n(f.key), f.v)
 			}
 		}

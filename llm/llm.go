@@ -54,6 +54,15 @@ type Request struct {
 type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
+	// CachedPromptTokens is how many of PromptTokens the server took from
+	// its prompt (prefix) cache instead of computing them, when HasCached:
+	// OpenAI's usage.prompt_tokens_details.cached_tokens, llama.cpp's
+	// timings.cache_n, Bedrock's cacheReadInputTokens (see
+	// docs/providers.md). Providers that report cache reads outside their
+	// input count (Bedrock, Anthropic) add them to PromptTokens, so that
+	// PromptTokens is always the whole prompt.
+	CachedPromptTokens int  `json:"-"`
+	HasCached          bool `json:"-"`
 }
 
 // Event is one unit read from a response: output text, usage, or both.

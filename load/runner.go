@@ -366,19 +366,21 @@ func boolInt(b bool) int64 {
 // the prompt say.
 func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt int) *record.Record {
 	return &record.Record{
-		SchemaVersion:         record.SchemaVersion,
-		ID:                    sl.id,
-		Attempt:               attempt,
-		Worker:                sl.worker,
-		Batch:                 sl.batch,
-		TargetLoad:            sl.target,
-		Warmup:                sl.id < int64(r.Plan.Warmup),
-		ScheduledS:            sl.at.Seconds(),
-		PromptSet:             p.Set,
-		InputTokensLocal:      p.InputTokens + p.SystemTokens,
-		RequestedOutputTokens: p.MaxTokens,
-		Stream:                req.Stream,
-		ConnBackoffS:          sl.backoff.Seconds(),
+		SchemaVersion:                record.SchemaVersion,
+		ID:                           sl.id,
+		Attempt:                      attempt,
+		Worker:                       sl.worker,
+		Batch:                        sl.batch,
+		TargetLoad:                   sl.target,
+		Warmup:                       sl.id < int64(r.Plan.Warmup),
+		ScheduledS:                   sl.at.Seconds(),
+		PromptSet:                    p.Set,
+		InputTokensLocal:             p.InputTokens + p.SystemTokens,
+		RequestedOutputTokens:        p.MaxTokens,
+		Stream:                       req.Stream,
+		ConnBackoffS:                 sl.backoff.Seconds(),
+		InputTokensClipped:           p.InputClipped,
+		RequestedOutputTokensClipped: p.OutputClipped,
 	}
 }
 
@@ -467,6 +469,10 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 	if usage != nil {
 		rec.TokenSource = record.SourceServer
 		rec.InputTokens, rec.OutputTokens = usage.PromptTokens, usage.CompletionTokens
+		if usage.HasCached {
+			cached := usage.CachedPromptTokens
+			rec.CachedInputTokens = &cached
+		}
 		if usage.PromptTokens == 0 {
 			// Some servers (mainline TGI) report output tokens only.
 			rec.InputTokens = rec.InputTokensLocal

@@ -69,8 +69,17 @@ type Record struct {
 	// disagreement with the server can be reported.
 	InputTokensLocal  int `json:"input_tokens_local"`
 	OutputTokensLocal int `json:"output_tokens_local"`
+	// CachedInputTokens is how many of InputTokens the server reported
+	// taking from its prompt (prefix) cache, tokens; absent when the server
+	// reported nothing about its cache (see docs/providers.md).
+	CachedInputTokens *int `json:"cached_input_tokens,omitempty"`
 	// RequestedOutputTokens is the max_tokens sent (0: none).
 	RequestedOutputTokens int `json:"requested_output_tokens"`
+	// InputTokensClipped and RequestedOutputTokensClipped tell that the
+	// drawn synthetic prompt length or max_tokens fell below the workload's
+	// floor (docs/workload.md) and was raised to it.
+	InputTokensClipped           bool `json:"input_tokens_clipped,omitempty"`
+	RequestedOutputTokensClipped bool `json:"requested_output_tokens_clipped,omitempty"`
 	// Stream tells whether the response was streamed.
 	Stream bool `json:"stream"`
 	// FinishReason is the server's ("stop", "length"), when given.

@@ -96,6 +96,9 @@ func Table(w io.Writer, s *stats.Summary) error {
 	if s.ScheduleLagWarning != "" {
 		line(bw, "WARNING", s.ScheduleLagWarning)
 	}
+	for _, w := range s.Warnings {
+		line(bw, "WARNING", w)
+	}
 	fmt.Fprintln(bw)
 
 	m := s.Metrics
@@ -146,6 +149,7 @@ func Table(w io.Writer, s *stats.Summary) error {
 			tc.InputMismatchRequests, tc.MeanInputDiff, tc.OutputMismatchRequests, tc.MeanOutputDiff)
 	}
 	line(bw, "tokens", tok)
+	extraLines(bw, s)
 	if g := s.Goodput; g != nil {
 		line(bw, "goodput", goodputLine(g))
 	}
@@ -300,4 +304,18 @@ func simLine(si *stats.SimInfo) string {
 		txt += ", real time"
 	}
 	return txt
+}
+
+// extraLines writes the requested lengths and the prompt cache, when the
+// summary has them.
+func extraLines(bw io.Writer, s *stats.Summary) {
+	if l := s.RequestedLengths; l != nil && l.OutputTokens.Count > 0 {
+		d := l.OutputTokens
+		line(bw, "max_tokens", fmt.Sprintf("requested mean %.1f, p50 %.0f, min %.0f, max %.0f; clipped to the floor: %d output, %d input of %d requests",
+			d.Mean, d.P50, d.Min, d.Max, l.OutputClipped, l.InputClipped, l.Requests))
+	}
+	if c := s.PromptCache; c != nil {
+		line(bw, "prompt cache", fmt.Sprintf("%d of %d input tokens (%.1f%%) served from the server's cache, over %d requests reporting it",
+			c.CachedInputTokens, c.InputTokens, 100*c.Share, c.Requests))
+	}
 }

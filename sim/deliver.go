@@ -26,7 +26,7 @@ type emitter interface {
 // errOverloaded (MaxConcurrentRequests reached: answer with the protocol's
 // overload error) or errClosed.
 func (s *Server) enqueue(id string, pl plan, arrived time.Time) (*seq, error) {
-	q := &seq{id: id, prompt: pl.prompt, target: pl.target, reserve: pl.reserve, arrived: arrived,
+	q := &seq{id: id, prompt: pl.prompt, cached: pl.cached, target: pl.target, reserve: pl.reserve, arrived: arrived,
 		out: make(chan token, pl.target)}
 	if err := s.submit(q); err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ type token struct {
 type seq struct {
 	id      string
 	prompt  int // prompt tokens
+	cached  int // of which served from the prefix cache: no prefill
 	target  int // output tokens it will emit
 	reserve int // KV tokens reserved on admission: prompt + max_tokens
 
@@ -88,7 +89,7 @@ func (b *batcher) plan(now time.Time) (step, bool) {
 		if b.used+s.reserve > b.capacity {
 			break
 		}
-		if lim := b.p.MaxPrefillTokens; lim > 0 && len(admitted) > 0 && tokens+s.prompt > lim {
+		if lim := b.p.MaxPrefillTokens; lim > 0 && len(admitted) > 0 && tokens+s.prompt-s.cached > lim {
 			break
 		}
 		b.queue = b.queue[1:]
@@ -97,7 +98,7 @@ func (b *batcher) plan(now time.Time) (step, bool) {
 		s.admitted = now
 		b.running = append(b.running, s)
 		admitted = append(admitted, s)
-		tokens += s.prompt
+		tokens += s.prompt - s.cached
 	}
 	if len(b.queue) == 0 {
 		b.queue = nil // let the backing array go

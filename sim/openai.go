@@ -120,6 +120,8 @@ func (s *Server) countPrompt(req *genRequest, chat bool) (int, []string, error) 
 // plan is what the server decided to do with a request.
 type plan struct {
 	prompt, target, reserve int
+	cached                  int    // prompt tokens served from the prefix cache
+	cacheOn                 bool   // the server has a prefix cache: report it
 	finish                  string // finish_reason of the last token
 	hash                    uint64
 }
@@ -191,9 +193,22 @@ func (req *genRequest) params() genParams {
 // Response shapes.
 
 type usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
+	PromptTokens        int            `json:"prompt_tokens"`
+	CompletionTokens    int            `json:"completion_tokens"`
+	TotalTokens         int            `json:"total_tokens"`
+	PromptTokensDetails *promptDetails `json:"prompt_tokens_details,omitempty"`
+}
+
+// promptDetails is vLLM's (and OpenAI's) usage.prompt_tokens_details.
+type promptDetails struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+// cacheTimings is the token-count part of llama.cpp server's "timings":
+// prompt_n tokens computed, cache_n taken from the cache.
+type cacheTimings struct {
+	PromptN int `json:"prompt_n"`
+	CacheN  int `json:"cache_n"`
 }
 
 type delta struct {
@@ -216,6 +231,7 @@ type chunk struct {
 	Model   string        `json:"model"`
 	Choices []chunkChoice `json:"choices"`
 	Usage   *usage        `json:"usage,omitempty"`
+	Timings *cacheTimings `json:"timings,omitempty"`
 }
 
 type message struct {
@@ -232,12 +248,13 @@ type fullChoice struct {
 }
 
 type fullResponse struct {
-	ID      string       `json:"id"`
-	Object  string       `json:"object"`
-	Created int64        `json:"created"`
-	Model   string       `json:"model"`
-	Choices []fullChoice `json:"choices"`
-	Usage   usage        `json:"usage"`
+	ID      string        `json:"id"`
+	Object  string        `json:"object"`
+	Created int64         `json:"created"`
+	Model   string        `json:"model"`
+	Choices []fullChoice  `json:"choices"`
+	Usage   usage         `json:"usage"`
+	Timings *cacheTimings `json:"timings,omitempty"`
 }
 
 type apiError struct {
@@ -337,6 +354,9 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool
 		return
 	}
 
+	if s.prefix != nil {
+		pl.cached, pl.cacheOn = s.prefix.lookup(parts, prompt), true
+	}
 	id, object := fmt.Sprintf("cmpl-%d", s.ids.Add(1)), "text_completion"
 	if chat {
 		id, object = "chat"+id, "chat.completion"
@@ -426,14 +446,29 @@ func (wr *responder) token(i int) error {
 	} else {
 		c.Text = &text
 	}
+	ch := wr.chunkOf(c)
 	if i == wr.pl.target-1 {
 		c.FinishReason = &wr.pl.finish
+		ch = wr.chunkOf(c)
+		ch.Timings = wr.timingsOf() // llama.cpp: on the finish chunk
 	}
-	return wr.event(wr.chunkOf(c))
+	return wr.event(ch)
 }
 
 func (wr *responder) usageOf() usage {
-	return usage{PromptTokens: wr.pl.prompt, CompletionTokens: wr.pl.target, TotalTokens: wr.pl.prompt + wr.pl.target}
+	u := usage{PromptTokens: wr.pl.prompt, CompletionTokens: wr.pl.target, TotalTokens: wr.pl.prompt + wr.pl.target}
+	if wr.pl.cacheOn {
+		u.PromptTokensDetails = &promptDetails{CachedTokens: wr.pl.cached}
+	}
+	return u
+}
+
+// timingsOf is llama.cpp's cache report, nil without a prefix cache.
+func (wr *responder) timingsOf() *cacheTimings {
+	if !wr.pl.cacheOn {
+		return nil
+	}
+	return &cacheTimings{PromptN: wr.pl.prompt - wr.pl.cached, CacheN: wr.pl.cached}
 }
 
 // end finishes a complete response.
@@ -462,7 +497,7 @@ func (wr *responder) end() {
 	}
 	wr.w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(wr.w).Encode(fullResponse{ID: wr.id, Object: wr.object, Created: wr.created,
-		Model: wr.s.model, Choices: []fullChoice{c}, Usage: wr.usageOf()})
+		Model: wr.s.model, Choices: []fullChoice{c}, Usage: wr.usageOf(), Timings: wr.timingsOf()})
 }
 
 // fail ends a response early: an HTTP error if nothing was sent yet,

@@ -66,6 +66,13 @@ type Options struct {
 	// error. 0 means no quota; BedrockDefaultRPM/TPM are Bedrock's
 	// on-demand defaults.
 	RPM, TPM int
+	// PrefixCacheBlocks, if positive, enables a prefix cache of that many
+	// blocks of 64 bytes of prompt text (sim/prefixcache.go): a request
+	// whose prompt begins like an earlier one's skips the prefill of the
+	// shared blocks and reports them as cached prompt tokens (OpenAI routes:
+	// usage.prompt_tokens_details.cached_tokens and llama.cpp-style
+	// timings.cache_n). 0 means no cache, as before.
+	PrefixCacheBlocks int
 }
 
 // Trace is the ground truth of one accepted request, as the engine saw it.
@@ -118,6 +125,7 @@ type Server struct {
 	seed    uint64
 	tok     *workload.Tokenizer
 	ids     atomic.Uint64
+	prefix  *prefixCache // nil: no prefix cache
 
 	mu        sync.Mutex
 	b         *batcher
@@ -185,6 +193,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.scale == 0 {
 		s.scale = 1
+	}
+	if opts.PrefixCacheBlocks > 0 {
+		s.prefix = newPrefixCache(opts.PrefixCacheBlocks)
 	}
 	if opts.RPM < 0 || opts.TPM < 0 {
 		return nil, fmt.Errorf("sim: negative quota (rpm %d, tpm %d)", opts.RPM, opts.TPM)

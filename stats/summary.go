@@ -130,6 +130,16 @@ type Summary struct {
 	// RetryAfter tells how often attempts waited on a server's
 	// Retry-After, and how long; nil when none did.
 	RetryAfter *RetryAfter `json:"retry_after,omitempty"`
+	// PromptCache sums the prompt tokens the server reported taking from
+	// its cache; nil when it reported none (stats/cache.go).
+	PromptCache *PromptCache `json:"prompt_cache,omitempty"`
+	// RequestedLengths describes the max_tokens asked for and how many
+	// drawn lengths were clipped (stats/lengths.go).
+	RequestedLengths *RequestedLengths `json:"requested_lengths,omitempty"`
+	// Warnings are other conditions that make the numbers misleading, one
+	// sentence each: most prompt tokens served from cache, many lengths
+	// clipped.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Retries describes the retried attempts of a run (non-warm-up).
@@ -278,6 +288,13 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 		limiterWait, limiterMax              float64
 	)
 	defer func() {
+		s.PromptCache = promptCache(recs)
+		s.RequestedLengths = requestedLengths(recs)
+		for _, w := range []string{cacheWarning(s.PromptCache), clipWarning(s.RequestedLengths)} {
+			if w != "" {
+				s.Warnings = append(s.Warnings, w)
+			}
+		}
 		if retries.Attempts > 0 {
 			retries.RequestE2E = requestE2E(recs)
 			s.Retries = &retries

@@ -22,8 +22,8 @@ func newTestMix(t testing.TB, sets []Weighted, seed uint64, system string) Sourc
 // chatDocs is an 80/20 mix of short chat prompts and 6000-token documents.
 func chatDocs() []Weighted {
 	return []Weighted{
-		{Name: "chat", Weight: 80, Options: Options{MeanInputTokens: 200, StddevInputTokens: 50, MeanOutputTokens: 150, StddevOutputTokens: 20, Seed: 1}},
-		{Name: "docs", Weight: 20, Options: Options{MeanInputTokens: 6000, MeanOutputTokens: 400, Seed: 1}},
+		{Name: "chat", Weight: 80, Options: Options{MeanInputTokens: 200, StddevInputTokens: 50, MeanOutputTokens: 150, StddevOutputTokens: 20, Seed: 1, PromptSeed: 1}},
+		{Name: "docs", Weight: 20, Options: Options{MeanInputTokens: 6000, MeanOutputTokens: 400, Seed: 1, PromptSeed: 1}},
 	}
 }
 

@@ -48,11 +48,11 @@ var _ Source = (*fileSource)(nil)
 func (s *fileSource) Prompt(i int64) Prompt {
 	n := int64(len(s.entries))
 	e := &s.entries[(i%n+n)%n]
-	mt := e.maxTokens
+	mt, clipped := e.maxTokens, false
 	if mt == 0 {
-		mt = s.out.forRequest(s.seed, i)
+		mt, clipped = s.out.forRequest(s.seed, i)
 	}
-	return Prompt{Text: e.text, InputTokens: e.tokens, MaxTokens: mt}
+	return Prompt{Text: e.text, InputTokens: e.tokens, MaxTokens: mt, OutputClipped: clipped}
 }
 
 // loadPromptFile reads and parses the prompt file at path; countTokens

@@ -3,8 +3,8 @@ package workload
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
+	"strings"
 )
 
 // Options configures a prompt Source. Exactly one kind of prompt must be
@@ -17,15 +17,18 @@ import (
 type Options struct {
 	// MeanInputTokens and StddevInputTokens give the length of synthetic
 	// prompts, in tokens of Tokenizer: each request's length is drawn from
-	// Normal(mean, stddev), rounded, and clamped to at least 1 (LLMPerf's
-	// --mean-input-tokens and --stddev-input-tokens). Synthetic prompts hit
-	// the drawn length exactly.
+	// Normal(mean, stddev), rounded, and raised to the floor MinLength(mean)
+	// (LLMPerf's --mean-input-tokens and --stddev-input-tokens). A stddev
+	// of AutoStddev means AutoStddevOf(mean), a quarter of the mean.
+	// Synthetic prompts hit the drawn length exactly.
 	MeanInputTokens, StddevInputTokens int
 
 	// MeanOutputTokens and StddevOutputTokens give each request's
-	// max_tokens, drawn from Normal(mean, stddev), rounded, and clamped to at
-	// least 1. A MeanOutputTokens of 0 requests no max_tokens (Prompt.MaxTokens
-	// is 0) unless a prompt-file line sets its own.
+	// max_tokens, drawn from Normal(mean, stddev), rounded, and raised to
+	// the floor MinLength(mean), so that a request asks for at least 2
+	// tokens and has a TPOT; AutoStddev as above. A MeanOutputTokens of 0
+	// requests no max_tokens (Prompt.MaxTokens is 0) unless a prompt-file
+	// line sets its own.
 	MeanOutputTokens, StddevOutputTokens int
 
 	// Prompt is a fixed prompt text sent by every request; the input length
@@ -36,9 +39,18 @@ type Options struct {
 	// Request i sends line i mod n, in file order; blank lines are skipped.
 	PromptFile string
 
-	// Seed makes a run's prompts reproducible: the same Options, including
-	// Seed, give the same prompts and lengths.
+	// Seed makes a run's lengths reproducible: the same Options, including
+	// Seed, give the same input and output lengths (and, with a prompt
+	// file, the same lines).
 	Seed uint64
+
+	// PromptSeed, with Seed, chooses the texts of synthetic prompts: the
+	// same (Seed, PromptSeed) give exactly the same texts. 0 means NewSource
+	// draws one at random, so that no synthetic prompt shares a cacheable
+	// prefix with a prompt of another run (see syntheticSource); a caller
+	// that must record how to reproduce a run draws it with NewPromptSeed
+	// and records it.
+	PromptSeed uint64
 
 	// Tokenizer counts input tokens and builds synthetic prompts. Nil means
 	// NewTokenizer("") (DefaultTokenizer).
@@ -70,6 +82,9 @@ type Prompt struct {
 	// Set is the name of the prompt set the prompt was drawn from in a
 	// mix (NewMix); "" for a single workload.
 	Set string
+	// InputClipped and OutputClipped tell that the drawn input length or
+	// max_tokens fell below the floor (MinLength) and was raised to it.
+	InputClipped, OutputClipped bool
 }
 
 // Source supplies the prompts of a run.
@@ -93,6 +108,9 @@ func (o Options) Validate() error {
 		{"--mean-output-tokens", o.MeanOutputTokens},
 		{"--stddev-output-tokens", o.StddevOutputTokens},
 	} {
+		if f.v == AutoStddev && strings.HasPrefix(f.flag, "--stddev") {
+			continue
+		}
 		if f.v < 0 {
 			return fmt.Errorf("%s must not be negative (got %d)", f.flag, f.v)
 		}
@@ -146,7 +164,7 @@ func NewSource(opts Options) (Source, error) {
 			return nil, err
 		}
 	}
-	out := lengthDist{mean: opts.MeanOutputTokens, stddev: opts.StddevOutputTokens}
+	out := newLengthDist(opts.MeanOutputTokens, opts.StddevOutputTokens)
 	var src Source
 	switch {
 	case opts.PromptFile != "":
@@ -155,8 +173,12 @@ func NewSource(opts Options) (Source, error) {
 	case opts.Prompt != "":
 		src = &fixedSource{text: opts.Prompt, tokens: tok.Count(opts.Prompt), seed: opts.Seed, out: out}
 	default:
-		in := lengthDist{mean: opts.MeanInputTokens, stddev: opts.StddevInputTokens}
-		s, err := newSyntheticSource(tok, opts.Seed, in, out)
+		in := newLengthDist(opts.MeanInputTokens, opts.StddevInputTokens)
+		ps := opts.PromptSeed
+		if ps == 0 {
+			ps = NewPromptSeed()
+		}
+		s, err := newSyntheticSource(tok, opts.Seed, ps, in, out)
 		if err != nil {
 			return nil, err
 		}
@@ -194,44 +216,8 @@ type fixedSource struct {
 var _ Source = (*fixedSource)(nil)
 
 func (s *fixedSource) Prompt(i int64) Prompt {
-	return Prompt{Text: s.text, InputTokens: s.tokens, MaxTokens: s.out.forRequest(s.seed, i)}
-}
-
-// lengthDist is a token-length distribution: Normal(mean, stddev), rounded
-// and clamped to at least 1. A zero mean means "no length" (0).
-type lengthDist struct {
-	mean, stddev int
-}
-
-// sample draws one length from r. It draws from r only when stddev > 0.
-func (d lengthDist) sample(r *rand.Rand) int {
-	if d.mean <= 0 {
-		return 0
-	}
-	v := float64(d.mean)
-	if d.stddev > 0 {
-		v += float64(d.stddev) * r.NormFloat64()
-	}
-	v = math.Round(v)
-	switch {
-	case v < 1:
-		return 1
-	case v > math.MaxInt32:
-		return math.MaxInt32
-	}
-	return int(v)
-}
-
-// forRequest draws request i's output length from its own random stream,
-// so output lengths do not depend on how prompts are chosen.
-func (d lengthDist) forRequest(seed uint64, i int64) int {
-	if d.mean <= 0 {
-		return 0
-	}
-	if d.stddev == 0 {
-		return d.mean
-	}
-	return d.sample(requestRand(seed, streamOutput, i))
+	maxTokens, clipped := s.out.forRequest(s.seed, i)
+	return Prompt{Text: s.text, InputTokens: s.tokens, MaxTokens: maxTokens, OutputClipped: clipped}
 }
 
 // Random streams. Each request draws from generators seeded by (Seed,
@@ -241,6 +227,8 @@ func (d lengthDist) forRequest(seed uint64, i int64) int {
 const (
 	streamOutput uint64 = 0x6f75747075742d31 // "output-1"
 	streamInput  uint64 = 0x696e7075742d2d31 // "input--1"
+	streamText   uint64 = 0x746578742d2d2d31 // "text---1"
+	streamTag    uint64 = 0x7461672d2d2d2d31 // "tag----1"
 )
 
 // requestRand returns the generator of request i in the given stream.

@@ -60,7 +60,7 @@ func newTestSource(t testing.TB, opts Options) Source {
 }
 
 func TestDeterminism(t *testing.T) {
-	base := Options{MeanInputTokens: 300, StddevInputTokens: 100, MeanOutputTokens: 100, StddevOutputTokens: 30, Seed: 42}
+	base := Options{MeanInputTokens: 300, StddevInputTokens: 100, MeanOutputTokens: 100, StddevOutputTokens: 30, Seed: 42, PromptSeed: 5}
 	a, b := newTestSource(t, base), newTestSource(t, base)
 	other := base
 	other.Seed = 43
@@ -93,7 +93,7 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestConcurrentPrompts(t *testing.T) {
-	opts := Options{MeanInputTokens: 200, StddevInputTokens: 50, MeanOutputTokens: 64, StddevOutputTokens: 8, Seed: 7}
+	opts := Options{MeanInputTokens: 200, StddevInputTokens: 50, MeanOutputTokens: 64, StddevOutputTokens: 8, Seed: 7, PromptSeed: 7}
 	src := newTestSource(t, opts)
 	const n = 200
 	ref := newTestSource(t, opts)
@@ -154,20 +154,25 @@ func TestLengthDistributions(t *testing.T) {
 }
 
 func TestLengthClampAndZero(t *testing.T) {
-	// A stddev far above the mean: every draw is still at least 1.
+	// A stddev far above the mean: every draw is still at least the
+	// floor, 2 (a request that asks for 1 token has no TPOT), and the
+	// raised draws are marked clipped.
 	src := newTestSource(t, Options{Prompt: "Hello there", MeanOutputTokens: 2, StddevOutputTokens: 100, Seed: 3})
-	ones := 0
+	clipped := 0
 	for i := range int64(1000) {
 		p := src.Prompt(i)
-		if p.MaxTokens < 1 {
-			t.Fatalf("Prompt(%d).MaxTokens = %d, want >= 1", i, p.MaxTokens)
+		if p.MaxTokens < 2 {
+			t.Fatalf("Prompt(%d).MaxTokens = %d, want >= 2", i, p.MaxTokens)
 		}
-		if p.MaxTokens == 1 {
-			ones++
+		if p.OutputClipped {
+			clipped++
+			if p.MaxTokens != 2 {
+				t.Fatalf("Prompt(%d) clipped to %d, want the floor 2", i, p.MaxTokens)
+			}
 		}
 	}
-	if ones < 400 {
-		t.Errorf("%d of 1000 draws clamped to 1, want about half", ones)
+	if clipped < 400 {
+		t.Errorf("%d of 1000 draws clipped to 2, want about half", clipped)
 	}
 	// No output mean: no max_tokens.
 	src = newTestSource(t, Options{MeanInputTokens: 10, Seed: 3})
@@ -175,6 +180,35 @@ func TestLengthClampAndZero(t *testing.T) {
 		if p := src.Prompt(i); p.MaxTokens != 0 || p.InputTokens != 10 {
 			t.Fatalf("Prompt(%d) = %+v, want 10 input tokens and no max_tokens", i, p)
 		}
+	}
+}
+
+// TestDefaultOutputLengths: a mean of 64 output tokens with the default
+// (auto) spread asks for lengths around 64 — never max_tokens=1, which has
+// no TPOT, and with nothing clipped. (With the old default stddev of 80,
+// 21% of requests asked for max_tokens=1.)
+func TestDefaultOutputLengths(t *testing.T) {
+	src := newTestSource(t, Options{MeanInputTokens: 100, StddevInputTokens: AutoStddev,
+		MeanOutputTokens: 64, StddevOutputTokens: AutoStddev, Seed: 1})
+	lo, hi, clipped := 1<<30, 0, 0
+	var out []int
+	for i := range int64(5000) {
+		p := src.Prompt(i)
+		lo, hi = min(lo, p.MaxTokens), max(hi, p.MaxTokens)
+		out = append(out, p.MaxTokens)
+		if p.OutputClipped || p.InputClipped {
+			clipped++
+		}
+	}
+	m, sd := meanStddev(out)
+	if lo < 6 || hi > 140 || clipped > 5 || math.Abs(m-64) > 1 || math.Abs(sd-16) > 1 {
+		t.Errorf("max_tokens over 5000 draws: min %d max %d mean %.1f stddev %.1f, %d clipped; want around 64±16", lo, hi, m, sd, clipped)
+	}
+	if got := MinLength(64); got != 6 {
+		t.Errorf("MinLength(64) = %d, want 6", got)
+	}
+	if got := MinLength(1); got != 1 {
+		t.Errorf("MinLength(1) = %d, want 1", got)
 	}
 }
 

@@ -3,6 +3,7 @@ package workload
 import (
 	_ "embed"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -58,8 +59,13 @@ type corpusLine struct {
 type syntheticSource struct {
 	tok     *Tokenizer
 	seed    uint64
+	text    uint64 // the key of the text streams, from (seed, prompt seed)
 	in, out lengthDist
 	lines   []corpusLine
+	// words are the distinct lower-case words of the corpus, the digits of
+	// each prompt's leading tag.
+	words  []string
+	tagLen int // words in a full tag
 	// cover[r], for 1 <= r < the longest line's count, is a line whose first
 	// r tokens count as r tokens on their own.
 	cover         []int
@@ -68,8 +74,8 @@ type syntheticSource struct {
 
 var _ Source = (*syntheticSource)(nil)
 
-func newSyntheticSource(tok *Tokenizer, seed uint64, in, out lengthDist) (*syntheticSource, error) {
-	s := &syntheticSource{tok: tok, seed: seed, in: in, out: out}
+func newSyntheticSource(tok *Tokenizer, seed, promptSeed uint64, in, out lengthDist) (*syntheticSource, error) {
+	s := &syntheticSource{tok: tok, seed: seed, text: mix64(seed ^ mix64(promptSeed^streamText)), in: in, out: out}
 	fail := func(why string) error {
 		return fmt.Errorf("tokenizer %s cannot build exact-length synthetic prompts: %s", tok.Name(), why)
 	}
@@ -113,34 +119,51 @@ func newSyntheticSource(tok *Tokenizer, seed uint64, in, out lengthDist) (*synth
 		}
 	}
 	s.bytesPerToken = all.Len()/total + 1
+	s.words = tagWords(sonnets)
+	// Enough digits for 64 bits: about 6 with the sonnets' 2,500 words.
+	for m := uint64(math.MaxUint64); m > 0; m /= uint64(len(s.words)) {
+		s.tagLen++
+	}
 	return s, nil
 }
 
 // Prompt returns request i's prompt: its length is drawn from the input
-// distribution and its lines from the corpus, both with request i's own
-// generator, so prompts differ from request to request.
+// distribution with request i's own generator keyed by Seed alone, so
+// lengths are reproducible; its text (leading tag and lines) with a
+// generator keyed by Seed and the prompt seed, so texts differ from run to
+// run unless the prompt seed is given.
 func (s *syntheticSource) Prompt(i int64) Prompt {
-	maxTokens := s.out.forRequest(s.seed, i)
-	r := requestRand(s.seed, streamInput, i)
-	n := s.in.sample(r)
-	return Prompt{Text: s.build(n, maxTokens, r), InputTokens: n, MaxTokens: maxTokens}
+	maxTokens, outClipped := s.out.forRequest(s.seed, i)
+	n, inClipped := s.in.sample(requestRand(s.seed, streamInput, i))
+	r := requestRand(s.text, streamText, i)
+	return Prompt{Text: s.build(n, maxTokens, s.tag(i), r), InputTokens: n, MaxTokens: maxTokens,
+		InputClipped: inClipped, OutputClipped: outClipped}
 }
 
-// build returns a prompt of exactly n tokens (n >= 1) whose instruction
-// asks for maxTokens output tokens, drawing lines with r.
-func (s *syntheticSource) build(n, maxTokens int, r *rand.Rand) string {
+// build returns a prompt of exactly n tokens (n >= 1) that starts with as
+// much of tag as fits in half of it, then the instruction asking for
+// maxTokens output tokens (when it fits), then lines drawn with r.
+func (s *syntheticSource) build(n, maxTokens int, tag []string, r *rand.Rand) string {
 	ins := instruction(maxTokens)
 	// Count the instruction as it stands in a prompt: followed by a letter.
 	// Alone, its trailing "\n\n" can tokenize differently (p50k_base).
 	p := s.tok.Count(ins+"A") - 1
 	var b strings.Builder
+	b.Grow(len(ins) + 80 + n*s.bytesPerToken)
 	rem := n
-	if n >= 2*p {
-		b.Grow(len(ins) + n*s.bytesPerToken)
+	// The tag is a line of its own, so it adds its tokens to the rest (see
+	// syntheticSource); drop words from its end until it fits.
+	for k := len(tag); k > 0; k-- {
+		line := strings.Join(tag[:k], " ") + "\n"
+		if t := s.tok.Count(line+"A") - 1; 2*t <= n {
+			b.WriteString(line)
+			rem -= t
+			break
+		}
+	}
+	if rem >= 2*p {
 		b.WriteString(ins)
 		rem -= p
-	} else {
-		b.Grow(n * s.bytesPerToken)
 	}
 	for rem > 0 {
 		j := r.IntN(len(s.lines))
@@ -153,6 +176,42 @@ func (s *syntheticSource) build(n, maxTokens int, r *rand.Rand) string {
 		rem = 0
 	}
 	return b.String()
+}
+
+// tag returns request i's leading tag: the base-len(words) digits of a
+// 64-bit value, as words. The value is a bijection of i under the text
+// key, so no two requests of a run share a tag, and its first word is
+// uniform over the words, so prompts differ from their first token on:
+// prefix caches, which match from the start of a prompt (in blocks of
+// tokens), find nothing to reuse beyond the system prompt and the chat
+// template.
+func (s *syntheticSource) tag(i int64) []string {
+	v := mix64(s.text ^ streamTag + uint64(i))
+	n := uint64(len(s.words))
+	tag := make([]string, 0, s.tagLen)
+	for range s.tagLen {
+		tag = append(tag, s.words[v%n])
+		v /= n
+	}
+	return tag
+}
+
+// tagWords returns the distinct all-lower-case words of 3 to 10 ASCII
+// letters in text, in order of first appearance.
+func tagWords(text string) []string {
+	seen := map[string]bool{}
+	var words []string
+	letter := func(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }
+	for w := range strings.FieldsFuncSeq(text, func(r rune) bool { return !letter(r) }) {
+		if w != strings.ToLower(w) {
+			continue
+		}
+		if len(w) >= 3 && len(w) <= 10 && !seen[w] {
+			seen[w] = true
+			words = append(words, w)
+		}
+	}
+	return words
 }
 
 // partial returns the first rem tokens of a line (from line j on) whose

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -19,7 +20,7 @@ func newSynthetic(t testing.TB, encoding string) *syntheticSource {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := newSyntheticSource(tok, 1, lengthDist{mean: 1}, lengthDist{})
+	s, err := newSyntheticSource(tok, 1, 1, newLengthDist(1, 0), lengthDist{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func newSynthetic(t testing.TB, encoding string) *syntheticSource {
 // count of it is n. It may be called from several goroutines.
 func checkExact(t *testing.T, s *syntheticSource, n, maxTokens int, r *rand.Rand) bool {
 	t.Helper()
-	text := s.build(n, maxTokens, r)
+	text := s.build(n, maxTokens, s.tag(int64(n)), r)
 	if got := s.tok.Count(text); got != n {
 		t.Errorf("%s: build(%d, %d) has %d tokens:\n%q", s.tok.Name(), n, maxTokens, got, text)
 		return false
@@ -103,36 +104,72 @@ func TestSyntheticExactLengthsAllEncodings(t *testing.T) {
 func TestSyntheticInstruction(t *testing.T) {
 	s := newSynthetic(t, DefaultTokenizer)
 	r := rand.New(rand.NewPCG(5, 6))
-	if got := s.build(550, 150, r); !strings.HasPrefix(got, instruction(150)) ||
+	tag := s.tag(7)
+	line := strings.Join(tag, " ") + "\n"
+	if got := s.build(550, 150, tag, r); !strings.HasPrefix(got, line+instruction(150)) ||
 		!strings.Contains(got, "with 150 output tokens") {
-		t.Errorf("a 550-token prompt lacks the instruction:\n%.120q", got)
+		t.Errorf("a 550-token prompt lacks the tag line and the instruction:\n%.120q", got)
 	}
-	if got := s.build(550, 0, r); !strings.HasPrefix(got, instruction(0)) || strings.Contains(got, "output tokens") {
+	if got := s.build(550, 0, tag, r); !strings.HasPrefix(got, line+instruction(0)) || strings.Contains(got, "output tokens") {
 		t.Errorf("without max_tokens, the instruction should not name a count:\n%.120q", got)
 	}
-	// The instruction is about 20 tokens: a 10-token prompt is text only.
-	if got := s.build(10, 150, r); strings.HasPrefix(got, instructionHead) {
-		t.Errorf("a 10-token prompt starts with the instruction: %q", got)
+	// The instruction is about 20 tokens: a 10-token prompt is text only,
+	// after as much of the tag as fits in half of it.
+	if got := s.build(10, 150, tag, r); strings.Contains(got, instructionHead) || !strings.HasPrefix(got, tag[0]+" ") {
+		t.Errorf("a 10-token prompt should start with the tag and have no instruction: %q", got)
 	}
 }
 
-// Prompts must not share long prefixes: a server's prefix cache would
-// then serve them from cache and flatter its prefill time.
+// Prompts must not share prefixes: a server's prefix cache would then
+// serve them from cache and flatter its prefill time. Within a run and
+// across two sources with the same Seed (two runs with default options),
+// no two prompts share their first 16 tokens or their first 64 bytes, and
+// few share even their first word.
 func TestSyntheticPromptsDiffer(t *testing.T) {
-	src := newTestSource(t, Options{MeanInputTokens: 550, MeanOutputTokens: 150, Seed: 1})
-	ins := instruction(150)
-	seen := map[string]int64{}
-	for i := range int64(2000) {
-		text := src.Prompt(i).Text
-		body := strings.TrimPrefix(text, ins)
-		if len(body) == len(text) {
-			t.Fatalf("Prompt(%d) lacks the instruction", i)
+	opts := Options{MeanInputTokens: 550, StddevInputTokens: AutoStddev, MeanOutputTokens: 150, Seed: 1}
+	tok, err := NewTokenizer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	firstWords := map[string]int{}
+	const n = 1000
+	for run := range 2 {
+		src := newTestSource(t, opts)
+		for i := range int64(n) {
+			text := src.Prompt(i).Text
+			who := fmt.Sprintf("run %d prompt %d", run, i)
+			for _, key := range []string{"b:" + text[:64], "t:" + tok.Decode(tok.Encode(text)[:16])} {
+				if other, ok := seen[key]; ok {
+					t.Fatalf("%s and %s share a prefix %q", other, who, key)
+				}
+				seen[key] = who
+			}
+			firstWords[strings.Fields(text)[0]]++
 		}
-		key := body[:200]
-		if j, ok := seen[key]; ok {
-			t.Fatalf("Prompt(%d) and Prompt(%d) share their first 200 bytes after the instruction", j, i)
+	}
+	for w, c := range firstWords {
+		if c > 12 {
+			t.Errorf("%d of %d prompts start with %q", c, 2*n, w)
 		}
-		seen[key] = i
+	}
+}
+
+// TestPromptSeedReproduces: the same (Seed, PromptSeed) give the same
+// texts; another PromptSeed changes texts but not lengths.
+func TestPromptSeedReproduces(t *testing.T) {
+	opts := Options{MeanInputTokens: 300, StddevInputTokens: AutoStddev, MeanOutputTokens: 100, StddevOutputTokens: AutoStddev, Seed: 9, PromptSeed: 77}
+	a, b := newTestSource(t, opts), newTestSource(t, opts)
+	opts.PromptSeed = 78
+	c := newTestSource(t, opts)
+	for i := range int64(50) {
+		pa, pb, pc := a.Prompt(i), b.Prompt(i), c.Prompt(i)
+		if pa != pb {
+			t.Fatalf("same prompt seed, Prompt(%d) differs", i)
+		}
+		if pa.Text == pc.Text || pa.InputTokens != pc.InputTokens || pa.MaxTokens != pc.MaxTokens {
+			t.Fatalf("prompt seeds 77 and 78, Prompt(%d): want other texts of the same lengths:\n%+v\n%+v", i, pa, pc)
+		}
 	}
 }
 

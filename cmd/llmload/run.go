@@ -96,13 +96,14 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&po.OllamaAPI, "ollama-api", po.OllamaAPI, "ollama API: chat (/api/chat, default) or generate (/api/generate)")
 	// Workload.
 	fs.IntVar(&cfg.MeanInputTokens, "mean-input-tokens", cfg.MeanInputTokens, "mean prompt length in tokens (synthetic prompts)")
-	fs.IntVar(&cfg.StddevInputTokens, "stddev-input-tokens", cfg.StddevInputTokens, "standard deviation of prompt length in tokens")
+	fs.IntVar(&cfg.StddevInputTokens, "stddev-input-tokens", cfg.StddevInputTokens, "standard deviation of prompt length in tokens (-1: a quarter of the mean)")
 	fs.IntVar(&cfg.MeanOutputTokens, "mean-output-tokens", cfg.MeanOutputTokens, "mean max_tokens requested (0: none)")
-	fs.IntVar(&cfg.StddevOutputTokens, "stddev-output-tokens", cfg.StddevOutputTokens, "standard deviation of max_tokens")
+	fs.IntVar(&cfg.StddevOutputTokens, "stddev-output-tokens", cfg.StddevOutputTokens, "standard deviation of max_tokens (-1: a quarter of the mean)")
 	fs.StringVar(&cfg.Prompt, "prompt", cfg.Prompt, "fixed prompt text for every request (instead of synthetic prompts)")
 	fs.StringVar(&cfg.PromptFile, "prompt-file", cfg.PromptFile, "JSONL file of prompts: {\"prompt\": \"...\", \"max_tokens\": 100} per line, used in order")
 	fs.StringVar(&cfg.SystemPrompt, "system-prompt", cfg.SystemPrompt, "system message sent with every request (and paid for on every request)")
-	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed gives the same prompts, lengths and arrivals")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed gives the same lengths, prompt-set choices and arrivals")
+	fs.Uint64Var(&cfg.PromptSeed, "prompt-seed", cfg.PromptSeed, "seed of synthetic prompt texts: the same --seed and --prompt-seed give the same texts (0: random per run, so no two runs share a prompt prefix; config.yaml records the one used)")
 	fs.StringVar(&cfg.Tokenizer, "tokenizer", cfg.Tokenizer, "local tokenizer (cl100k_base, o200k_base, p50k_base, r50k_base)")
 	// Load shape.
 	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "load shape: concurrency (closed loop), batch-sequential, batch-interval, rate (open loop)")
@@ -141,6 +142,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.Sim.Profile, "sim-profile", cfg.Sim.Profile, "simulated model × accelerator (provider sim): "+strings.Join(sim.ProfileNames(), ", "))
 	fs.Float64Var(&cfg.Sim.TimeScale, "sim-time-scale", cfg.Sim.TimeScale, "simulator speed: 1 = real time, 0.1 = every delay ×0.1 (provider sim)")
 	fs.Var(&cfg.Sim.CloseAfterResponse, "sim-close-after-response", "simulator closes each keep-alive connection this long after a response, without Connection: close, like llama-server (provider sim; 0: never)")
+	fs.IntVar(&cfg.Sim.PrefixCacheBlocks, "sim-prefix-cache-blocks", cfg.Sim.PrefixCacheBlocks, "simulator's prefix cache, in 64-byte blocks of prompt text: repeated prompt prefixes are served from it and reported as cached tokens (provider sim; 0: none)")
 	fs.IntVar(&cfg.Sim.MaxConcurrentRequests, "sim-max-concurrent-requests", cfg.Sim.MaxConcurrentRequests, "simulator's MAX_CONCURRENT_REQUESTS; beyond it requests fail as overloaded (provider sim)")
 	return fs
 }
@@ -185,6 +187,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		of, err := bench.CheckOpenFiles(cfg)
 		if rf.dryRun {
 			fmt.Fprint(c.stdout, cfg.PlanString())
+			fmt.Fprint(c.stdout, bench.LengthPreview(cfg))
 			if !bench.IsSweep(cfg) {
 				fmt.Fprintln(c.stdout, of)
 			}

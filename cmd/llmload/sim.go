@@ -54,6 +54,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		tpm     int
 		bedrock bool
 		closeKA config.Duration
+		prefix  int
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	fs.StringVar(&profile, "profile", sim.DefaultProfile, "model × accelerator profile: "+strings.Join(sim.ProfileNames(), ", "))
@@ -66,6 +67,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 	fs.IntVar(&tpm, "tpm", 0, "tokens-per-minute quota, prompt + max_tokens counted at admission (0: none)")
 	fs.BoolVar(&bedrock, "bedrock-quota", false, fmt.Sprintf("enforce Bedrock's default on-demand quota: %d requests and %d tokens per minute", sim.BedrockDefaultRPM, sim.BedrockDefaultTPM))
 	fs.Var(&closeKA, "close-after-response", "close each keep-alive connection this long after a response, without Connection: close, like llama-server (0: never)")
+	fs.IntVar(&prefix, "prefix-cache", 0, "prefix cache of this many 64-byte blocks of prompt text: repeated prompt prefixes skip prefill and are reported as cached tokens (0: none)")
 	if done, st := c.parseFlags(fs, args); done {
 		return st
 	}
@@ -98,6 +100,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		ModelName:             models[0],
 		MoreModels:            models[1:],
 		Seed:                  seed,
+		PrefixCacheBlocks:     prefix,
 	})
 	if err != nil {
 		return c.usageErr("sim", err)

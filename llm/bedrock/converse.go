@@ -150,7 +150,15 @@ func tokenUsage(u *types.TokenUsage) *llm.Usage {
 	if u == nil {
 		return nil
 	}
-	return &llm.Usage{PromptTokens: int(aws.ToInt32(u.InputTokens)), CompletionTokens: int(aws.ToInt32(u.OutputTokens))}
+	out := &llm.Usage{PromptTokens: int(aws.ToInt32(u.InputTokens)), CompletionTokens: int(aws.ToInt32(u.OutputTokens))}
+	// Bedrock counts cache reads and writes outside inputTokens (as
+	// Anthropic does): add them, so PromptTokens is the whole prompt.
+	if u.CacheReadInputTokens != nil || u.CacheWriteInputTokens != nil {
+		read := int(aws.ToInt32(u.CacheReadInputTokens))
+		out.PromptTokens += read + int(aws.ToInt32(u.CacheWriteInputTokens))
+		out.CachedPromptTokens, out.HasCached = read, true
+	}
+	return out
 }
 
 // finishReason normalizes a stop reason to llmload's vocabulary: "length"

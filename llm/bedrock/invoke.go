@@ -105,6 +105,12 @@ func headerMetrics(ev *llm.Event, md middleware.Metadata) {
 	out, errOut := strconv.Atoi(r.Header.Get("X-Amzn-Bedrock-Output-Token-Count"))
 	if errIn == nil && errOut == nil && ev.Usage == nil {
 		ev.Usage = &llm.Usage{PromptTokens: in, CompletionTokens: out}
+		read, errRead := strconv.Atoi(r.Header.Get("X-Amzn-Bedrock-Cache-Read-Input-Token-Count"))
+		write, errWrite := strconv.Atoi(r.Header.Get("X-Amzn-Bedrock-Cache-Write-Input-Token-Count"))
+		if errRead == nil || errWrite == nil {
+			ev.Usage.PromptTokens += read + write
+			ev.Usage.CachedPromptTokens, ev.Usage.HasCached = read, true
+		}
 	}
 	if ms, err := strconv.ParseFloat(r.Header.Get("X-Amzn-Bedrock-Invocation-Latency"), 64); err == nil {
 		if ev.ServerTiming == nil {
@@ -143,10 +149,13 @@ type nativeChunk struct {
 	} `json:"content"`
 	// Bedrock's own accounting, on the last chunk of every model.
 	Metrics *struct {
-		InputTokenCount   *int     `json:"inputTokenCount"`
-		OutputTokenCount  *int     `json:"outputTokenCount"`
-		InvocationLatency *float64 `json:"invocationLatency"`
-		FirstByteLatency  *float64 `json:"firstByteLatency"`
+		InputTokenCount  *int `json:"inputTokenCount"`
+		OutputTokenCount *int `json:"outputTokenCount"`
+		// Prompt caching (Anthropic models): counted outside inputTokenCount.
+		CacheReadInputTokenCount  *int     `json:"cacheReadInputTokenCount"`
+		CacheWriteInputTokenCount *int     `json:"cacheWriteInputTokenCount"`
+		InvocationLatency         *float64 `json:"invocationLatency"`
+		FirstByteLatency          *float64 `json:"firstByteLatency"`
 	} `json:"amazon-bedrock-invocationMetrics"`
 }
 
@@ -190,6 +199,11 @@ func parseChunk(b []byte) (llm.Event, error) {
 	if m := c.Metrics; m != nil {
 		if m.InputTokenCount != nil || m.OutputTokenCount != nil {
 			ev.Usage = &llm.Usage{PromptTokens: derefInt(m.InputTokenCount), CompletionTokens: derefInt(m.OutputTokenCount)}
+			if m.CacheReadInputTokenCount != nil || m.CacheWriteInputTokenCount != nil {
+				read := derefInt(m.CacheReadInputTokenCount)
+				ev.Usage.PromptTokens += read + derefInt(m.CacheWriteInputTokenCount)
+				ev.Usage.CachedPromptTokens, ev.Usage.HasCached = read, true
+			}
 		}
 		if m.InvocationLatency != nil || m.FirstByteLatency != nil {
 			ev.ServerTiming = make(map[string]float64, 2)

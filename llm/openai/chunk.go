@@ -22,13 +22,21 @@ type chunk struct {
 	hasTimings bool
 }
 
-type usage struct{ prompt, completion int }
+// usage is "usage"; cached is prompt_tokens_details.cached_tokens, set
+// when hasCached (prompt_tokens_details is an object).
+type usage struct {
+	prompt, completion, cached int
+	hasCached                  bool
+}
 
 // timings is the part of llama.cpp server's "timings" object llmload
 // reads: prompt processing and generation time, in milliseconds.
 type timings struct {
 	promptMS, predictedMS       float64
 	hasPromptMS, hasPredictedMS bool
+	// cacheN is "cache_n": prompt tokens reused from the slot's cache.
+	cacheN    int
+	hasCacheN bool
 }
 
 var errSyntax = errors.New("invalid JSON")
@@ -51,9 +59,15 @@ const maxDepth = 10000
 //			Text         string
 //			FinishReason string `json:"finish_reason"`
 //		}
-//		Usage *struct{ PromptTokens, CompletionTokens int } // snake_case names
+//		Usage *struct {
+//			PromptTokens, CompletionTokens int // snake_case names
+//			PromptTokensDetails *struct{ CachedTokens int } // "prompt_tokens_details", "cached_tokens"
+//		}
 //		Error json.RawMessage
-//		Timings *struct{ PromptMS, PredictedMS *float64 } // "prompt_ms", "predicted_ms"
+//		Timings *struct {
+//			PromptMS, PredictedMS *float64 // "prompt_ms", "predicted_ms"
+//			CacheN *int // "cache_n"
+//		}
 //	}
 //
 // in what it accepts, how it matches keys (case-insensitively) and how it
@@ -191,8 +205,29 @@ func (d *decoder) usage(c *chunk) error {
 			return d.intOrNull(&c.usage.prompt)
 		case keyIs(key, "completion_tokens"):
 			return d.intOrNull(&c.usage.completion)
+		case keyIs(key, "prompt_tokens_details"):
+			return d.promptDetails(&c.usage)
 		}
 		return d.skip(3)
+	})
+}
+
+// promptDetails parses usage.prompt_tokens_details, where OpenAI (and
+// vLLM, SGLang) report cached prompt tokens. Like encoding/json with a
+// pointer field, null clears what an earlier value set.
+func (d *decoder) promptDetails(u *usage) error {
+	if d.literal("null") {
+		u.cached, u.hasCached = 0, false
+		return nil
+	}
+	if d.i < len(d.b) && d.b[d.i] == '{' {
+		u.hasCached = true
+	}
+	return d.object(3, func(key []byte) error {
+		if keyIs(key, "cached_tokens") {
+			return d.intOrNull(&u.cached)
+		}
+		return d.skip(4)
 	})
 }
 
@@ -213,6 +248,13 @@ func (d *decoder) timings(c *chunk) error {
 			return d.floatOrNull(&t.promptMS, &t.hasPromptMS)
 		case keyIs(key, "predicted_ms"):
 			return d.floatOrNull(&t.predictedMS, &t.hasPredictedMS)
+		case keyIs(key, "cache_n"):
+			if d.literal("null") {
+				t.cacheN, t.hasCacheN = 0, false
+				return nil
+			}
+			t.hasCacheN = true
+			return d.intOrNull(&t.cacheN)
 		}
 		return d.skip(3)
 	})

@@ -18,13 +18,17 @@ type refChunk struct {
 		FinishReason string `json:"finish_reason"`
 	} `json:"choices"`
 	Usage *struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
+		PromptTokens        int `json:"prompt_tokens"`
+		CompletionTokens    int `json:"completion_tokens"`
+		PromptTokensDetails *struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
 	} `json:"usage"`
 	Error   json.RawMessage `json:"error"`
 	Timings *struct {
 		PromptMS    *float64 `json:"prompt_ms"`
 		PredictedMS *float64 `json:"predicted_ms"`
+		CacheN      *int     `json:"cache_n"`
 	} `json:"timings"`
 }
 
@@ -38,6 +42,10 @@ type decoded struct {
 	hasTimings                bool
 	promptMS, predictedMS     float64
 	hasPromptMS, hasPredicted bool
+	hasCached                 bool
+	cached                    int
+	hasCacheN                 bool
+	cacheN                    int
 }
 
 func decodeRef(data []byte) decoded {
@@ -51,6 +59,9 @@ func decodeRef(data []byte) decoded {
 	}
 	if r.Usage != nil {
 		d.hasUsage, d.prompt, d.completion = true, r.Usage.PromptTokens, r.Usage.CompletionTokens
+		if pd := r.Usage.PromptTokensDetails; pd != nil {
+			d.hasCached, d.cached = true, pd.CachedTokens
+		}
 	}
 	if t := r.Timings; t != nil {
 		d.hasTimings = true
@@ -59,6 +70,9 @@ func decodeRef(data []byte) decoded {
 		}
 		if t.PredictedMS != nil {
 			d.predictedMS, d.hasPredicted = *t.PredictedMS, true
+		}
+		if t.CacheN != nil {
+			d.cacheN, d.hasCacheN = *t.CacheN, true
 		}
 	}
 	return d
@@ -75,6 +89,8 @@ func decodeLean(dec *decoder, data []byte) decoded {
 		hasError:   c.errRaw != nil || c.errObj,
 		hasTimings: c.hasTimings, promptMS: c.timings.promptMS, predictedMS: c.timings.predictedMS,
 		hasPromptMS: c.timings.hasPromptMS, hasPredicted: c.timings.hasPredictedMS,
+		hasCached: c.usage.hasCached, cached: c.usage.cached,
+		hasCacheN: c.timings.hasCacheN, cacheN: c.timings.cacheN,
 	}
 }
 
@@ -102,6 +118,14 @@ var chunkSeeds = []string{
 	`{"timings":{"prompt_ms":1},"timings":{}}`, `{"timings":{"prompt_ms":1},"timings":null}`, `{"timings":null,"timings":{}}`,
 	`{"timings":{"prompt_ms":1e400}}`, `{"timings":{"prompt_ms":"1"}}`, `{"timings":[]}`, `{"timings":5}`, `{"Timings":{"PROMPT_MS":3}}`,
 	`{"timings":{"prompt_ms":1,"prompt_ms":null}}`,
+	// Cached prompt tokens: OpenAI/vLLM usage details, llama.cpp cache_n.
+	`{"id":"c","choices":[],"usage":{"prompt_tokens":560,"completion_tokens":150,"total_tokens":710,"prompt_tokens_details":{"cached_tokens":512,"audio_tokens":0}}}`,
+	`{"usage":{"prompt_tokens_details":null}}`, `{"usage":{"prompt_tokens_details":{}}}`, `{"usage":{"prompt_tokens_details":{"cached_tokens":null}}}`,
+	`{"usage":{"prompt_tokens_details":{"cached_tokens":3}},"usage":{"prompt_tokens_details":null}}`,
+	`{"usage":{"prompt_tokens_details":{"cached_tokens":3}},"usage":{}}`, `{"usage":{"prompt_tokens_details":{"cached_tokens":1.5}}}`,
+	`{"usage":{"prompt_tokens_details":[]}}`, `{"usage":{"Prompt_Tokens_Details":{"CACHED_TOKENS":7}}}`, `{"usage":{"prompt_tokens_details":{"cached_tokens":2,"cached_tokens":null}}}`,
+	`{"timings":{"cache_n":12,"prompt_n":1,"prompt_ms":0.5}}`, `{"timings":{"cache_n":null}}`, `{"timings":{"cache_n":1},"timings":{"cache_n":null}}`,
+	`{"timings":{"cache_n":1e1}}`, `{"timings":{"cache_n":-3}}`,
 }
 
 // TestChunkDecodeMatchesEncodingJSON checks the lean decoder against encoding/json on the seed corpus.

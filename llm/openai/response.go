@@ -46,11 +46,18 @@ type completion struct {
 		Text         string `json:"text"`
 		FinishReason string `json:"finish_reason"`
 	} `json:"choices"`
-	Usage   *llm.Usage      `json:"usage"`
+	Usage *struct {
+		PromptTokens        int `json:"prompt_tokens"`
+		CompletionTokens    int `json:"completion_tokens"`
+		PromptTokensDetails *struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
+	} `json:"usage"`
 	Error   json.RawMessage `json:"error"`
 	Timings *struct {
 		PromptMS    *float64 `json:"prompt_ms"`
 		PredictedMS *float64 `json:"predicted_ms"`
+		CacheN      *int     `json:"cache_n"`
 	} `json:"timings"` // llama.cpp server
 }
 
@@ -89,7 +96,15 @@ func (s *jsonStream) read() (llm.Event, error) {
 	if (len(c.Error) > 0 && string(c.Error) != "null") || c.Object == "error" {
 		return llm.Event{}, streamError(b, s.status, s.apiKey)
 	}
-	ev := llm.Event{ID: c.ID, Usage: c.Usage}
+	ev := llm.Event{ID: c.ID}
+	if u := c.Usage; u != nil {
+		ev.Usage = &llm.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}
+		if d := u.PromptTokensDetails; d != nil {
+			ev.Usage.CachedPromptTokens, ev.Usage.HasCached = d.CachedTokens, true
+		} else if t := c.Timings; t != nil && t.CacheN != nil {
+			ev.Usage.CachedPromptTokens, ev.Usage.HasCached = *t.CacheN, true
+		}
+	}
 	if t := c.Timings; t != nil {
 		var tm timings
 		if t.PromptMS != nil {

@@ -40,6 +40,11 @@ type sseStream struct {
 	chunk     chunk
 	id        string // the last id, reused while the server repeats it
 	sawFinish bool
+	// usage is the last usage sent; cacheN, when hasCacheN, is
+	// llama.cpp's timings.cache_n, which may come in another chunk.
+	usage     *llm.Usage
+	cacheN    int
+	hasCacheN bool
 
 	err error // sticky: returned by every Next after the first failure or io.EOF
 }
@@ -174,8 +179,22 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 	ev.ID = s.id
 	ev.Text = string(text)
 	ev.FinishReason = finishReason(c.finish)
+	if c.hasTimings && c.timings.hasCacheN {
+		s.cacheN, s.hasCacheN = c.timings.cacheN, true
+	}
 	if c.hasUsage {
-		ev.Usage = &llm.Usage{PromptTokens: c.usage.prompt, CompletionTokens: c.usage.completion}
+		u := &llm.Usage{PromptTokens: c.usage.prompt, CompletionTokens: c.usage.completion,
+			CachedPromptTokens: c.usage.cached, HasCached: c.usage.hasCached}
+		s.usage = u
+		ev.Usage = u
+	}
+	if s.hasCacheN && s.usage != nil && !s.usage.HasCached {
+		// llama.cpp reports its cache in timings only; a usage without
+		// details takes it, even from an earlier or later chunk.
+		u := *s.usage
+		u.CachedPromptTokens, u.HasCached = s.cacheN, true
+		s.usage = &u
+		ev.Usage = &u
 	}
 	if c.hasTimings {
 		ev.ServerTiming = c.timings.serverTiming()
