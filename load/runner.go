@@ -184,8 +184,8 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	// measurement. The shape's schedule and the duration start after it.
 	if r.Plan.Warmup > 0 {
 		st.warmup()
+		st.origin = time.Since(r.start) // else 0: schedules stay exact multiples
 	}
-	st.origin = time.Since(r.start)
 	if r.Plan.Duration > 0 {
 		t := time.AfterFunc(r.Plan.Duration, func() { stopSched(errDurationReached) })
 		defer t.Stop()
@@ -243,11 +243,11 @@ type runState struct {
 	reqCtx    context.Context // ends: cancel in-flight requests
 	records   chan<- *record.Record
 	next      atomic.Int64
-	total     int64          // warm-up + measured requests; -1: unlimited
+	total     int64 // warm-up + measured requests; -1: unlimited
 	// origin is when the load shape started, since the run's start: after
 	// the warm-up. Shapes schedule, ramp and count the duration from it.
 	origin time.Duration
-	async     sync.WaitGroup // requests sent on their own goroutines
+	async  sync.WaitGroup // requests sent on their own goroutines
 }
 
 // ticket hands out the next request id for a request scheduled at at
