@@ -64,7 +64,10 @@ type Plan struct {
 	// Duration stops scheduling new requests this long after the run
 	// started. 0 means no limit.
 	Duration time.Duration
-	// Warmup requests are sent first and marked so statistics exclude them.
+	// Warmup requests are sent first, before the load shape starts, and
+	// marked so statistics exclude them: warmupWidth at a time, each sent
+	// when one ends; the shape (its schedule, ramp and duration) starts
+	// once the last of them ended.
 	Warmup int
 	// Timeout bounds each request from send to end of response.
 	Timeout time.Duration
@@ -175,6 +178,16 @@ func (p Plan) grace() time.Duration {
 
 // expectedInFlight is a guess of the peak number of requests in flight,
 // used to size buffers only.
+// warmupWidth is how many warm-up requests are in flight at once: the
+// shape's usual load — its workers, its batch, its cap, or about a second
+// of arrivals for an uncapped open loop.
+func (p Plan) warmupWidth() int {
+	if p.mode() == ModeRate && p.MaxConcurrency <= 0 {
+		return max(1, int(math.Ceil(p.Rate)))
+	}
+	return p.expectedInFlight()
+}
+
 func (p Plan) expectedInFlight() int {
 	switch p.mode() {
 	case ModeBatchSequential, ModeBatchInterval:

@@ -147,10 +147,6 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	r.start = time.Now()
 	r.started.Store(&r.start)
 	res := Result{Started: r.start}
-	if r.Plan.Duration > 0 {
-		t := time.AfterFunc(r.Plan.Duration, func() { stopSched(errDurationReached) })
-		defer t.Stop()
-	}
 	// After an interruption, bound how long in-flight requests may run.
 	go func() {
 		select {
@@ -183,6 +179,16 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	st := &runState{r: r, interrupt: ctx, sched: sched, stopSched: stopSched, reqCtx: reqCtx, records: records, total: -1}
 	if r.Plan.MaxRequests > 0 {
 		st.total = int64(r.Plan.Warmup + r.Plan.MaxRequests)
+	}
+	// Warm-up first, to its end: no warm-up request overlaps the
+	// measurement. The shape's schedule and the duration start after it.
+	if r.Plan.Warmup > 0 {
+		st.warmup()
+		st.origin = time.Since(r.start) // else 0: schedules stay exact multiples
+	}
+	if r.Plan.Duration > 0 {
+		t := time.AfterFunc(r.Plan.Duration, func() { stopSched(errDurationReached) })
+		defer t.Stop()
 	}
 	var reason string
 	switch r.Plan.mode() {
@@ -237,18 +243,22 @@ type runState struct {
 	reqCtx    context.Context // ends: cancel in-flight requests
 	records   chan<- *record.Record
 	next      atomic.Int64
-	total     int64          // warm-up + measured requests; -1: unlimited
-	async     sync.WaitGroup // requests sent on their own goroutines
+	total     int64 // warm-up + measured requests; -1: unlimited
+	// origin is when the load shape started, since the run's start: after
+	// the warm-up. Shapes schedule, ramp and count the duration from it.
+	origin time.Duration
+	async  sync.WaitGroup // requests sent on their own goroutines
 }
 
-// ticket hands out the next request id for a request scheduled at at, or
-// reports that the plan is done: scheduling stopped, every request was
-// handed out, or the duration has passed.
+// ticket hands out the next request id for a request scheduled at at
+// (since the run's start), or reports that the plan is done: scheduling
+// stopped, every request was handed out, or the duration (counted from the
+// shape's origin) has passed.
 func (s *runState) ticket(at time.Duration) (int64, bool) {
 	if s.sched.Err() != nil {
 		return 0, false
 	}
-	if d := s.r.Plan.Duration; d > 0 && at >= d {
+	if d := s.r.Plan.Duration; d > 0 && at-s.origin >= d {
 		s.stopSched(errDurationReached) // the timer may not have fired yet
 		return 0, false
 	}

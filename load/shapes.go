@@ -31,11 +31,11 @@ func (s *runState) closedLoop() string {
 		}
 		return math.Floor(1 + float64(n-1)*float64(at)/float64(p.Ramp))
 	}
-	s.r.setTargetFunc(func(at time.Duration) float64 { return active(at) })
+	s.r.setTargetFunc(func(at time.Duration) float64 { return active(at - s.origin) })
 	var workers sync.WaitGroup
 	for w := range n {
 		workers.Go(func() {
-			if !s.sleepUntil(joinAt(w)) {
+			if !s.sleepUntil(s.origin + joinAt(w)) {
 				return
 			}
 			var backoff time.Duration
@@ -45,7 +45,7 @@ func (s *runState) closedLoop() string {
 				if !ok {
 					return
 				}
-				kind := s.send(slot{id: id, worker: w, at: at, target: active(at), backoff: backoff})
+				kind := s.send(slot{id: id, worker: w, at: at, target: active(at - s.origin), backoff: backoff})
 				// A worker whose request could not even connect waits
 				// before the next, so a refused or exhausted endpoint is
 				// not hammered in a hot loop of instant failures.
@@ -62,6 +62,32 @@ func (s *runState) closedLoop() string {
 	}
 	workers.Wait()
 	return StopMaxRequests
+}
+
+// warmup sends the plan's warm-up requests (ids 0 … Warmup−1) before the
+// load shape starts: a closed loop as wide as the shape's usual load
+// (warmupWidth), each request sent when one ends, and it returns once the
+// last of them ended, so none overlaps the measured requests.
+func (s *runState) warmup() {
+	p := s.r.Plan
+	n := int64(p.Warmup)
+	width := min(p.Warmup, p.warmupWidth())
+	s.r.setTargetFunc(func(time.Duration) float64 { return float64(width) })
+	var workers sync.WaitGroup
+	for w := range width {
+		workers.Go(func() {
+			for s.sched.Err() == nil {
+				id := s.next.Add(1) - 1
+				if id >= n {
+					return
+				}
+				at := time.Since(s.r.start)
+				s.send(slot{id: id, worker: w, at: at, target: float64(width)})
+			}
+		})
+	}
+	workers.Wait()
+	s.next.Store(n) // workers overshoot by one id each
 }
 
 // Backoff of a closed-loop worker after a connection error: doubling from
@@ -112,7 +138,7 @@ func (s *runState) batchInterval() string {
 	p := s.r.Plan
 	s.r.setTargetFunc(func(time.Duration) float64 { return float64(p.BatchSize) })
 	for b := 1; p.Batches == 0 || b <= p.Batches; b++ {
-		at := time.Duration(b-1) * p.BatchInterval
+		at := s.origin + time.Duration(b-1)*p.BatchInterval
 		if !s.sleepUntil(at) {
 			return StopMaxRequests
 		}
@@ -135,14 +161,15 @@ func (s *runState) rate() string {
 	arr := newArrivals(p)
 	// The target follows the ramp between arrivals too, so the timeline
 	// shows the rate rising before the first (late, at a low rate) arrival.
-	s.r.setTargetFunc(func(at time.Duration) float64 { return arr.rateAt(at.Seconds()) })
+	s.r.setTargetFunc(func(at time.Duration) float64 { return arr.rateAt(max(at-s.origin, 0).Seconds()) })
 	var sem chan struct{}
 	if p.MaxConcurrency > 0 {
 		sem = make(chan struct{}, p.MaxConcurrency)
 	}
 	for {
-		at := arr.next()
-		if d := p.Duration; d > 0 && at >= d {
+		since := arr.next() // since the shape's origin
+		at := s.origin + since
+		if d := p.Duration; d > 0 && since >= d {
 			s.stopSched(errDurationReached)
 			return StopDuration
 		}
@@ -153,7 +180,7 @@ func (s *runState) rate() string {
 		if !ok {
 			return StopMaxRequests
 		}
-		s.sendAsync(slot{id: id, worker: -1, at: at, target: arr.rateAt(at.Seconds())}, sem)
+		s.sendAsync(slot{id: id, worker: -1, at: at, target: arr.rateAt(since.Seconds())}, sem)
 	}
 }
 

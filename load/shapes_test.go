@@ -330,3 +330,60 @@ func TestRateRampTargetInTimeline(t *testing.T) {
 		t.Errorf("first record has no target_load: %s (%v)", line, err)
 	}
 }
+
+// TestWarmupEndsBeforeMeasurement: with --warmup 5 --concurrency 4 the
+// first measured request once went out at 0.35 s while warm-up ran until
+// 0.89 s. Now every shape starts after the last warm-up request ended, and
+// its schedule and duration count from there.
+func TestWarmupEndsBeforeMeasurement(t *testing.T) {
+	for _, plan := range []Plan{
+		{Concurrency: 4, Warmup: 5, MaxRequests: 8},
+		{Concurrency: 4, Warmup: 5, Ramp: 100 * time.Millisecond, Duration: 300 * time.Millisecond},
+		{Mode: ModeRate, Rate: 40, Arrival: ArrivalConstant, Warmup: 5, MaxRequests: 8},
+		{Mode: ModeBatchInterval, BatchSize: 3, BatchInterval: 50 * time.Millisecond, Batches: 3, Warmup: 5},
+		{Mode: ModeBatchSequential, BatchSize: 3, Batches: 2, Warmup: 5},
+	} {
+		t.Run(plan.String(), func(t *testing.T) {
+			plan.Timeout = 5 * time.Second
+			s := &sseServer{first: 40 * time.Millisecond, n: 2}
+			r, c := newRunner(t, s, plan)
+			if _, err := r.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var warmEnd, firstSched float64
+			firstSched = math.Inf(1)
+			warm, measured := 0, 0
+			for _, rec := range c.recs {
+				if rec.Warmup {
+					warm++
+					warmEnd = max(warmEnd, rec.SentS+rec.E2ES)
+				} else {
+					measured++
+					firstSched = min(firstSched, rec.ScheduledS)
+				}
+			}
+			if warm != 5 || measured == 0 {
+				t.Fatalf("%d warm-up and %d measured records", warm, measured)
+			}
+			for _, rec := range c.recs {
+				if !rec.Warmup && rec.SentS < warmEnd {
+					t.Errorf("measured request %d sent at %.3fs, before warm-up ended at %.3fs", rec.ID, rec.SentS, warmEnd)
+				}
+			}
+			// The shape's schedule starts at the end of the warm-up, not at
+			// the run's start: no measured request was scheduled in the past.
+			if firstSched < warmEnd-0.005 {
+				t.Errorf("first measured request scheduled at %.3fs, before warm-up ended at %.3fs", firstSched, warmEnd)
+			}
+			if plan.Duration > 0 {
+				var lastSched float64
+				for _, rec := range c.recs {
+					lastSched = max(lastSched, rec.ScheduledS)
+				}
+				if lastSched < warmEnd+0.2 {
+					t.Errorf("the duration ran from the run's start: last request scheduled at %.3fs, warm-up ended %.3fs", lastSched, warmEnd)
+				}
+			}
+		})
+	}
+}
