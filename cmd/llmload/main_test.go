@@ -282,7 +282,14 @@ func TestInterruptWritesSummaryOfWhatCompleted(t *testing.T) {
 	c := &cli{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, interrupted: interrupted}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		time.Sleep(400 * time.Millisecond)
+		// Interrupt once some requests completed: a fixed delay can pass
+		// before the first one ends on a loaded machine under -race.
+		recs := filepath.Join(dir, rundir.RecordsFile)
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if b, err := os.ReadFile(recs); err == nil && bytes.Count(b, []byte("\n")) >= 3 {
+				break
+			}
+		}
 		close(interrupted)
 		cancel()
 	}()
