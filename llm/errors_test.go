@@ -87,3 +87,21 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorTextAfterSuccessStatus: a failure while reading a 200 response
+// (a client timeout mid-stream) is not shown as "timeout (HTTP 200)".
+func TestErrorTextAfterSuccessStatus(t *testing.T) {
+	cases := []struct {
+		e    Error
+		want string
+	}{
+		{Error{Kind: KindTimeout, Status: 200, Message: "deadline"}, "timeout (after HTTP 200, while reading the response): deadline"},
+		{Error{Kind: KindThrottled, Status: 429, Message: "slow down"}, "throttled (HTTP 429): slow down"},
+		{Error{Kind: KindConnection, Message: "EOF"}, "connection: EOF"},
+	}
+	for _, c := range cases {
+		if got := c.e.Error(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.e, got, c.want)
+		}
+	}
+}

@@ -333,3 +333,35 @@ func TestTable(t *testing.T) {
 	}
 	golden(t, "table_empty.golden", buf.Bytes())
 }
+
+// TestTableLabelsWhatTheRunWas: a non-streamed run's TTFT row says it is
+// E2E; a simulator at another time scale says so; an all-failed run does
+// not claim its tokens were counted locally.
+func TestTableLabelsWhatTheRunWas(t *testing.T) {
+	recs, run := fixture()
+	run.Stream = false
+	run.Sim = &stats.SimInfo{Profile: "llama2-7b-a10g", TimeScale: 0.1}
+	var buf bytes.Buffer
+	if err := Table(&buf, stats.Summarize(recs, run)); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"TTFT (= E2E, no stream)", "TIME SCALE 0.1: runs 10× faster", "no stream"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	var failed []record.Record
+	for _, r := range recs {
+		if !r.OK() {
+			failed = append(failed, r)
+		}
+	}
+	buf.Reset()
+	if err := Table(&buf, stats.Summarize(failed, run)); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, "none to count: no request succeeded") || strings.Contains(out, "counted by server 0") {
+		t.Errorf("all-failed run's token line:\n%s", out)
+	}
+}
