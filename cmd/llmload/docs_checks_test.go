@@ -314,3 +314,25 @@ func checkSynopsis(t *testing.T, d *docsEnv, ex docExample) {
 		}
 	}
 }
+
+// checkDefaultResultsDir checks the README's word that the quick start
+// writes results/<time>-<model>-c10/: the one run made without
+// --results-dir, in a scratch working directory.
+func checkDefaultResultsDir(t *testing.T, all []docExample) {
+	i := slices.IndexFunc(all, func(ex docExample) bool {
+		return ex.file == "README.md" && ex.lang == "sh" && strings.HasPrefix(ex.text, "go run ./cmd/llmload run ")
+	})
+	if i < 0 {
+		t.Fatal("README.md: no quick start (go run ./cmd/llmload run …)")
+	}
+	ex := all[i]
+	t.Chdir(t.TempDir())
+	st, out, errs := runCLI(t, nil, "run", "--max-requests", "2", "--sim-time-scale", ftoa(docTimeScale), "--no-progress")
+	m := regexp.MustCompile(`\nResults: (results/\d{8}-\d{6}-meta-llama-Llama-2-7b-chat-hf-c10)\n`).FindStringSubmatch(out)
+	if st != exitOK || m == nil {
+		t.Fatalf("%s: the quick start does not write results/<time>-<model>-c10/: status %d\n%s%s", ex, st, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(m[1], "summary.json")); err != nil {
+		t.Errorf("%s: %v", ex, err)
+	}
+}

@@ -149,6 +149,12 @@ func TestDocsExamples(t *testing.T) {
 		}
 	}
 
+	// The one run without --results-dir: in a directory of its own, and
+	// before the parallel examples, which need the working directory.
+	t.Run("README.md: the quick start's results directory", func(t *testing.T) {
+		checkDefaultResultsDir(t, all)
+	})
+
 	used := make([]bool, len(docAllowList))
 	counts := map[string]int{}
 	for _, ex := range all {

@@ -36,7 +36,7 @@ const (
 	docTimeScale     = 0.02                   // simulator speed (--sim-time-scale, sim --time-scale)
 	docMaxRequests   = 4                      // measured requests per run or level
 	docBatches       = 2                      // batches of the batch modes
-	docDuration      = 10 * time.Second        // --duration
+	docDuration      = 10 * time.Second       // --duration
 	docWarmup        = 1                      // warm-up requests
 	docRamp          = 200 * time.Millisecond // --ramp
 	docBatchInterval = 250 * time.Millisecond // --batch-interval
