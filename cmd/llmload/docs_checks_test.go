@@ -146,6 +146,7 @@ var (
 	selectorRE = regexp.MustCompile(`\b([a-z][a-z0-9]*)\.([A-Z]\w*)`)
 	literalRE  = regexp.MustCompile(`(\[\])?\b([a-z][a-z0-9]*)\.([A-Z]\w*)\{`)
 	keyRE      = regexp.MustCompile(`^\s*([A-Z]\w*)\s*:`)
+	commentRE  = regexp.MustCompile(`(?m)(^|\s)//.*$|/\*.*?\*/`)
 )
 
 // checkGoSnippet checks that a Go snippet of the docs names only what the
@@ -157,8 +158,9 @@ func checkGoSnippet(t *testing.T, ex docExample) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	code := commentRE.ReplaceAllString(ex.text, "")
 	known := 0
-	for _, m := range selectorRE.FindAllStringSubmatch(ex.text, -1) {
+	for _, m := range selectorRE.FindAllStringSubmatch(code, -1) {
 		if p, ok := pkgs[m[1]]; ok && m[1] != "main" {
 			known++
 			if !p[m[2]] {
@@ -169,8 +171,8 @@ func checkGoSnippet(t *testing.T, ex docExample) {
 	if known == 0 {
 		t.Errorf("%s: a Go snippet that uses no package of this module; check it some other way", ex)
 	}
-	for _, m := range literalRE.FindAllStringSubmatchIndex(ex.text, -1) {
-		pkg, typ := ex.text[m[4]:m[5]], ex.text[m[6]:m[7]]
+	for _, m := range literalRE.FindAllStringSubmatchIndex(code, -1) {
+		pkg, typ := code[m[4]:m[5]], code[m[6]:m[7]]
 		p, ok := pkgs[pkg]
 		if !ok {
 			continue
@@ -184,7 +186,7 @@ func checkGoSnippet(t *testing.T, ex docExample) {
 				t.Errorf("%s: %s.%s has no field %s", ex, pkg, typ, k[1])
 			}
 		}
-		body := ex.text[m[1]:]
+		body := code[m[1]:]
 		if want == 1 {
 			check(body)
 		}

@@ -125,9 +125,14 @@ func (d *docsEnv) runInline(t *testing.T, ex docExample) {
 	b.exec(t, *c)
 }
 
+// at is where c is written.
+func (b *block) at(c shellCmd) docExample {
+	return docExample{file: b.ex.file, line: b.ex.line + c.line}
+}
+
 func (b *block) errorf(t *testing.T, c shellCmd, format string, args ...any) {
 	t.Helper()
-	t.Errorf("%s: %s\n%s", b.ex, c.text, fmt.Sprintf(format, args...))
+	t.Errorf("%s: %s\n%s", b.at(c), c.text, fmt.Sprintf(format, args...))
 }
 
 func (b *block) exec(t *testing.T, c shellCmd) {
@@ -142,7 +147,7 @@ func (b *block) exec(t *testing.T, c shellCmd) {
 	case len(args) >= 3 && args[0] == "go" && args[1] == "run" && args[2] == "./cmd/llmload":
 		b.llmload(t, c, args[3:])
 	case args[0] == "go":
-		checkGoCommand(t, b.ex, c)
+		checkGoCommand(t, b.at(c), c)
 	case args[0] == "llmload":
 		b.llmload(t, c, args[1:])
 	default:
@@ -320,7 +325,7 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 		}
 		exp = e
 		if msg := fileNotLocal(e); rf.dryRun && msg != "" {
-			t.Fatalf("%s: %s\nrefusing to run %s: %s", b.ex, c.text, fileName, msg)
+			t.Fatalf("%s: %s\nrefusing to run %s: %s", b.at(c), c.text, fileName, msg)
 		}
 		if err := parse(e.Base); err != nil {
 			b.errorf(t, c, "the flags do not parse: %v", err)
@@ -402,10 +407,10 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 		f.set("no-progress", "true")
 	}
 	if msg := notLocal(f.args, rf.dryRun, cfg.Model); msg != "" {
-		t.Fatalf("%s: %s\nrefusing to run %q: %s", b.ex, c.text, f.args, msg)
+		t.Fatalf("%s: %s\nrefusing to run %q: %s", b.at(c), c.text, f.args, msg)
 	}
 
-	t.Logf("%s: %s\nruns as: llmload run %s", b.ex, c.text, strings.Join(f.args, " "))
+	t.Logf("%s: %s\nruns as: llmload run %s", b.at(c), c.text, strings.Join(f.args, " "))
 	if !rf.dryRun && fromFile && b.d.files[fileName] != "" {
 		key := slices.Clone(f.args)
 		for i, a := range key {
@@ -413,7 +418,7 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 				key[i] = ""
 			}
 		}
-		if first, by := b.d.once(fileName+" "+strings.Join(key, " "), b.ex.String()); !first {
+		if first, by := b.d.once(fileName+" "+strings.Join(key, " "), b.at(c).String()); !first {
 			t.Logf("the same run as %s's; not run twice", by)
 			return
 		}
@@ -423,9 +428,22 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 	if len(cfg.Thresholds) > 0 || len(rf.thresholds) > 0 {
 		want = append(want, exitThresholds) // documented: a failed --threshold exits 3
 	}
+	if os.Getenv("DOCS_DEBUG") != "" {
+		t.Logf("stderr:\n%s", errs)
+	}
 	if !slices.Contains(want, st) {
 		b.errorf(t, c, "ran as %q\nstatus %d, want %v\nstdout:\n%s\nstderr:\n%s", f.args, st, want, out, errs)
 		return
+	}
+	// Secrets never show (docs/providers.md, "Headers and secrets").
+	sec := cfg
+	if err := applyFlagExtras(&sec, &rf); err != nil {
+		b.errorf(t, c, "%v", err)
+	}
+	sec.APIKey = cmp.Or(sec.APIKey, env["OPENAI_API_KEY"])
+	red := sec.Redactor()
+	if all := out + errs; red.String(all) != all {
+		b.errorf(t, c, "a secret shows in the output:\n%s", all)
 	}
 	if st == exitThresholds && !strings.Contains(out, "✗ FAIL") {
 		b.errorf(t, c, "status 3 without a failed threshold:\n%s", out)
@@ -439,7 +457,15 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 	if !strings.Contains(out, "Results: "+dir) {
 		b.errorf(t, c, "stdout does not name the run directory %s:\n%s", dir, out)
 	}
-	checkResults(t, b.ex, c, dir)
+	checkResults(t, b.at(c), c, dir)
+	filepath.WalkDir(dir, func(path string, de os.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			if data, err := os.ReadFile(path); err == nil && red.String(string(data)) != string(data) {
+				b.errorf(t, c, "a secret shows in %s", path)
+			}
+		}
+		return nil
+	})
 }
 
 // docRequests is how many measured requests a run makes: enough to draw

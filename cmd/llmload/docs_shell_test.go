@@ -14,6 +14,7 @@ import (
 // shellCmd is one command of a block.
 type shellCmd struct {
 	text string            // as written, continuations joined
+	line int               // its first line's offset in the block
 	env  map[string]string // NAME=value prefixes
 	args []string          // the words; args[0] is the program
 	bg   bool              // ends in &
@@ -24,15 +25,19 @@ var forRE = regexp.MustCompile(`^for (\w+) in ([^;]+); do$`)
 // parseShell splits a block into commands.
 func parseShell(text string) ([]shellCmd, error) {
 	var lines []string
-	cont := ""
-	for l := range strings.SplitSeq(text, "\n") {
+	var at []int // each line's offset in the block
+	cont, start := "", 0
+	for i, l := range strings.Split(text, "\n") {
+		if cont == "" {
+			start = i
+		}
 		l = strings.TrimRight(l, " \t")
 		if s, ok := strings.CutSuffix(l, `\`); ok {
 			cont += s + " "
 			continue
 		}
 		if l = strings.TrimSpace(cont + l); l != "" {
-			lines = append(lines, l)
+			lines, at = append(lines, l), append(at, start)
 		}
 		cont = ""
 	}
@@ -45,6 +50,7 @@ func parseShell(text string) ([]shellCmd, error) {
 				return nil, err
 			}
 			if c != nil {
+				c.line = at[i]
 				cmds = append(cmds, *c)
 			}
 			continue
@@ -57,13 +63,14 @@ func parseShell(text string) ([]shellCmd, error) {
 			return nil, fmt.Errorf("%q has no done", lines[i])
 		}
 		for _, v := range strings.Fields(m[2]) {
-			for _, l := range lines[i+1 : j] {
-				l = strings.NewReplacer("${"+m[1]+"}", v, "$"+m[1], v).Replace(l)
+			for k := i + 1; k < j; k++ {
+				l := strings.NewReplacer("${"+m[1]+"}", v, "$"+m[1], v).Replace(lines[k])
 				c, err := parseCommand(l)
 				if err != nil {
 					return nil, err
 				}
 				if c != nil {
+					c.line = at[k]
 					cmds = append(cmds, *c)
 				}
 			}
