@@ -457,7 +457,7 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 	if !strings.Contains(out, "Results: "+dir) {
 		b.errorf(t, c, "stdout does not name the run directory %s:\n%s", dir, out)
 	}
-	checkResults(t, b.at(c), c, dir)
+	checkResults(t, b.at(c), c, dir, wantLevels(&cfg, exp))
 	filepath.WalkDir(dir, func(path string, de os.DirEntry, err error) error {
 		if err == nil && !de.IsDir() {
 			if data, err := os.ReadFile(path); err == nil && red.String(string(data)) != string(data) {
@@ -475,6 +475,33 @@ func docRequests(cfg *config.Config, e *config.Experiment) int {
 		return docMixRequests
 	}
 	return docMaxRequests
+}
+
+// wantLevels is the level directories a sweep writes, as
+// docs/run-directory.md names them; nil for a single run.
+func wantLevels(cfg *config.Config, e *config.Experiment) []string {
+	var dirs []string
+	switch {
+	case e != nil && hasMatrix(e):
+		cases, _ := e.ExpandWithoutKeys()
+		for _, cs := range cases {
+			dirs = append(dirs, cs.Dir)
+		}
+	case cfg.Sweep == config.SweepAuto:
+		dirs = []string{"sync", "throughput-c" + strconv.Itoa(docAutoCeiling)}
+		for range docSweepLevels {
+			dirs = append(dirs, "r…")
+		}
+	case cfg.Mode == load.ModeRate && len(cfg.Rate) > 1:
+		for _, r := range cfg.Rate {
+			dirs = append(dirs, "r"+ftoa(r))
+		}
+	case len(cfg.Concurrency) > 1:
+		for _, c := range cfg.Concurrency {
+			dirs = append(dirs, "c"+strconv.Itoa(c))
+		}
+	}
+	return dirs
 }
 
 // notLocal says why args would send a request beyond 127.0.0.1, or "".
@@ -531,7 +558,7 @@ func fileNotLocal(e *config.Experiment) string {
 // checkResults checks a run directory, or a sweep's, as
 // docs/run-directory.md lays them out, and that no request failed: the
 // simulator serves every documented example.
-func checkResults(t *testing.T, ex docExample, c shellCmd, dir string) {
+func checkResults(t *testing.T, ex docExample, c shellCmd, dir string, want []string) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "sweep.json"))
 	if os.IsNotExist(err) {
@@ -545,6 +572,17 @@ func checkResults(t *testing.T, ex docExample, c shellCmd, dir string) {
 	if err != nil || len(ss.Rows) == 0 {
 		t.Errorf("%s: %s\nsweep.json: %v, %d rows", ex, c.text, err, len(ss.Rows))
 		return
+	}
+	var got []string
+	for _, r := range ss.Rows {
+		got = append(got, r.Dir)
+	}
+	match := func(w, g string) bool {
+		p, wild := strings.CutSuffix(w, "…")
+		return g == w || wild && strings.HasPrefix(g, p)
+	}
+	if ss.StopReason == "" && !slices.EqualFunc(want, got, match) {
+		t.Errorf("%s: %s\n%s: levels %q, want %q", ex, c.text, dir, got, want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sweep.csv")); err != nil {
 		t.Errorf("%s: %s\n%v", ex, c.text, err)
