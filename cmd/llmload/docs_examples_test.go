@@ -237,3 +237,37 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
 }
+
+// docOtherFlags are flags the docs name that belong to other programs.
+var docOtherFlags = map[string]string{
+	"port": "llama-server's, in the README's llama.cpp example",
+}
+
+// TestDocsFlags checks that every --flag the docs name is a flag of
+// `llmload run` or `llmload sim`.
+func TestDocsFlags(t *testing.T) {
+	known := map[string]bool{}
+	for _, cmd := range []string{"run", "sim"} {
+		st, out, _ := runCLI(t, nil, cmd, "-h")
+		if st != exitOK {
+			t.Fatalf("llmload %s -h: status %d", cmd, st)
+		}
+		for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(out, -1) {
+			known[m[1]] = true
+		}
+	}
+	flagRE := regexp.MustCompile(`(^|[^\w-])--([a-z][a-z0-9-]*)`)
+	for _, f := range docFiles(t) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(string(b), "\n") {
+			for _, m := range flagRE.FindAllStringSubmatch(l, -1) {
+				if !known[m[2]] && docOtherFlags[m[2]] == "" {
+					t.Errorf("%s:%d: --%s is no flag of llmload run or llmload sim", strings.TrimPrefix(f, "../../"), i+1, m[2])
+				}
+			}
+		}
+	}
+}
