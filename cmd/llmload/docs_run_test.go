@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http/httptest"
 	"net/url"
@@ -324,7 +325,7 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 			return
 		}
 		exp = e
-		if msg := fileNotLocal(e); rf.dryRun && msg != "" {
+		if msg := fileNotLocal(e, rf.dryRun); msg != "" {
 			t.Fatalf("%s: %s\nrefusing to run %s: %s", b.at(c), c.text, fileName, msg)
 		}
 		if err := parse(e.Base); err != nil {
@@ -406,7 +407,8 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 		f.set("results-dir", dir)
 		f.set("no-progress", "true")
 	}
-	if msg := notLocal(f.args, rf.dryRun, cfg.Model); msg != "" {
+	envArgs := slices.Collect(maps.Values(env))
+	if msg := notLocal(append(envArgs, f.args...), rf.dryRun, cfg.Model); msg != "" {
 		t.Fatalf("%s: %s\nrefusing to run %q: %s", b.at(c), c.text, f.args, msg)
 	}
 
@@ -539,17 +541,27 @@ func (b *block) localYAML(t *testing.T, text string) string {
 	})
 }
 
-// fileNotLocal says why a --dry-run of e would send a request, or "": it
-// asks a server for its model when an endpoint names none.
-func fileNotLocal(e *config.Experiment) string {
+// fileNotLocal says why running e (made local by localYAML unless dryRun)
+// would send a request beyond 127.0.0.1, or "": a --dry-run asks a server
+// for its model when an endpoint names none, and an AWS endpoint without
+// an endpoint URL is AWS's.
+func fileNotLocal(e *config.Experiment, dryRun bool) string {
 	eps := []config.Endpoint{{Provider: e.Base.Provider, BaseURL: e.Base.BaseURL, Model: e.Base.Model}}
 	if len(e.Matrix.Endpoints) > 0 {
 		eps = e.Matrix.Endpoints
 	}
 	for _, ep := range eps {
-		u, err := url.Parse(cmp.Or(ep.BaseURL, e.Base.BaseURL))
-		if err == nil && u.Host != "" && !isLoopback(u.Host) && cmp.Or(ep.Model, e.Base.Model) == "" {
-			return u.Host + ": --dry-run would ask it for its model"
+		switch p := cmp.Or(ep.Provider, e.Base.Provider); p {
+		case config.ProviderBedrock, config.ProviderSageMaker:
+			u, err := url.Parse(cmp.Or(ep.Options["endpoint_url"], e.Base.Providers.EndpointURL))
+			if !dryRun && (err != nil || !isLoopback(u.Host)) {
+				return "provider " + p + " without an endpoint_url on 127.0.0.1"
+			}
+		default:
+			u, err := url.Parse(cmp.Or(ep.BaseURL, e.Base.BaseURL))
+			if err == nil && u.Host != "" && !isLoopback(u.Host) && (!dryRun || cmp.Or(ep.Model, e.Base.Model) == "") {
+				return u.Host + " is not on 127.0.0.1, and a --dry-run would ask it for its model"
+			}
 		}
 	}
 	return ""
