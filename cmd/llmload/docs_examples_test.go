@@ -127,7 +127,7 @@ func TestDocsExamples(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "docs")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "docs-secret")
 	t.Setenv("AWS_REGION", "us-east-1")
-	d := &docsEnv{tmp: t.TempDir(), files: map[string]string{}}
+	d := &docsEnv{files: map[string]string{}}
 
 	var all []docExample
 	for _, f := range docFiles(t) {

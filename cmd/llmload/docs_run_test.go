@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net"
@@ -23,11 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmload/llmload/analysis"
 	"github.com/llmload/llmload/config"
 	"github.com/llmload/llmload/load"
-	"github.com/llmload/llmload/record"
-	"github.com/llmload/llmload/rundir"
 	"github.com/llmload/llmload/sim"
 )
 
@@ -49,16 +45,16 @@ const (
 // docsEnv is what the examples share: a scratch directory and the files
 // the docs show (experiment.yaml).
 type docsEnv struct {
-	tmp   string
 	files map[string]string // name → content
 
 	mu  sync.Mutex
 	ran map[string]string // a real run made local and small → the example that ran it
 }
 
-// once tells whether the run key stands for is the first of its kind: the
-// docs show some runs more than once (experiment.yaml as a block, as a
-// command, inline), and what is made of them is one run.
+// once reports whether the run key stands for is the first of its kind,
+// or else which example made it: the docs show some runs more than once
+// (experiment.yaml as a block, as a command, inline), and what the test
+// makes of them is one run.
 func (d *docsEnv) once(key, where string) (first bool, by string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -479,33 +475,6 @@ func docRequests(cfg *config.Config, e *config.Experiment) int {
 	return docMaxRequests
 }
 
-// wantLevels is the level directories a sweep writes, as
-// docs/run-directory.md names them; nil for a single run.
-func wantLevels(cfg *config.Config, e *config.Experiment) []string {
-	var dirs []string
-	switch {
-	case e != nil && hasMatrix(e):
-		cases, _ := e.ExpandWithoutKeys()
-		for _, cs := range cases {
-			dirs = append(dirs, cs.Dir)
-		}
-	case cfg.Sweep == config.SweepAuto:
-		dirs = []string{"sync", "throughput-c" + strconv.Itoa(docAutoCeiling)}
-		for range docSweepLevels {
-			dirs = append(dirs, "r…")
-		}
-	case cfg.Mode == load.ModeRate && len(cfg.Rate) > 1:
-		for _, r := range cfg.Rate {
-			dirs = append(dirs, "r"+ftoa(r))
-		}
-	case len(cfg.Concurrency) > 1:
-		for _, c := range cfg.Concurrency {
-			dirs = append(dirs, "c"+strconv.Itoa(c))
-		}
-	}
-	return dirs
-}
-
 // notLocal says why args would send a request beyond 127.0.0.1, or "".
 func notLocal(args []string, dryRun bool, model string) string {
 	for _, a := range args {
@@ -565,78 +534,6 @@ func fileNotLocal(e *config.Experiment, dryRun bool) string {
 		}
 	}
 	return ""
-}
-
-// checkResults checks a run directory, or a sweep's, as
-// docs/run-directory.md lays them out, and that no request failed: the
-// simulator serves every documented example.
-func checkResults(t *testing.T, ex docExample, c shellCmd, dir string, want []string) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "sweep.json"))
-	if os.IsNotExist(err) {
-		checkRunDir(t, ex, c, dir)
-		return
-	}
-	var ss analysis.SweepSummary
-	if err == nil {
-		err = json.Unmarshal(b, &ss)
-	}
-	if err != nil || len(ss.Rows) == 0 {
-		t.Errorf("%s: %s\nsweep.json: %v, %d rows", ex, c.text, err, len(ss.Rows))
-		return
-	}
-	var got []string
-	for _, r := range ss.Rows {
-		got = append(got, r.Dir)
-	}
-	match := func(w, g string) bool {
-		p, wild := strings.CutSuffix(w, "…")
-		return g == w || wild && strings.HasPrefix(g, p)
-	}
-	if ss.StopReason == "" && !slices.EqualFunc(want, got, match) {
-		t.Errorf("%s: %s\n%s: levels %q, want %q", ex, c.text, dir, got, want)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "sweep.csv")); err != nil {
-		t.Errorf("%s: %s\n%v", ex, c.text, err)
-	}
-	for _, r := range ss.Rows {
-		checkRunDir(t, ex, c, filepath.Join(dir, r.Dir))
-	}
-}
-
-func checkRunDir(t *testing.T, ex docExample, c shellCmd, dir string) {
-	t.Helper()
-	for _, pat := range []string{rundir.ConfigFile, rundir.RecordsFile, rundir.TimelineFile, rundir.SummaryFile,
-		"*_summary.json", "*_individual_responses.json"} {
-		if m, _ := filepath.Glob(filepath.Join(dir, pat)); len(m) != 1 {
-			t.Errorf("%s: %s\n%s: %d files %s, want 1", ex, c.text, dir, len(m), pat)
-		}
-	}
-	if e, err := config.LoadExperiment(filepath.Join(dir, rundir.ConfigFile)); err == nil && len(e.Base.PromptSets) > 1 {
-		recs, err := record.ReadFile(filepath.Join(dir, rundir.RecordsFile))
-		for _, ps := range e.Base.PromptSets {
-			if err == nil && !slices.ContainsFunc(recs, func(r record.Record) bool { return r.PromptSet == ps.Name }) {
-				t.Errorf("%s: %s\n%s: no request came from prompt set %q: raise docMixRequests", ex, c.text, dir, ps.Name)
-			}
-		}
-	}
-	b, err := os.ReadFile(filepath.Join(dir, rundir.SummaryFile))
-	if err != nil {
-		return
-	}
-	var s struct {
-		Requests struct{ Total, Succeeded, Failed int }
-		Errors   map[string]int `json:"errors_by_kind"`
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Errorf("%s: %s\n%v", ex, c.text, err)
-		return
-	}
-	if s.Requests.Total == 0 || s.Requests.Failed > 0 {
-		recs, _ := os.ReadFile(filepath.Join(dir, rundir.RecordsFile))
-		first, _, _ := bytes.Cut(recs[bytes.Index(recs, []byte(`"error_kind"`))+1:], []byte("\n"))
-		t.Errorf("%s: %s\n%s: %d of %d requests failed (%v): …%s", ex, c.text, dir, s.Requests.Failed, s.Requests.Total, s.Errors, first)
-	}
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
