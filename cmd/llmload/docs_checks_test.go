@@ -65,6 +65,8 @@ var docGoCommands = []string{
 	"go test -race ./...",
 	"go build -o llmload ./cmd/llmload",
 	"go test -run x -bench . -benchmem ./llm/openai",
+	"go test -bench . ./llm/openai",
+	"go test -bench", // architecture.md names the tool its table comes from
 }
 
 func checkGoCommand(t *testing.T, ex docExample, c shellCmd) {
@@ -232,6 +234,13 @@ func checkQuickStartOutput(t *testing.T, d *docsEnv, ex docExample) {
 		if lb := label(l); lb != "" && !slices.Contains(got, lb) {
 			t.Errorf("%s: the README shows a row %q; the quick start prints none:\n%s", docExample{file: ex.file, line: ex.line + i}, lb, out)
 		}
+	}
+	// "serves a simulated Llama 2 7B on one A10G …, sends (550 ± 150 input
+	// tokens, 150 ± 80 output tokens) from 10 concurrent clients"
+	r := readSummary(t, dir).Run
+	if r.Provider != "sim" || r.Sim == nil || r.Sim.Profile != "llama2-7b-a10g" || r.Concurrency != 10 ||
+		r.MeanInputTokens != 550 || r.StddevInputTokens != 150 || r.MeanOutputTokens != 150 || r.StddevOutputTokens != 80 {
+		t.Errorf("%s: the quick start ran %+v", ex, r)
 	}
 	for _, want := range []string{"closed loop, concurrency 10, api chat, stream", "stop: max_requests", "errors       none"} {
 		if !strings.Contains(out, want) {

@@ -41,7 +41,7 @@ func docFiles(t *testing.T) []string {
 var (
 	fenceRE = regexp.MustCompile("^(\\s*)(```+)\\s*(\\S*)\\s*$")
 	// inlineRE finds a command quoted in prose; it may wrap a line.
-	inlineRE = regexp.MustCompile("`(llmload\\s+(?:run|sim)\\b[^`]*)`")
+	inlineRE = regexp.MustCompile("`((?:llmload\\s+(?:run|sim)|go\\s+(?:test|build|run))\\b[^`]*)`")
 )
 
 // parseDocExamples returns the fenced blocks and inline llmload commands of
@@ -171,7 +171,7 @@ func TestDocsExamples(t *testing.T) {
 		case ex.lang == "sh" || ex.lang == "bash":
 			run = func(t *testing.T) { d.runShell(t, ex) }
 		case ex.lang == "inline":
-			if len(strings.Fields(ex.text)) == 2 {
+			if f := strings.Fields(ex.text); len(f) == 2 && f[0] == "llmload" {
 				continue // `llmload run` names the command, it is no example
 			}
 			run = func(t *testing.T) { d.runInline(t, ex) }
