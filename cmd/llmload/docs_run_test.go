@@ -32,7 +32,7 @@ import (
 const (
 	docTimeScale     = 0.02                   // simulator speed (--sim-time-scale, sim --time-scale)
 	docMaxRequests   = 4                      // measured requests per run or level
-	docBatches       = 2                      // batches of the batch modes
+	docBatches       = 1                      // batches of the batch modes
 	docDuration      = 10 * time.Second       // --duration
 	docWarmup        = 1                      // warm-up requests
 	docRamp          = 200 * time.Millisecond // --ramp
