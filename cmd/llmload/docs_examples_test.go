@@ -44,8 +44,8 @@ var (
 	inlineRE = regexp.MustCompile("`((?:llmload\\s+(?:run|sim)|go\\s+(?:test|build|run))\\b[^`]*)`")
 )
 
-// parseDocExamples returns the fenced blocks and inline llmload commands of
-// one Markdown file, in order.
+// parseDocExamples returns the fenced blocks of one Markdown file and the
+// llmload and go commands its prose quotes, in order.
 func parseDocExamples(name, doc string) ([]docExample, error) {
 	var out []docExample
 	lines := strings.Split(doc, "\n")
