@@ -454,3 +454,55 @@ func wantLevels(cfg *config.Config, e *config.Experiment) []string {
 	}
 	return dirs
 }
+
+// checkLayout checks a drawing of a run directory (or of a sweep's)
+// against one llmload writes: every file drawn is there, and a run
+// directory holds no file the drawing leaves out.
+func checkLayout(t *testing.T, d *docsEnv, ex docExample) {
+	nameRE := regexp.MustCompile(`^[\w<>.-]+/?$`)
+	top, rest, _ := strings.Cut(strings.TrimSpace(ex.text), "\n")
+	var names []string
+	for l := range strings.SplitSeq(rest, "\n") {
+		for _, w := range strings.Fields(l) {
+			if !nameRE.MatchString(w) || !strings.ContainsAny(w, "./") {
+				break
+			}
+			names = append(names, w)
+		}
+	}
+	if top != "results/<name>/" || len(names) == 0 {
+		t.Fatalf("%s: not a drawing of results/<name>/: %q", ex, names)
+	}
+	sweep := slices.Contains(names, "sweep.json")
+	args := []string{"run", "--max-requests", "2", "--sim-time-scale", ftoa(docTimeScale), "--no-progress"}
+	if sweep {
+		var levels []string
+		for _, n := range names {
+			if c, ok := strings.CutSuffix(strings.TrimPrefix(n, "c"), "/"); ok && strings.HasPrefix(n, "c") {
+				levels = append(levels, c)
+			}
+		}
+		args = append(args, "--concurrency", strings.Join(levels, ","))
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	if st, out, errs := runCLI(t, nil, append(args, "--results-dir", dir)...); st != exitOK {
+		t.Fatalf("%s: llmload %s: status %d\n%s%s", ex, strings.Join(args, " "), st, out, errs)
+	}
+	var pats []string
+	for _, n := range names {
+		pat := regexp.MustCompile(`<[^>]+>`).ReplaceAllString(strings.TrimSuffix(n, "/"), "*")
+		pats = append(pats, pat)
+		if m, _ := filepath.Glob(filepath.Join(dir, pat)); len(m) != 1 {
+			t.Errorf("%s: %s drawn, but %d such files in %s", ex, n, len(m), dir)
+		}
+	}
+	if sweep {
+		return
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !slices.ContainsFunc(pats, func(p string) bool { ok, _ := filepath.Match(p, e.Name()); return ok }) {
+			t.Errorf("%s: a run directory holds %s, which the drawing leaves out", ex, e.Name())
+		}
+	}
+}

@@ -103,7 +103,7 @@ var docAllowList = []allowed{
 	{file: "docs/experiments.md", first: "experiment.yaml:3: mode:",
 		why: "a catalogue of error messages, each held by config's decoding tests"},
 	{file: "docs/run-directory.md", first: "results/<name>/",
-		why: "the run directory's layout; checkRunDir checks it after every run"},
+		why: "the layout of a run directory and of a sweep's; checked against real ones", check: checkLayout},
 	{file: "docs/simulator.md", first: "overhead       =",
 		why: "the engine's step-time formulas"},
 	{file: "docs/simulator.md", first: "llmload sim --listen ADDR",
