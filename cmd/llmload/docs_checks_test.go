@@ -59,7 +59,7 @@ func (d *docsEnv) runPromptFile(t *testing.T, ex docExample) {
 	d.newBlock(t, ex).run(t, shellCmd{text: "llmload run --prompt-file prompts.jsonl"}, map[string]string{}, args)
 }
 
-// docGoCommands are the go commands the README may show; their packages
+// docGoCommands are the go commands the docs may show; their packages
 // must exist. They are not run: this is a test already.
 var docGoCommands = []string{
 	"go test -race ./...",
@@ -120,7 +120,7 @@ var modulePkgs = sync.OnceValues(func() (map[string]map[string]bool, error) {
 											names[pn][s.Name.Name+"."+n.Name] = true
 										}
 										if len(fl.Names) == 0 { // embedded
-											names[pn][s.Name.Name+"."+strings.TrimPrefix(types(fl.Type), "*")] = true
+											names[pn][s.Name.Name+"."+strings.TrimPrefix(typeName(fl.Type), "*")] = true
 										}
 									}
 								}
@@ -139,13 +139,13 @@ var modulePkgs = sync.OnceValues(func() (map[string]map[string]bool, error) {
 	return names, err
 })
 
-// types names an embedded field's type.
-func types(e ast.Expr) string {
+// typeName names an embedded field's type.
+func typeName(e ast.Expr) string {
 	switch e := e.(type) {
 	case *ast.Ident:
 		return e.Name
 	case *ast.StarExpr:
-		return types(e.X)
+		return typeName(e.X)
 	case *ast.SelectorExpr:
 		return e.Sel.Name
 	}
