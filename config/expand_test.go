@@ -313,6 +313,25 @@ func TestPlanString(t *testing.T) {
 	}
 }
 
+// The plan says what happens to a failure and how a quota holds requests
+// back; without either it says nothing of them.
+func TestPlanStringPolicy(t *testing.T) {
+	c := Defaults()
+	if plan := c.PlanString(); strings.Contains(plan, "policy:") {
+		t.Errorf("a plan without retries or quota has a policy:\n%s", plan)
+	}
+	c.Retries, c.RPM, c.TPM = 3, 800, 600000
+	want := "policy:     up to 3 retries per request of a throttled, overloaded, 5xx or connection failure, with backoff; " +
+		"a client-side quota of 800 requests and 600000 tokens per minute\n"
+	if plan := c.PlanString(); !strings.Contains(plan, want) {
+		t.Errorf("plan lacks %q:\n%s", want, plan)
+	}
+	c.Retries, c.RPM, c.QuotaWindow = 0, 0, Duration(10*time.Second)
+	if plan := c.PlanString(); !strings.Contains(plan, "policy:     a client-side quota of 600000 tokens per 10s\n") {
+		t.Errorf("plan:\n%s", plan)
+	}
+}
+
 // The example of docs/experiments.md loads, expands to 12 cases, and its
 // plan begins as the document shows.
 func TestDocsExample(t *testing.T) {

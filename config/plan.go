@@ -183,6 +183,28 @@ func (c *Config) planString(keyFrom string) string {
 	if len(early) > 0 {
 		more("a sweep ends at the first level where %s", strings.Join(early, " or "))
 	}
+	var policy []string
+	if c.Retries > 0 {
+		policy = append(policy, fmt.Sprintf("up to %d %s per request of a throttled, overloaded, 5xx or connection failure, with backoff",
+			c.Retries, plural(c.Retries, "retry", "retries")))
+	}
+	if c.RPM > 0 || c.TPM > 0 {
+		var q []string
+		if c.RPM > 0 {
+			q = append(q, fmt.Sprintf("%d requests", c.RPM))
+		}
+		if c.TPM > 0 {
+			q = append(q, fmt.Sprintf("%d tokens", c.TPM))
+		}
+		window := "minute"
+		if c.QuotaWindow > 0 {
+			window = c.QuotaWindow.String()
+		}
+		policy = append(policy, fmt.Sprintf("a client-side quota of %s per %s", strings.Join(q, " and "), window))
+	}
+	if len(policy) > 0 {
+		line("policy", "%s", strings.Join(policy, "; "))
+	}
 	if len(c.SLOs) > 0 {
 		line("SLOs", "%s (goodput counts requests meeting all)", strings.Join(c.SLOs, ", "))
 	}
