@@ -315,7 +315,7 @@ func extraLines(bw io.Writer, s *stats.Summary) {
 			d.Mean, d.P50, d.Min, d.Max, l.OutputClipped, l.InputClipped, l.Requests))
 	}
 	if c := s.PromptCache; c != nil {
-		line(bw, "prompt cache", fmt.Sprintf("%d of %d input tokens (%.1f%%) served from the server's cache, over %d requests reporting it",
+		line(bw, "cache", fmt.Sprintf("%d of %d input tokens (%.1f%%) served from the server's prompt cache, over %d requests reporting it",
 			c.CachedInputTokens, c.InputTokens, 100*c.Share, c.Requests))
 	}
 }

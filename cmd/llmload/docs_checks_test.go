@@ -235,11 +235,11 @@ func checkQuickStartOutput(t *testing.T, d *docsEnv, ex docExample) {
 			t.Errorf("%s: the README shows a row %q; the quick start prints none:\n%s", docExample{file: ex.file, line: ex.line + i}, lb, out)
 		}
 	}
-	// "serves a simulated Llama 2 7B on one A10G …, sends (550 ± 150 input
-	// tokens, 150 ± 80 output tokens) from 10 concurrent clients"
+	// "serves a simulated Llama 2 7B on one A10G …, sends (550 ± 138 input
+	// tokens, 150 ± 38 output tokens) from 10 concurrent clients"
 	r := readSummary(t, dir).Run
 	if r.Provider != "sim" || r.Sim == nil || r.Sim.Profile != "llama2-7b-a10g" || r.Concurrency != 10 ||
-		r.MeanInputTokens != 550 || r.StddevInputTokens != 150 || r.MeanOutputTokens != 150 || r.StddevOutputTokens != 80 {
+		r.MeanInputTokens != 550 || r.StddevInputTokens != 138 || r.MeanOutputTokens != 150 || r.StddevOutputTokens != 38 {
 		t.Errorf("%s: the quick start ran %+v", ex, r)
 	}
 	for _, want := range []string{"closed loop, concurrency 10, api chat, stream", "stop: max_requests", "errors       none"} {

@@ -241,6 +241,7 @@ func firstLine(s string) string {
 // docOtherFlags are flags the docs name that belong to other programs.
 var docOtherFlags = map[string]string{
 	"port": "llama-server's, in the README's llama.cpp example",
+	"enable-prompt-tokens-details": "vLLM's, in providers.md's prompt cache table",
 }
 
 // TestDocsFlags checks that every --flag the docs name is a flag of
