@@ -103,7 +103,7 @@ func Assess(r Report, ref Reference) Assessment {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("GC pauses %.1f%% of the run > %.0f%%", 100*r.GCPauseSumS/r.WallS, 100*GCPauseShareLimit))
 	}
 	if r.CPUUtilization > CPULimit {
-		a.Reasons = append(a.Reasons, fmt.Sprintf("CPU %.0f%% of %d cores > %.0f%%", 100*r.CPUUtilization, r.CPUCores, 100*CPULimit))
+		a.Reasons = append(a.Reasons, fmt.Sprintf("CPU %.0f%% of %s > %.0f%%", 100*r.CPUUtilization, cores(r.CPUCores), 100*CPULimit))
 	}
 	if len(a.Reasons) > 0 {
 		a.ClientLimited = true
@@ -120,8 +120,15 @@ func Assess(r Report, ref Reference) Assessment {
 func (a *Assessment) Line() string {
 	cpu := "CPU unknown"
 	if a.CPUUtilization >= 0 {
-		cpu = fmt.Sprintf("CPU %.0f%% of %d cores", 100*a.CPUUtilization, a.CPUCores)
+		cpu = fmt.Sprintf("CPU %.0f%% of %s", 100*a.CPUUtilization, cores(a.CPUCores))
 	}
 	return fmt.Sprintf("%s, timer lag p90 %.2f ms (p99 %.2f), scheduler latency p99 %.2f ms, GC pause p99 %.2f ms, schedule lag p90 %.2f ms (limits %.0f%%, %.1f ms)",
 		cpu, 1000*a.CanaryLagP90S, 1000*a.CanaryLagP99S, 1000*a.SchedLatencyP99S, 1000*a.GCPauseP99S, 1000*a.ScheduleLagP90S, 100*a.CPULimit, 1000*a.LimitS)
+}
+
+func cores(n int) string {
+	if n == 1 {
+		return "1 core"
+	}
+	return fmt.Sprintf("%d cores", n)
 }
