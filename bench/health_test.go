@@ -12,7 +12,7 @@ import (
 
 // healthConfig is a short closed-loop run against the in-process
 // simulator, ten times faster than real time (ITL ≈ 3 ms, so the health
-// limit is its 2 ms floor: the strictest).
+// limit is its 3 ms floor: the strictest).
 func healthConfig(t *testing.T) *config.Config {
 	t.Helper()
 	cfg := config.Defaults()

@@ -12,9 +12,9 @@ func TestLimit(t *testing.T) {
 	cases := []struct {
 		scale, want float64
 	}{
-		{0.020, 0.002}, // ITL 20 ms: a tenth is 2 ms
-		{0.050, 0.005}, // ITL 50 ms: 5 ms
-		{0.005, 0.002}, // a fast stream: the floor
+		{0.020, 0.005}, // ITL 20 ms: a quarter is 5 ms
+		{0.030, 0.0075},
+		{0.005, 0.003}, // a fast stream: the floor
 		{2.0, 0.010},   // TTFT 2 s (no stream): the ceiling
 		{0, 0.010},     // nothing to compare with: the ceiling
 		{math.NaN(), 0.010},
@@ -37,15 +37,15 @@ func TestAssess(t *testing.T) {
 		want   string // a reason's prefix; "" for healthy
 	}{
 		{"healthy, though the canary's p99 caught the OS", func(*Report, *Reference) {}, ""},
-		{"canary late on most wake-ups", func(r *Report, _ *Reference) { r.CanaryLagP90S = 0.0035 }, "timer wake-up lag p90 3.5 ms > 3.0 ms"},
-		{"the same lag is fine when tokens are 100 ms apart", func(r *Report, ref *Reference) { r.CanaryLagP90S, ref.ITLP50S = 0.0035, 0.1 }, ""},
-		{"collapsed ITL holds to the floor", func(r *Report, ref *Reference) { r.SchedLatencyP99S, ref.ITLP50S, ref.TTFTP50S = 0.0025, 1e-9, 2 }, "Go scheduler latency p99 2.5 ms > 2.0 ms"},
-		{"no stream: TTFT sets the scale", func(r *Report, ref *Reference) { r.SchedLatencyP99S, ref.ITLP50S, ref.TTFTP50S = 0.0025, 0, 2 }, ""},
-		{"scheduler", func(r *Report, _ *Reference) { r.SchedLatencyP99S = 0.0021 }, "Go scheduler latency p99"},
+		{"canary late on most wake-ups", func(r *Report, _ *Reference) { r.CanaryLagP90S = 0.0065 }, "timer wake-up lag p90 6.5 ms > 6.0 ms"},
+		{"the same lag is fine when tokens are 100 ms apart", func(r *Report, ref *Reference) { r.CanaryLagP90S, ref.ITLP50S = 0.0065, 0.1 }, ""},
+		{"collapsed ITL holds to the floor", func(r *Report, ref *Reference) { r.SchedLatencyP99S, ref.ITLP50S, ref.TTFTP50S = 0.0035, 1e-9, 2 }, "Go scheduler latency p99 3.5 ms > 3.0 ms"},
+		{"no stream: TTFT sets the scale", func(r *Report, ref *Reference) { r.SchedLatencyP99S, ref.ITLP50S, ref.TTFTP50S = 0.0035, 0, 2 }, ""},
+		{"scheduler", func(r *Report, _ *Reference) { r.SchedLatencyP99S = 0.0051 }, "Go scheduler latency p99 5.1 ms > 5.0 ms"},
 		{"CPU", func(r *Report, _ *Reference) { r.CPUUtilization = 0.95 }, "CPU 95% of 2 cores > 90%"},
 		{"CPU unknown", func(r *Report, _ *Reference) { r.CPUUtilization = -1 }, ""},
 		{"GC stopped the client 2% of the run", func(r *Report, _ *Reference) { r.GCPauseSumS = 0.2 }, "GC pauses 2.0% of the run > 1%"},
-		{"schedule lag of the client", func(r *Report, ref *Reference) { ref.ScheduleLagP90S = 0.003 }, "schedule lag p90 3.0 ms > 2.0 ms"},
+		{"schedule lag of the client", func(r *Report, ref *Reference) { ref.ScheduleLagP90S = 0.006 }, "schedule lag p90 6.0 ms > 5.0 ms"},
 		{"schedule lag of a concurrency cap is not the client's", func(r *Report, ref *Reference) {
 			ref.ScheduleLagP90S, ref.ScheduleLagIsClient = 0.3, false
 		}, ""},
