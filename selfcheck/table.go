@@ -24,9 +24,9 @@ func Table(w io.Writer, r *Result) error {
 		r.GoVersion, r.OS, r.Arch, r.NumCPU, r.GOMAXPROCS, r.OpenFileLimit)
 	fmt.Fprintf(bw, "truth    in-process server: TTFT %s ms, then %s ms between tokens, %d tokens; each level sends for %s s\n\n",
 		g(1000*r.TTFTS), g(1000*r.ITLS), r.Tokens, g(r.DurationS))
-	const f = "%11s %6s %20s %20s %20s %9s %8s %8s %8s %9s  %s\n"
-	fmt.Fprintf(bw, f, "concurrency", "reqs", "TTFT error ms", "ITL error ms", "E2E error ms", "TTFT p50", "ITL p50", "CPU/tok", "memory", "health", "within "+g(1000*r.MaxErrorS)+" ms")
-	fmt.Fprintf(bw, f, "", "", "p50/p99/max", "p50/p99/max", "p50/p99/max", "ms", "ms", "µs", "KiB/str", "", "at p99")
+	const f = "%11s %6s %20s %20s %20s %9s %8s %9s %8s %8s %8s  %s\n"
+	fmt.Fprintf(bw, f, "concurrency", "reqs", "TTFT error ms", "ITL error ms", "E2E error ms", "TTFT p50", "ITL p50", "srv late", "CPU/tok", "memory", "health", "within "+g(1000*r.MaxErrorS)+" ms")
+	fmt.Fprintf(bw, f, "", "", "p50/p99/max", "p50/p99/max", "p50/p99/max", "ms", "ms", "p99 ms", "µs", "KiB/str", "", "at p99")
 	for _, l := range r.Levels {
 		if l.Skipped != "" {
 			fmt.Fprintf(bw, "%11d skipped: %s\n", l.Concurrency, l.Skipped)
@@ -51,14 +51,19 @@ func Table(w io.Writer, r *Result) error {
 			}
 		}
 		fmt.Fprintf(bw, f, strconv.Itoa(l.Concurrency), strconv.Itoa(l.Requests), errs(l.TTFT), errs(l.ITL), errs(l.E2E),
-			ms(l.MeasuredTTFTP50S), ms(l.MeasuredITLP50S), fmt.Sprintf("%.1f", l.CPUPerTokenUS), fmt.Sprintf("%.1f", l.MemoryPerStreamKiB), hl, ok)
+			ms(l.MeasuredTTFTP50S), ms(l.MeasuredITLP50S), ms(l.ServerLateP99S), fmt.Sprintf("%.1f", l.CPUPerTokenUS), fmt.Sprintf("%.1f", l.MemoryPerStreamKiB), hl, ok)
 	}
 	fmt.Fprintln(bw)
-	fmt.Fprintf(bw, "%11s error: |llmload's timestamp − the server's write|; CPU/tok: process CPU (llmload and the in-process server) per token;\n", "")
-	fmt.Fprintf(bw, "%11s memory: live heap + stacks per stream, both sides; health: the client-health monitor's verdict (docs/metrics.md)\n", "")
+	fmt.Fprintf(bw, "%11s error: |llmload's timestamp − the server's write|; TTFT p50, ITL p50: what llmload reported; srv late: how late the\n", "")
+	fmt.Fprintf(bw, "%11s in-process server wrote after the schedule (the truth is its write, late or not); CPU/tok: process CPU (llmload\n", "")
+	fmt.Fprintf(bw, "%11s and the server) per token; memory: live heap + stacks per stream, both sides; health: the client-health verdict\n", "")
 	if r.MaxSustained > 0 {
-		fmt.Fprintf(bw, "verdict  this machine sustains %d concurrent streams with TTFT, ITL and E2E errors within %s ms at p99 (highest level checked that passed, every lower one passing)\n",
-			r.MaxSustained, g(1000*r.MaxErrorS))
+		streams := "streams"
+		if r.MaxSustained == 1 {
+			streams = "stream"
+		}
+		fmt.Fprintf(bw, "verdict  this machine sustains %d concurrent %s with TTFT, ITL and E2E errors within %s ms at p99 (the highest level checked that passed, every lower one passing)\n",
+			r.MaxSustained, streams, g(1000*r.MaxErrorS))
 	} else {
 		fmt.Fprintf(bw, "verdict  no level stayed within %s ms at p99\n", g(1000*r.MaxErrorS))
 	}
