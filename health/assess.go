@@ -23,6 +23,10 @@ const (
 	// GCPauseShareLimit is the share of the run the process may spend
 	// stopped for garbage collection.
 	GCPauseShareLimit = 0.01
+	// BusyMachineWaitPerS is the OS run-queue wait, thread-seconds per
+	// second, above which a warning blames other processes too. It is
+	// not a rule: it tells whose fault the lateness is.
+	BusyMachineWaitPerS = 0.1
 )
 
 // Reference is what a run's own numbers say about the time scale that
@@ -110,20 +114,28 @@ func Assess(r Report, ref Reference) Assessment {
 	}
 	if len(a.Reasons) > 0 {
 		a.ClientLimited = true
-		a.Warning = "client-limited: " + strings.Join(a.Reasons, "; ") +
-			": llmload was short of CPU or scheduling time, so its timestamps may be late by about that much (TTFT too high, ITL bunched towards 0);" +
+		why := ": llmload was short of CPU or scheduling time"
+		if r.OSRunWaitPerS > BusyMachineWaitPerS {
+			why = fmt.Sprintf(": llmload was short of CPU or scheduling time, and its threads waited %.0f ms per second in the OS run queue (other processes share these cores)",
+				1000*r.OSRunWaitPerS)
+		}
+		a.Warning = "client-limited: " + strings.Join(a.Reasons, "; ") + why +
+			", so its timestamps may be late by about that much (TTFT too high, ITL bunched towards 0);" +
 			" lower the load, give llmload more cores or another machine (llmload selfcheck shows this machine's limit)"
 	}
 	return a
 }
 
 // Line describes the evidence in one line for people: "CPU 35% of 2
-// cores, timer lag p90 0.31 ms (p99 4.20), scheduler latency p99 0.10 ms,
+// cores (OS run-queue wait 12 ms/s), timer lag p90 0.31 ms (p99 4.20), scheduler latency p99 0.10 ms,
 // GC pause p99 0.20 ms, schedule lag p90 0.40 ms (limits 90%, 2.0 ms)".
 func (a *Assessment) Line() string {
 	cpu := "CPU unknown"
 	if a.CPUUtilization >= 0 {
 		cpu = fmt.Sprintf("CPU %.0f%% of %s", 100*a.CPUUtilization, cores(a.CPUCores))
+	}
+	if a.OSRunWaitPerS >= 0 {
+		cpu += fmt.Sprintf(" (OS run-queue wait %.0f ms/s)", 1000*a.OSRunWaitPerS)
 	}
 	return fmt.Sprintf("%s, timer lag p90 %.2f ms (p99 %.2f), scheduler latency p99 %.2f ms, GC pause p99 %.2f ms, schedule lag p90 %.2f ms (limits %.0f%%, %.1f ms)",
 		cpu, 1000*a.CanaryLagP90S, 1000*a.CanaryLagP99S, 1000*a.SchedLatencyP99S, 1000*a.GCPauseP99S, 1000*a.ScheduleLagP90S, 100*a.CPULimit, 1000*a.LimitS)

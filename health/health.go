@@ -60,6 +60,13 @@ type Report struct {
 	GCPauseP99S float64 `json:"gc_pause_p99_s"`
 	GCPauseMaxS float64 `json:"gc_pause_max_s"`
 	GCPauseSumS float64 `json:"gc_pause_total_s"`
+	// OSRunWaitS is the time the process's threads spent runnable but
+	// waiting for a CPU in the kernel's run queue (Linux schedstat),
+	// summed over threads, seconds; OSRunWaitPerS is that per second of
+	// the run. A high value means other processes are taking the cores.
+	// -1: unknown (not Linux).
+	OSRunWaitS    float64 `json:"os_run_wait_s"`
+	OSRunWaitPerS float64 `json:"os_run_wait_per_s"`
 }
 
 // Monitor watches the process from Start to Stop. Its methods are safe to
@@ -70,6 +77,7 @@ type Monitor struct {
 	sched0   *metrics.Float64Histogram
 	gc0      *metrics.Float64Histogram
 	gcName   string
+	wait0    map[string]float64
 	stop     chan struct{}
 	done     chan struct{}
 	once     sync.Once
@@ -94,6 +102,7 @@ func Start() *Monitor {
 	}
 	m.sched0, m.gc0 = m.histograms()
 	m.cpu0 = ProcessCPU()
+	m.wait0 = osRunWait()
 	m.start = time.Now()
 	go m.canaryLoop()
 	return m
@@ -145,6 +154,18 @@ func (m *Monitor) Stop() Report {
 			r.CPUS = cpu - m.cpu0
 			if r.WallS > 0 {
 				r.CPUUtilization = r.CPUS / (r.WallS * float64(r.CPUCores))
+			}
+		}
+		r.OSRunWaitS, r.OSRunWaitPerS = -1, -1
+		if m.wait0 != nil {
+			if w1 := osRunWait(); w1 != nil {
+				r.OSRunWaitS = 0
+				for tid, w := range w1 {
+					r.OSRunWaitS += max(w-m.wait0[tid], 0) // a new thread: all of it
+				}
+				if r.WallS > 0 {
+					r.OSRunWaitPerS = r.OSRunWaitS / r.WallS
+				}
 			}
 		}
 		r.CanarySamples = len(m.canary)

@@ -2,6 +2,7 @@ package health
 
 import (
 	"math"
+	"runtime"
 	"runtime/metrics"
 	"strings"
 	"testing"
@@ -71,6 +72,22 @@ func TestAssess(t *testing.T) {
 	}
 }
 
+// The warning blames other processes when the OS kept the threads
+// waiting; the evidence line says how long, or nothing when unknown.
+func TestAssessBusyMachine(t *testing.T) {
+	r := Report{WallS: 1, CPUCores: 2, CPUUtilization: 0.1, CanarySamples: 90, CanaryLagP90S: 0.02, OSRunWaitPerS: 0.35}
+	a := Assess(r, Reference{ITLP50S: 0.02})
+	if !strings.Contains(a.Warning, "waited 350 ms per second in the OS run queue (other processes share these cores)") ||
+		!strings.Contains(a.Line(), "(OS run-queue wait 350 ms/s)") {
+		t.Errorf("warning %q\nline %q", a.Warning, a.Line())
+	}
+	r.OSRunWaitPerS, r.CPUUtilization = -1, -1
+	a = Assess(r, Reference{ITLP50S: 0.02})
+	if strings.Contains(a.Warning, "other processes") || strings.Contains(a.Line(), "run-queue") || !strings.HasPrefix(a.Line(), "CPU unknown,") {
+		t.Errorf("warning %q\nline %q", a.Warning, a.Line())
+	}
+}
+
 func TestHistQuantile(t *testing.T) {
 	// Buckets [-Inf,0) [0,1) [1,2) [2,4) [4,+Inf).
 	h := &metrics.Float64Histogram{
@@ -115,6 +132,9 @@ func TestMonitor(t *testing.T) {
 	}
 	if r.CPUCores < 1 || r.CPUUtilization != -1 && (r.CPUS <= 0 || r.CPUUtilization <= 0) {
 		t.Errorf("CPU %g s on %d cores, utilization %g", r.CPUS, r.CPUCores, r.CPUUtilization)
+	}
+	if runtime.GOOS == "linux" && (r.OSRunWaitS < 0 || r.OSRunWaitPerS < 0) {
+		t.Errorf("no OS run-queue wait on Linux: %+v", r)
 	}
 	if r.CanaryLagP50S < 0 || r.CanaryLagP50S > r.CanaryLagP99S || r.CanaryLagP99S > r.CanaryLagMaxS {
 		t.Errorf("canary quantiles out of order: %+v", r)

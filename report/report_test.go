@@ -355,7 +355,7 @@ func TestTableClientHealth(t *testing.T) {
 		}
 		out := buf.String()
 		warned := strings.Contains(out, "WARNING      client-limited: CPU 97% of 2 cores > 90%")
-		client := "client       healthy: CPU 30% of 2 cores, timer lag p90 0.40 ms"
+		client := "client       healthy: CPU 30% of 2 cores (OS run-queue wait 0 ms/s), timer lag p90 0.40 ms"
 		if limited {
 			client = "client       CLIENT-LIMITED: CPU 97% of 2 cores"
 		}
