@@ -33,13 +33,14 @@ import (
 	"github.com/llmload/llmload/stats"
 )
 
-// Defaults of Options: the timing of the issue that asked for this check
-// (TTFT 200 ms, then 20 ms between tokens, 128 tokens), levels that finish
-// in well under a minute on a 2-core machine, and a 1 ms error bound.
-var (
-	DefaultLevels = []int{1, 100, 1000}
-)
+// DefaultLevels returns the concurrency levels checked when
+// Options.Levels is empty: 1, 100 and 1000, which finish in well under a
+// minute on a 2-core machine.
+func DefaultLevels() []int { return []int{1, 100, 1000} }
 
+// Defaults of Options: the timing of the issue that asked for this check
+// (TTFT 200 ms, then 20 ms between tokens, 128 tokens), 3 s of sending
+// per level, and a 1 ms error bound at p99.
 const (
 	DefaultDuration = 3 * time.Second
 	DefaultTTFT     = 200 * time.Millisecond
@@ -72,7 +73,7 @@ type Options struct {
 
 func (o *Options) fill() {
 	if len(o.Levels) == 0 {
-		o.Levels = DefaultLevels
+		o.Levels = DefaultLevels()
 	}
 	o.Duration = cmp.Or(o.Duration, DefaultDuration)
 	o.TTFT = cmp.Or(o.TTFT, DefaultTTFT)

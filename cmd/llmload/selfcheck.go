@@ -36,7 +36,7 @@ func (c *cli) selfcheck(ctx context.Context, args []string) int {
 		fmt.Fprint(fs.Output(), selfcheckUsage)
 		fs.PrintDefaults()
 	}
-	levels := config.IntList(selfcheck.DefaultLevels)
+	levels := config.IntList(selfcheck.DefaultLevels())
 	duration := config.Duration(selfcheck.DefaultDuration)
 	ttft := config.Duration(selfcheck.DefaultTTFT)
 	itl := config.Duration(selfcheck.DefaultITL)
