@@ -13,16 +13,24 @@ import (
 
 // A short self-check at concurrency 1 and 50 runs the real path, pairs
 // every response with the server's record, reports errors under a
-// generous bound, and its JSON and table render.
+// generous bound, and its JSON and table render. The bound is generous
+// because CI machines are shared and busy (the race detector makes it
+// larger still); it still catches the failure selfcheck exists for
+// (TTFT hundreds of ms late, ITL collapsed to 0).
 func TestSelfcheckSmall(t *testing.T) {
+	bound := 100 * time.Millisecond
+	if raceEnabled {
+		bound = 300 * time.Millisecond
+	}
+	const tokens = 10
 	var started []int
 	res, err := Run(context.Background(), Options{
 		Levels:   []int{50, 1}, // run in increasing order whatever the order given
 		Duration: 300 * time.Millisecond,
-		TTFT:     50 * time.Millisecond,
-		ITL:      5 * time.Millisecond,
-		Tokens:   20,
-		MaxError: 50 * time.Millisecond, // generous: a shared CI machine
+		TTFT:     100 * time.Millisecond,
+		ITL:      20 * time.Millisecond,
+		Tokens:   tokens,
+		MaxError: bound,
 		Dir:      t.TempDir(),
 		Started:  func(c int) { started = append(started, c) },
 	})
@@ -38,16 +46,16 @@ func TestSelfcheckSmall(t *testing.T) {
 		if l.Requests < l.Concurrency || l.Failed != 0 || l.Unmatched != 0 {
 			t.Errorf("c=%d: %d requests, %d failed, %d unpaired", l.Concurrency, l.Requests, l.Failed, l.Unmatched)
 		}
-		if l.ITL.Count != l.Requests*19 || l.Tokens != l.Requests*20 {
+		if l.ITL.Count != l.Requests*(tokens-1) || l.Tokens != l.Requests*tokens {
 			t.Errorf("c=%d: %d ITL values, %d tokens for %d requests", l.Concurrency, l.ITL.Count, l.Tokens, l.Requests)
 		}
 		for name, e := range map[string]Errors{"TTFT": l.TTFT, "ITL": l.ITL, "E2E": l.E2E} {
-			if e.P99 > 0.05 || e.P50 > e.P99 || e.P99 > e.Max {
+			if e.P99 > bound.Seconds() || e.P50 > e.P99 || e.P99 > e.Max {
 				t.Errorf("c=%d: %s error %+v", l.Concurrency, name, e)
 			}
 		}
 		// What llmload reported is the server's timing, to within the bound.
-		if d := l.MeasuredTTFTP50S - 0.050; d < 0 || d > 0.05 {
+		if d := l.MeasuredTTFTP50S - 0.100; d < 0 || d > bound.Seconds() {
 			t.Errorf("c=%d: measured TTFT p50 %g s", l.Concurrency, l.MeasuredTTFTP50S)
 		}
 		if l.CPUPerTokenUS <= 0 || l.Health == nil {
@@ -67,7 +75,7 @@ func TestSelfcheckSmall(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatalf("selfcheck JSON does not parse: %v\n%s", err, b)
 	}
-	if len(back.Levels) != 2 || back.Levels[1].ITL != res.Levels[1].ITL || back.MaxErrorS != 0.05 {
+	if len(back.Levels) != 2 || back.Levels[1].ITL != res.Levels[1].ITL || back.MaxErrorS != bound.Seconds() {
 		t.Errorf("round trip: %+v", back)
 	}
 	var buf bytes.Buffer
