@@ -15,11 +15,13 @@ import (
 func TestSelfcheckCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "selfcheck.json")
 	st, stdout, stderr := runCLI(t, nil, "selfcheck", "--concurrency", "2", "--duration", "100ms",
-		"--ttft", "20ms", "--itl", "5ms", "--tokens", "6", "--max-error", "50ms", "--out", out)
+		"--ttft", "20ms", "--itl", "5ms", "--tokens", "6", "--max-error", "1s", "--out", out)
 	if st != exitOK {
 		t.Fatalf("status %d\nstdout:\n%s\nstderr:\n%s", st, stdout, stderr)
 	}
-	for _, want := range []string{"TTFT error ms", "verdict  this machine sustains 2 concurrent streams", "Results: " + out} {
+	// The bound is loose: the verdict is selfcheck's business; here the
+	// command must print it.
+	for _, want := range []string{"TTFT error ms", "verdict  this machine sustains 2 concurrent streams", "within 1000 ms", "Results: " + out} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
