@@ -61,6 +61,9 @@ type SweepRow struct {
 	// StoppedEarly is the StopCheck reason when this level ended the
 	// sweep; empty otherwise. The runner sets it.
 	StoppedEarly string `json:"stopped_early,omitempty"`
+	// ClientLimited is the level's client_health.client_limited: llmload
+	// may have distorted its own measurements at this level.
+	ClientLimited bool `json:"client_limited"`
 	// Probe marks the closed-loop runs of an auto sweep: "sync" (one
 	// request at a time) and "throughput" (each step of the search for the
 	// maximum); their Level is the request rate they measured. Empty for
@@ -93,6 +96,7 @@ func SweepRowOf(level float64, dir string, s *stats.Summary) SweepRow {
 		share := s.Goodput.Share
 		row.GoodputShare = &share
 	}
+	row.ClientLimited = s.ClientHealth != nil && s.ClientHealth.ClientLimited
 	return row
 }
 

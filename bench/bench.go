@@ -16,6 +16,7 @@ import (
 
 	"github.com/llmload/llmload/analysis"
 	"github.com/llmload/llmload/config"
+	"github.com/llmload/llmload/health"
 	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/llm/bedrock"
 	"github.com/llmload/llmload/llm/sagemaker"
@@ -62,6 +63,8 @@ type Outcome struct {
 
 // Run performs the run cfg describes and writes its run directory.
 // cfg must hold exactly one load level (one concurrency or one rate).
+// A health monitor (package health) watches the process while the runner
+// runs; its verdict is the summary's ClientHealth.
 func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error) {
 	out, err := run(ctx, cfg, hooks)
 	return out, cfg.Redactor().Error(err)
@@ -136,7 +139,11 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	if hooks.Started != nil {
 		hooks.Started(ep.target, runner, live)
 	}
+	// The client watches its own health while it measures (package
+	// health): a starved client stamps chunks late.
+	mon := health.Start()
 	res, err := runner.Run(ctx)
+	healthReport := mon.Stop()
 	writeErr := errors.Join(recErr, sampleErr, w.Close(), tw.Close())
 	if hooks.Finished != nil {
 		hooks.Finished(res)
@@ -160,6 +167,7 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	if err != nil {
 		return nil, invalid(err)
 	}
+	sum.ClientHealth = AssessHealth(healthReport, sum, plan)
 	if err := report.WriteSummaryJSON(filepath.Join(cfg.ResultsDir, rundir.SummaryFile), sum); err != nil {
 		return nil, err
 	}
@@ -167,6 +175,28 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		return nil, err
 	}
 	return &Outcome{Dir: cfg.ResultsDir, Config: cfg, Result: res, Records: recs, Summary: sum}, nil
+}
+
+// AssessHealth judges what the health monitor saw during a run against
+// the run's summary: its ITL (or TTFT) sets the time scale that matters,
+// and its schedule lag counts as evidence when nothing but the client
+// could have delayed sends (no max-concurrency cap, no client-side rate
+// limiter holding requests back).
+func AssessHealth(r health.Report, s *stats.Summary, plan load.Plan) *health.Assessment {
+	m := s.Metrics
+	ref := health.Reference{
+		ITLP50S:             m.ITL.P50,
+		TTFTP50S:            m.TTFT.P50,
+		ScheduleLagP90S:     m.ScheduleLag.P90,
+		ScheduleLagIsClient: !(plan.Mode == load.ModeRate && plan.MaxConcurrency > 0) && s.Limiter == nil,
+	}
+	if m.ITL.Count > 0 {
+		// An ITL p50 of 0 is itself a symptom (chunks read in bursts):
+		// hold the client to the tightest limit, not to the TTFT's.
+		ref.ITLP50S = max(m.ITL.P50, 1e-9)
+	}
+	a := health.Assess(r, ref)
+	return &a
 }
 
 // scrubRecord removes secrets from the text a server put into r.

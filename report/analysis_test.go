@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/llmload/llmload/analysis"
+	"github.com/llmload/llmload/health"
 	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/stats"
 )
@@ -93,6 +94,8 @@ func sweepFixture() *analysis.SweepSummary {
 		if share != nil {
 			s.Goodput = &stats.Goodput{Share: *share}
 		}
+		// The highest level starved the client.
+		s.ClientHealth = &health.Assessment{ClientLimited: level >= 64}
 		return analysis.SweepRowOf(level, dir, s)
 	}
 	one, half := 1.0, 0.5
@@ -141,7 +144,7 @@ func TestSweepOutputs(t *testing.T) {
 	// No SLO: an empty goodput cell.
 	ss.Rows[0].GoodputShare = nil
 	buf.Reset()
-	if err := SweepCSV(&buf, ss); err != nil || !bytes.Contains(buf.Bytes(), []byte(",0,,\n")) {
+	if err := SweepCSV(&buf, ss); err != nil || !bytes.Contains(buf.Bytes(), []byte(",0,,,false\n")) {
 		t.Errorf("csv without goodput:\n%s", buf.Bytes())
 	}
 }

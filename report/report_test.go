@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmload/llmload/health"
 	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/record"
 	"github.com/llmload/llmload/stats"
@@ -363,5 +364,35 @@ func TestTableLabelsWhatTheRunWas(t *testing.T) {
 	}
 	if out := buf.String(); !strings.Contains(out, "none to count: no request succeeded") || strings.Contains(out, "counted by server 0") {
 		t.Errorf("all-failed run's token line:\n%s", out)
+	}
+}
+
+// A run whose client was starved says so twice: a WARNING under the
+// header, and the evidence on the client line; a healthy one has only the
+// client line.
+func TestTableClientHealth(t *testing.T) {
+	recs, run := fixture()
+	s := stats.Summarize(recs, run)
+	r := health.Report{WallS: 10, CPUCores: 2, CPUUtilization: 0.97, CanarySamples: 900, CanaryLagP90S: 0.0004}
+	for _, limited := range []bool{false, true} {
+		rep := r
+		if !limited {
+			rep.CPUUtilization = 0.3
+		}
+		a := health.Assess(rep, health.Reference{ITLP50S: 0.02})
+		s.ClientHealth = &a
+		var buf bytes.Buffer
+		if err := Table(&buf, s); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		warned := strings.Contains(out, "WARNING      client-limited: CPU 97% of 2 cores > 90%")
+		client := "client       healthy: CPU 30% of 2 cores (OS run-queue wait 0 ms/s), timer lag p90 0.40 ms"
+		if limited {
+			client = "client       CLIENT-LIMITED: CPU 97% of 2 cores"
+		}
+		if warned != limited || !strings.Contains(out, client) {
+			t.Errorf("limited=%v:\n%s", limited, out)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,7 +36,7 @@ var sweepCSVHeader = []string{"level", "dir", "requests", "succeeded", "error_ra
 	"output_tokens_per_s", "requests_per_s",
 	"output_speed_p25_tokens_per_s", "output_speed_p50_tokens_per_s", "output_speed_p75_tokens_per_s",
 	"ttft_p50_s", "ttft_p90_s", "ttft_p99_s", "e2e_p50_s", "e2e_p90_s", "e2e_p99_s",
-	"concurrency_mean", "concurrency_max", "timeouts", "goodput_share", "stopped_early"}
+	"concurrency_mean", "concurrency_max", "timeouts", "goodput_share", "stopped_early", "client_limited"}
 
 // SweepCSV writes ss as CSV: a header row, then one row per level. Numbers
 // are written in full precision without exponents; goodput_share is empty
@@ -59,7 +60,7 @@ func SweepCSV(w io.Writer, ss *analysis.SweepSummary) error {
 			f(r.OutputTokensPerS), f(r.RequestsPerS),
 			f(r.OutputSpeedP25), f(r.OutputSpeedP50), f(r.OutputSpeedP75),
 			f(r.TTFTP50), f(r.TTFTP90), f(r.TTFTP99), f(r.E2EP50), f(r.E2EP90), f(r.E2EP99),
-			f(r.ConcurrencyMean), d(r.ConcurrencyMax), d(r.Timeouts), share, r.StoppedEarly}
+			f(r.ConcurrencyMean), d(r.ConcurrencyMax), d(r.Timeouts), share, r.StoppedEarly, strconv.FormatBool(r.ClientLimited)}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
@@ -122,6 +123,10 @@ func SweepTable(w io.Writer, ss *analysis.SweepSummary) error {
 				note += " (the maximum)"
 			}
 		}
+		if r.ClientLimited {
+			// The level's numbers may be llmload's, not the endpoint's.
+			note = strings.TrimSuffix("CLIENT-LIMITED; "+note, "; ")
+		}
 		row := fmt.Sprintf(f, strconv.FormatFloat(r.Level, 'g', 4, 64), strconv.Itoa(r.Requests), fmt.Sprintf("%.1f", 100*r.ErrorRate),
 			num(r.OutputTokensPerS), num(r.RequestsPerS), num(r.OutputSpeedP50),
 			num(1000*r.TTFTP50), num(1000*r.TTFTP99), num(1000*r.E2EP50), num(1000*r.E2EP99),
@@ -129,6 +134,9 @@ func SweepTable(w io.Writer, ss *analysis.SweepSummary) error {
 		fmt.Fprintln(bw, strings.TrimRight(label(r.Group)+row, " \n"))
 	}
 	fmt.Fprintf(bw, "%s%11s speed: per-request output tokens/s (1/TPOT); latencies in ms; conc: mean in flight\n", label(""), "")
+	if slices.ContainsFunc(ss.Rows, func(r analysis.SweepRow) bool { return r.ClientLimited }) {
+		fmt.Fprintf(bw, "WARNING: CLIENT-LIMITED levels: llmload was short of CPU or scheduling time there and may have distorted their latencies (client_health in their summary.json)\n")
+	}
 	if a := ss.Auto; a != nil {
 		fmt.Fprintf(bw, "auto sweep: rates from the synchronous %s to the maximum %s req/s; maximum found by %s\n",
 			num(a.SyncRate), num(a.MaxRate), a.Method)

@@ -16,9 +16,10 @@ import (
 
 // Table writes the final console summary of a run: who and what was
 // measured, the window and why it stopped, a schedule-lag warning when the
-// summary carries one, a compact aligned table of the metrics (mean, p50,
+// summary carries one, a client-limited warning when the client health
+// says so, a compact aligned table of the metrics (mean, p50,
 // p90, p99; latencies in ms, speeds in tokens/s), then throughput,
-// concurrency, errors by kind, token-count provenance and, when present,
+// concurrency, errors by kind, the client's health, token-count provenance and, when present,
 // goodput, the server-reported timings and the split by prompt set.
 func Table(w io.Writer, s *stats.Summary) error {
 	if s == nil {
@@ -96,6 +97,9 @@ func Table(w io.Writer, s *stats.Summary) error {
 	if s.ScheduleLagWarning != "" {
 		line(bw, "WARNING", s.ScheduleLagWarning)
 	}
+	if h := s.ClientHealth; h != nil && h.ClientLimited {
+		line(bw, "WARNING", h.Warning)
+	}
 	for _, w := range s.Warnings {
 		line(bw, "WARNING", w)
 	}
@@ -129,6 +133,13 @@ func Table(w io.Writer, s *stats.Summary) error {
 		num(t.OutputTokensPerS), num(t.InputTokensPerS), num(t.TotalTokensPerS), num(t.RequestsPerS)))
 	line(bw, "concurrency", fmt.Sprintf("mean %s, max %d", num(s.Concurrency.Mean), s.Concurrency.Max))
 	line(bw, "errors", errorsByKind(s.ErrorsByKind))
+	if h := s.ClientHealth; h != nil {
+		verdict := "healthy"
+		if h.ClientLimited {
+			verdict = "CLIENT-LIMITED"
+		}
+		line(bw, "client", verdict+": "+h.Line())
+	}
 	if r := s.Retries; r != nil {
 		line(bw, "retries", fmt.Sprintf("%d attempts retried (%s), which sent %d input and received %d output tokens; request e2e incl. retries p50 %s, p99 %s ms",
 			r.Attempts, errorsByKind(r.ByKind), r.InputTokens, r.OutputTokens, num(1000*r.RequestE2E.P50), num(1000*r.RequestE2E.P99)))

@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/llmload/llmload/health"
 	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/record"
 )
@@ -140,6 +141,11 @@ type Summary struct {
 	// sentence each: most prompt tokens served from cache, many lengths
 	// clipped.
 	Warnings []string `json:"warnings,omitempty"`
+	// ClientHealth is how the llmload process itself fared while it
+	// measured (package health), and whether it may have distorted its
+	// own measurements (ClientLimited). It is measured live, not computed
+	// from the records: Summarize leaves it nil and bench.Run sets it.
+	ClientHealth *health.Assessment `json:"client_health,omitempty"`
 }
 
 // Retries describes the retried attempts of a run (non-warm-up).

@@ -116,6 +116,8 @@ var docAllowList = []allowed{
 		why: "a catalogue of error messages, held by workload's tests"},
 	{file: "docs/workload.md", first: "prompt file prompts.jsonl:3:",
 		why: "a catalogue of error messages, held by workload's tests"},
+	{file: "docs/performance.md", first: "machine  go1.26.8",
+		why: "llmload selfcheck's output on the project's machine; the command itself runs from the block above it"},
 }
 
 func TestDocsExamples(t *testing.T) {
@@ -240,15 +242,15 @@ func firstLine(s string) string {
 
 // docOtherFlags are flags the docs name that belong to other programs.
 var docOtherFlags = map[string]string{
-	"port": "llama-server's, in the README's llama.cpp example",
+	"port":                         "llama-server's, in the README's llama.cpp example",
 	"enable-prompt-tokens-details": "vLLM's, in providers.md's prompt cache table",
 }
 
 // TestDocsFlags checks that every --flag the docs name is a flag of
-// `llmload run` or `llmload sim`.
+// `llmload run`, `llmload sim` or `llmload selfcheck`.
 func TestDocsFlags(t *testing.T) {
 	known := map[string]bool{}
-	for _, cmd := range []string{"run", "sim"} {
+	for _, cmd := range []string{"run", "sim", "selfcheck"} {
 		st, out, _ := runCLI(t, nil, cmd, "-h")
 		if st != exitOK {
 			t.Fatalf("llmload %s -h: status %d", cmd, st)

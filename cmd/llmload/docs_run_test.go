@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net"
@@ -177,8 +178,38 @@ func (b *block) llmload(t *testing.T, c shellCmd, args []string) {
 		b.run(t, c, env, args[1:])
 	case "sim":
 		b.sim(t, c, env, args[1:])
+	case "selfcheck":
+		b.selfcheck(t, c, env, args[1:])
 	default:
 		b.errorf(t, c, "this test does not know llmload %s", args[0])
+	}
+}
+
+// selfcheck runs `llmload selfcheck` small and fast: two low levels, a
+// short level, a short response; --out goes to a temporary file, which
+// must then hold JSON. Its verdict depends on the machine, so only its
+// exit status and output are checked.
+func (b *block) selfcheck(t *testing.T, c shellCmd, env map[string]string, args []string) {
+	t.Helper()
+	f := flagArgs{args: slices.Clone(args), isBool: func(string) bool { return false }}
+	f.set("concurrency", "1,4")
+	f.set("duration", "300ms")
+	f.set("tokens", "8")
+	f.set("ttft", "20ms")
+	f.set("itl", "5ms")
+	out := ""
+	if _, ok := f.get("out"); ok {
+		out = filepath.Join(t.TempDir(), "selfcheck.json")
+		f.set("out", out)
+	}
+	st, stdout, errs := runCLI(t, env, append([]string{"selfcheck"}, f.args...)...)
+	if st != exitOK || !strings.Contains(stdout, "verdict") {
+		b.errorf(t, c, "status %d, want 0 and a verdict\n%s%s", st, stdout, errs)
+	}
+	if out != "" {
+		if raw, err := os.ReadFile(out); err != nil || !json.Valid(raw) {
+			b.errorf(t, c, "--out wrote no JSON: %v", err)
+		}
 	}
 }
 

@@ -486,6 +486,9 @@ func (c *cli) sweepHooks(noProgress bool) bench.SweepHooks {
 		Done: func(row analysis.SweepRow, out *bench.Outcome) {
 			fmt.Fprintf(c.stderr, "llmload: %s: %d/%d ok, %.1f output tok/s, TTFT p50 %s\n",
 				row.Dir, row.Succeeded, row.Requests, row.OutputTokensPerS, ms(row.TTFTP50))
+			if h := out.Summary.ClientHealth; h != nil && h.ClientLimited {
+				fmt.Fprintf(c.stderr, "llmload: %s: WARNING %s\n", row.Dir, h.Warning)
+			}
 			if row.StoppedEarly != "" {
 				fmt.Fprintf(c.stderr, "llmload: stopping the sweep: %s\n", row.StoppedEarly)
 			}

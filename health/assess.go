@@ -1,0 +1,149 @@
+package health
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Thresholds of Assess; docs/metrics.md ("Client health") explains them.
+const (
+	// LimitFloorS and LimitCeilS bound the latency limit: a healthy Go
+	// process on a busy shared 2-core machine was measured with scheduler
+	// latency p99 and canary p90 up to about 2 ms (3 ms keeps a margin);
+	// above 10 ms the client is failing at its job whatever the time scale.
+	LimitFloorS = 0.003
+	LimitCeilS  = 0.010
+	// CPULimit is the share of the available cores above which the
+	// process counts as CPU-bound.
+	CPULimit = 0.90
+	// TimerSlackS is added to the limit for the canary: an idle Go process
+	// on Linux sleeps in epoll with a millisecond timeout, so a healthy
+	// timer wakes up to 1 ms late.
+	TimerSlackS = 0.001
+	// GCPauseShareLimit is the share of the run the process may spend
+	// stopped for garbage collection.
+	GCPauseShareLimit = 0.01
+	// BusyMachineWaitPerS is the OS run-queue wait, thread-seconds per
+	// second, above which a warning blames other processes too. It is
+	// not a rule: it tells whose fault the lateness is.
+	BusyMachineWaitPerS = 0.1
+)
+
+// Reference is what a run's own numbers say about the time scale that
+// matters and about the client's lag, for Assess.
+type Reference struct {
+	// ITLP50S is the run's median inter-token latency, seconds (0: none,
+	// e.g. responses not streamed); TTFTP50S its median TTFT, used when
+	// there is no ITL.
+	ITLP50S, TTFTP50S float64
+	// ScheduleLagP90S is the run's p90 schedule lag, seconds, and
+	// ScheduleLagIsClient tells whether it measures the client alone (no
+	// concurrency cap or client-side rate limiter held requests back),
+	// so that it may count as evidence.
+	ScheduleLagP90S     float64
+	ScheduleLagIsClient bool
+}
+
+// Assessment is a Report judged against a run: summary.json's
+// client_health.
+type Assessment struct {
+	Report
+	// ScheduleLagP90S is the run's p90 schedule lag, seconds.
+	ScheduleLagP90S float64 `json:"schedule_lag_p90_s"`
+	// LimitS is the latency limit the scheduler and the schedule lag were
+	// held to (the canary to LimitS + TimerSlackS), seconds: a quarter of
+	// the ITL p50 (of the TTFT p50 without ITL), clamped to [LimitFloorS,
+	// LimitCeilS].
+	LimitS float64 `json:"limit_s"`
+	// CPULimit is the CPU utilization limit, 0–1 (CPULimit).
+	CPULimit float64 `json:"cpu_limit"`
+	// ClientLimited is set when any rule fired: the client may have
+	// distorted its own measurements.
+	ClientLimited bool `json:"client_limited"`
+	// Reasons lists the rules that fired, with their numbers.
+	Reasons []string `json:"reasons,omitempty"`
+	// Warning says it in one line for people; "" when healthy.
+	Warning string `json:"warning,omitempty"`
+}
+
+// Limit returns the latency limit, seconds, for a run whose ITL p50 (or,
+// without one, TTFT p50) is scaleS seconds: a delay of a quarter of the
+// time between tokens shifts the ITL distribution visibly (5 ms matters
+// when tokens are 20 ms apart, not when the first one takes 2 s);
+// clamped to [3 ms, 10 ms].
+func Limit(scaleS float64) float64 {
+	if !(scaleS > 0) {
+		return LimitCeilS
+	}
+	return min(max(scaleS/4, LimitFloorS), LimitCeilS)
+}
+
+// Assess judges r against a run's reference numbers. The client is
+// limited when any of these hold (L = Limit):
+//
+//   - the canary's p90 wake-up lag exceeds L + TimerSlackS (p90, not p99:
+//     on a shared machine the OS deschedules a whole healthy process for a
+//     few ms now and then, which a p99 of a hundred wake-ups a second
+//     catches; a client short of CPU is late on most wake-ups);
+//   - the Go scheduler's p99 latency (runnable to running) exceeds L;
+//   - the p90 schedule lag exceeds L, when it is the client's own;
+//   - GC stopped the process for more than GCPauseShareLimit of the run;
+//   - CPU use exceeds CPULimit of the available cores.
+func Assess(r Report, ref Reference) Assessment {
+	scale := ref.ITLP50S
+	if !(scale > 0) {
+		scale = ref.TTFTP50S
+	}
+	a := Assessment{Report: r, ScheduleLagP90S: ref.ScheduleLagP90S, LimitS: Limit(scale), CPULimit: CPULimit}
+	L := a.LimitS
+	ms := func(s float64) string { return fmt.Sprintf("%.1f ms", 1000*s) }
+	if r.CanarySamples > 0 && r.CanaryLagP90S > L+TimerSlackS {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("timer wake-up lag p90 %s > %s", ms(r.CanaryLagP90S), ms(L+TimerSlackS)))
+	}
+	if r.SchedLatencyP99S > L {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("Go scheduler latency p99 %s > %s", ms(r.SchedLatencyP99S), ms(L)))
+	}
+	if ref.ScheduleLagIsClient && ref.ScheduleLagP90S > L {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("schedule lag p90 %s > %s", ms(ref.ScheduleLagP90S), ms(L)))
+	}
+	if r.WallS > 0 && r.GCPauseSumS > GCPauseShareLimit*r.WallS {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("GC pauses %.1f%% of the run > %.0f%%", 100*r.GCPauseSumS/r.WallS, 100*GCPauseShareLimit))
+	}
+	if r.CPUUtilization > CPULimit {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("CPU %.0f%% of %s > %.0f%%", 100*r.CPUUtilization, cores(r.CPUCores), 100*CPULimit))
+	}
+	if len(a.Reasons) > 0 {
+		a.ClientLimited = true
+		why := ": llmload was short of CPU or scheduling time"
+		if r.OSRunWaitPerS > BusyMachineWaitPerS {
+			why = fmt.Sprintf(": llmload was short of CPU or scheduling time, and its threads waited %.0f ms per second in the OS run queue (other processes share these cores)",
+				1000*r.OSRunWaitPerS)
+		}
+		a.Warning = "client-limited: " + strings.Join(a.Reasons, "; ") + why +
+			", so its timestamps may be late by about that much (TTFT too high, ITL bunched towards 0);" +
+			" lower the load, give llmload more cores or another machine (llmload selfcheck shows this machine's limit)"
+	}
+	return a
+}
+
+// Line describes the evidence in one line for people: "CPU 35% of 2
+// cores (OS run-queue wait 12 ms/s), timer lag p90 0.31 ms (p99 4.20), scheduler latency p99 0.10 ms,
+// GC pause p99 0.20 ms, schedule lag p90 0.40 ms (limits 90%, 2.0 ms)".
+func (a *Assessment) Line() string {
+	cpu := "CPU unknown"
+	if a.CPUUtilization >= 0 {
+		cpu = fmt.Sprintf("CPU %.0f%% of %s", 100*a.CPUUtilization, cores(a.CPUCores))
+	}
+	if a.OSRunWaitPerS >= 0 {
+		cpu += fmt.Sprintf(" (OS run-queue wait %.0f ms/s)", 1000*a.OSRunWaitPerS)
+	}
+	return fmt.Sprintf("%s, timer lag p90 %.2f ms (p99 %.2f), scheduler latency p99 %.2f ms, GC pause p99 %.2f ms, schedule lag p90 %.2f ms (limits %.0f%%, %.1f ms)",
+		cpu, 1000*a.CanaryLagP90S, 1000*a.CanaryLagP99S, 1000*a.SchedLatencyP99S, 1000*a.GCPauseP99S, 1000*a.ScheduleLagP90S, 100*a.CPULimit, 1000*a.LimitS)
+}
+
+func cores(n int) string {
+	if n == 1 {
+		return "1 core"
+	}
+	return fmt.Sprintf("%d cores", n)
+}
