@@ -19,6 +19,7 @@ const SweepSchemaVersion = 1
 const (
 	SweepConcurrency = "concurrency" // levels are closed-loop worker counts
 	SweepRate        = "rate"        // levels are open-loop rates, requests/s
+	SweepBatchSize   = "batch_size"  // levels are batch sizes (batch modes)
 )
 
 // SweepRow is one level of a sweep: the numbers of its summary that a

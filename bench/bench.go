@@ -73,7 +73,7 @@ func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error) {
 	resolveLengths(cfg)
 	resolvePromptSeed(cfg)
-	if len(cfg.Concurrency) > 1 || len(cfg.Rate) > 1 {
+	if len(cfg.Concurrency) > 1 || len(cfg.Rate) > 1 || len(cfg.BatchSize) > 1 {
 		return nil, invalid(errors.New("bench.Run takes one load level; use Sweep for several"))
 	}
 	pre, err := check(cfg)
@@ -287,7 +287,7 @@ func Limiter(cfg *config.Config) *ratelimit.Window {
 func Plan(cfg *config.Config) load.Plan {
 	p := load.Plan{
 		Mode:           cfg.Mode,
-		BatchSize:      cfg.BatchSize,
+		BatchSize:      cfg.BatchSize.First(),
 		BatchInterval:  cfg.BatchInterval.D(),
 		Batches:        cfg.Batches,
 		Arrival:        cfg.Arrival,

@@ -154,7 +154,10 @@ func levelTag(cfg *config.Config) string {
 		}
 		return "rate-sweep"
 	case load.ModeBatchSequential, load.ModeBatchInterval:
-		return fmt.Sprintf("b%d", cfg.BatchSize)
+		if len(cfg.BatchSize) > 1 {
+			return "batch-sweep"
+		}
+		return fmt.Sprintf("b%d", cfg.BatchSize.First())
 	}
 	if len(cfg.Concurrency) == 1 {
 		return fmt.Sprintf("c%d", cfg.Concurrency[0])

@@ -52,7 +52,7 @@ func TestResolve(t *testing.T) {
 				return ""
 			}},
 		{"batches decide the count unless max requests was chosen", none, nil,
-			func(c *config.Config) { c.Mode, c.BatchSize, c.Batches = "batch-sequential", 4, 3 }, func(c *config.Config) string {
+			func(c *config.Config) { c.Mode, c.BatchSize, c.Batches = "batch-sequential", config.IntList{4}, 3 }, func(c *config.Config) string {
 				if c.MaxRequests != 0 {
 					return "max requests would cut the batches short"
 				}

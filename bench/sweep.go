@@ -66,7 +66,12 @@ type SweepOutcome struct {
 
 // IsSweep reports whether cfg asks for several load levels.
 func IsSweep(cfg *config.Config) bool {
-	return len(cfg.Concurrency) > 1 || len(cfg.Rate) > 1 || cfg.Sweep == config.SweepAuto
+	return len(cfg.Concurrency) > 1 || len(cfg.Rate) > 1 || cfg.Sweep == config.SweepAuto ||
+		isBatchMode(cfg) && len(cfg.BatchSize) > 1
+}
+
+func isBatchMode(cfg *config.Config) bool {
+	return cfg.Mode == load.ModeBatchSequential || cfg.Mode == load.ModeBatchInterval
 }
 
 // Sweep runs cfg at each of its load levels, one after another, into
@@ -91,6 +96,14 @@ func Sweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*SweepOut
 // sweepLevels splits a plain sweep into its levels.
 func sweepLevels(cfg *config.Config) (kind string, levels []Level) {
 	kind = analysis.SweepConcurrency
+	if isBatchMode(cfg) {
+		for _, n := range cfg.BatchSize {
+			c := *cfg
+			c.BatchSize = config.IntList{n}
+			levels = append(levels, Level{Value: float64(n), Dir: fmt.Sprintf("b%d", n), Config: &c})
+		}
+		return analysis.SweepBatchSize, levels
+	}
 	if cfg.Mode == load.ModeRate {
 		kind = analysis.SweepRate
 		for _, r := range cfg.Rate {

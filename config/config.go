@@ -78,8 +78,9 @@ type Config struct {
 	// Concurrency is the closed-loop worker count; several values make a
 	// sweep, one level after another.
 	Concurrency IntList `yaml:"concurrency,omitempty"`
-	// BatchSize, BatchInterval and Batches shape the batch modes.
-	BatchSize     int      `yaml:"batch_size,omitempty"`
+	// BatchSize, BatchInterval and Batches shape the batch modes; several
+	// batch sizes make a sweep, one level after another.
+	BatchSize     IntList  `yaml:"batch_size,omitempty"`
 	BatchInterval Duration `yaml:"batch_interval,omitempty"`
 	Batches       int      `yaml:"batches,omitempty"`
 	// Rate is the open-loop arrival rate, requests per second; several

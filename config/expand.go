@@ -120,7 +120,13 @@ func (e *Experiment) expand(keys bool) ([]Case, error) {
 			levels = append(levels, level{"r=" + strconv.FormatFloat(r, 'g', -1, 64), func(c *Config) { c.Rate = FloatList{r} }})
 		}
 	default:
-		levels = append(levels, level{"batch=" + strconv.Itoa(b.BatchSize), func(*Config) {}})
+		bs := m.BatchSize
+		if len(bs) == 0 {
+			bs = b.BatchSize
+		}
+		for _, v := range bs {
+			levels = append(levels, level{"batch=" + strconv.Itoa(v), func(c *Config) { c.BatchSize = IntList{v} }})
+		}
 	}
 
 	var cases []Case

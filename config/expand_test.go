@@ -200,9 +200,9 @@ func TestValidateShape(t *testing.T) {
 		{"zero config (mode, arrival, burstiness unset)", Config{Concurrency: IntList{1}}, ""},
 		{"rate", base(func(c *Config) { c.Mode, c.Rate, c.MaxConcurrency = ModeRate, FloatList{2}, 16 }), ""},
 		{"gamma", base(func(c *Config) { c.Mode, c.Rate, c.Arrival, c.Burstiness = ModeRate, FloatList{2}, ArrivalGamma, 0.5 }), ""},
-		{"batch-sequential by max requests", base(func(c *Config) { c.Mode, c.BatchSize = ModeBatchSequential, 4 }), ""},
+		{"batch-sequential by max requests", base(func(c *Config) { c.Mode, c.BatchSize = ModeBatchSequential, IntList{4} }), ""},
 		{"batch-interval", base(func(c *Config) {
-			c.Mode, c.BatchSize, c.BatchInterval, c.Batches = ModeBatchInterval, 4, Duration(time.Second), 3
+			c.Mode, c.BatchSize, c.BatchInterval, c.Batches = ModeBatchInterval, IntList{4}, Duration(time.Second), 3
 		}), ""},
 		{"unknown mode", base(func(c *Config) { c.Mode = "bursty" }),
 			`--mode "bursty" is not one of concurrency, batch-sequential, batch-interval, rate`},
@@ -215,14 +215,14 @@ func TestValidateShape(t *testing.T) {
 		{"rate in mode concurrency", base(func(c *Config) { c.Rate = FloatList{3} }), "--rate needs --mode rate (mode is concurrency)"},
 		{"concurrency sweep in mode rate", base(func(c *Config) { c.Mode, c.Rate, c.Concurrency = ModeRate, FloatList{1}, IntList{1, 2} }),
 			"--concurrency has several values (1,2), a sweep, which needs --mode concurrency"},
-		{"batch settings in mode concurrency", base(func(c *Config) { c.BatchSize, c.Ramp = 4, Duration(time.Second) }),
+		{"batch settings in mode concurrency", base(func(c *Config) { c.BatchSize, c.Ramp = IntList{4}, Duration(time.Second) }),
 			"--batch-size applies only to --mode batch-sequential or batch-interval"},
 		{"batch-interval needs its numbers", base(func(c *Config) { c.Mode = ModeBatchInterval }),
 			"--batch-size must be at least 1 with --mode batch-interval\n--batch-interval must be positive with --mode batch-interval\n--batches must be at least 1 with --mode batch-interval (how many batches to start)"},
-		{"batch-sequential never ends", base(func(c *Config) { c.Mode, c.BatchSize, c.MaxRequests = ModeBatchSequential, 2, 0 }),
+		{"batch-sequential never ends", base(func(c *Config) { c.Mode, c.BatchSize, c.MaxRequests = ModeBatchSequential, IntList{2}, 0 }),
 			"--batches must be at least 1 with --mode batch-sequential, unless --max-requests is set"},
 		{"ramp in batches", base(func(c *Config) {
-			c.Mode, c.BatchSize, c.Batches, c.Ramp = ModeBatchSequential, 2, 2, Duration(time.Second)
+			c.Mode, c.BatchSize, c.Batches, c.Ramp = ModeBatchSequential, IntList{2}, 2, Duration(time.Second)
 		}),
 			"--ramp applies only to --mode concurrency or rate"},
 		{"max concurrency in closed loop", base(func(c *Config) { c.MaxConcurrency = 3 }),

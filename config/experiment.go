@@ -50,6 +50,9 @@ type Matrix struct {
 	Concurrency IntList `yaml:"concurrency"`
 	// Rate lists open-loop arrival rates, requests per second (mode rate).
 	Rate FloatList `yaml:"rate"`
+	// BatchSize lists batch sizes (modes batch-sequential and
+	// batch-interval), e.g. the interval-batch study's 1, 10, 30, 50.
+	BatchSize IntList `yaml:"batch_size"`
 	// Endpoints lists the endpoints to compare.
 	Endpoints []Endpoint `yaml:"endpoints"`
 }
@@ -217,6 +220,9 @@ func (e *Experiment) check() []lineError {
 	if len(e.Matrix.Rate) > 0 && len(shape.Rate) == 0 && shape.Mode == ModeRate {
 		shape.Rate = FloatList{1}
 	}
+	if len(e.Matrix.BatchSize) > 0 && len(shape.BatchSize) == 0 {
+		shape.BatchSize = IntList{1}
+	}
 	ps = append(ps, shape.shapeProblems(yamlName)...)
 	ps = append(ps, headerProblems(b.Headers, "headers")...)
 	if e.APIKeyEnv != "" && !envName.MatchString(e.APIKeyEnv) {
@@ -256,6 +262,18 @@ func (e *Experiment) check() []lineError {
 		if v < 1 {
 			ps = append(ps, problem{key: "matrix.concurrency", msg: fmt.Sprintf("must be at least 1, got %d", v)})
 		}
+	}
+	batchMode := mode == ModeBatchSequential || mode == ModeBatchInterval
+	if len(m.BatchSize) > 0 && !batchMode {
+		ps = append(ps, problem{key: "matrix.batch_size", msg: fmt.Sprintf("batch sizes need mode %s or %s (mode is %s)", ModeBatchSequential, ModeBatchInterval, mode)})
+	}
+	for _, v := range m.BatchSize {
+		if v < 1 {
+			ps = append(ps, problem{key: "matrix.batch_size", msg: fmt.Sprintf("must be at least 1, got %d", v)})
+		}
+	}
+	if len(m.BatchSize) > 0 && e.IsSet("batch_size") && len(b.BatchSize) > 1 {
+		ps = append(ps, problem{key: "matrix.batch_size", msg: "the top-level batch_size list and matrix.batch_size cannot both sweep; keep one"})
 	}
 	if len(m.Rate) > 0 {
 		switch {

@@ -91,7 +91,7 @@ func TestRoundTrip(t *testing.T) {
 
 	batch := Defaults()
 	batch.Mode = ModeBatchInterval
-	batch.BatchSize = 8
+	batch.BatchSize = IntList{8}
 	batch.BatchInterval = Duration(5 * time.Second)
 	batch.Batches = 10
 	batch.Prompt = "Write a haiku about load testing."

@@ -26,6 +26,14 @@ func (l *IntList) Set(s string) error {
 	return nil
 }
 
+// First is the first value, 0 for an empty list.
+func (l IntList) First() int {
+	if len(l) == 0 {
+		return 0
+	}
+	return l[0]
+}
+
 func (l IntList) String() string {
 	parts := make([]string, len(l))
 	for i, v := range l {

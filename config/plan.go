@@ -120,9 +120,17 @@ func (c *Config) planString(keyFrom string) string {
 		if c.Batches > 0 {
 			n = fmt.Sprintf("%d batches", c.Batches)
 		}
-		line("load", "batches of %d concurrent requests, each starting when the previous batch has ended; %s", c.BatchSize, n)
+		if len(c.BatchSize) > 1 {
+			line("load", "a sweep of %d batch sizes, one after another: %s; batches of that many concurrent requests, each starting when the previous batch has ended; %s", len(c.BatchSize), c.BatchSize, n)
+		} else {
+			line("load", "batches of %d concurrent requests, each starting when the previous batch has ended; %s", c.BatchSize.First(), n)
+		}
 	case ModeBatchInterval:
-		line("load", "a batch of %d requests every %s, whether or not earlier ones ended; %d batches", c.BatchSize, c.BatchInterval, c.Batches)
+		if len(c.BatchSize) > 1 {
+			line("load", "a sweep of %d batch sizes, one after another: %s; a batch of that many requests every %s, whether or not earlier ones ended; %d batches", len(c.BatchSize), c.BatchSize, c.BatchInterval, c.Batches)
+		} else {
+			line("load", "a batch of %d requests every %s, whether or not earlier ones ended; %d batches", c.BatchSize.First(), c.BatchInterval, c.Batches)
+		}
 	case ModeRate:
 		arrival := orDefault(c.Arrival, ArrivalPoisson)
 		if arrival == ArrivalGamma {
@@ -153,11 +161,16 @@ func (c *Config) planString(keyFrom string) string {
 	if c.Duration > 0 {
 		stops = append(stops, c.Duration.String())
 	}
-	if (mode == ModeBatchSequential || mode == ModeBatchInterval) && c.Batches > 0 {
-		stops = append(stops, fmt.Sprintf("%d batches (%d requests)", c.Batches, c.Batches*c.BatchSize))
+	batch := mode == ModeBatchSequential || mode == ModeBatchInterval
+	if batch && c.Batches > 0 {
+		if len(c.BatchSize) == 1 {
+			stops = append(stops, fmt.Sprintf("%d batches (%d requests)", c.Batches, c.Batches*c.BatchSize[0]))
+		} else {
+			stops = append(stops, fmt.Sprintf("%d batches", c.Batches))
+		}
 	}
 	per := "per run"
-	if len(c.Concurrency) > 1 && mode == ModeConcurrency || len(c.Rate) > 1 && mode == ModeRate || c.Sweep == SweepAuto {
+	if len(c.Concurrency) > 1 && mode == ModeConcurrency || len(c.Rate) > 1 && mode == ModeRate || c.Sweep == SweepAuto || batch && len(c.BatchSize) > 1 {
 		per = "per level"
 	}
 	stop := "never (no max_requests or duration)"

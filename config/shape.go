@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -123,15 +124,17 @@ func (c *Config) shapeProblems(n namer) []problem {
 	}
 
 	// Batches.
-	if c.BatchSize < 0 {
-		add("batch_size", "must not be negative, got %d", c.BatchSize)
+	for _, v := range c.BatchSize {
+		if v < 0 {
+			add("batch_size", "must not be negative, got %d", v)
+		}
 	}
 	if c.Batches < 0 {
 		add("batches", "must not be negative, got %d", c.Batches)
 	}
 	switch {
 	case batch:
-		if c.BatchSize < 1 {
+		if len(c.BatchSize) == 0 || slices.Min(c.BatchSize) < 1 {
 			add("batch_size", "must be at least 1 with %s %s", n("mode"), mode)
 		}
 		if mode == ModeBatchInterval {
@@ -153,7 +156,7 @@ func (c *Config) shapeProblems(n namer) []problem {
 		for _, f := range []struct {
 			key string
 			set bool
-		}{{"batch_size", c.BatchSize > 0}, {"batch_interval", c.BatchInterval != 0}, {"batches", c.Batches > 0}} {
+		}{{"batch_size", len(c.BatchSize) > 0 && slices.Max(c.BatchSize) > 0}, {"batch_interval", c.BatchInterval != 0}, {"batches", c.Batches > 0}} {
 			if f.set {
 				add(f.key, "applies only to %s %s or %s", n("mode"), ModeBatchSequential, ModeBatchInterval)
 			}

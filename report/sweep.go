@@ -95,6 +95,8 @@ func SweepTable(w io.Writer, ss *analysis.SweepSummary) error {
 		level = "concurrency"
 	case analysis.SweepRate:
 		level = "rate req/s"
+	case analysis.SweepBatchSize:
+		level = "batch size"
 	}
 	// A sweep of several series (an experiment's endpoints or prompt
 	// mixes) labels each row with its series.

@@ -447,6 +447,10 @@ func wantLevels(cfg *config.Config, e *config.Experiment) []string {
 		for _, r := range cfg.Rate {
 			dirs = append(dirs, "r"+ftoa(r))
 		}
+	case (cfg.Mode == load.ModeBatchSequential || cfg.Mode == load.ModeBatchInterval) && len(cfg.BatchSize) > 1:
+		for _, b := range cfg.BatchSize {
+			dirs = append(dirs, "b"+strconv.Itoa(b))
+		}
 	case len(cfg.Concurrency) > 1:
 		for _, c := range cfg.Concurrency {
 			dirs = append(dirs, "c"+strconv.Itoa(c))

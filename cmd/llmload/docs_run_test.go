@@ -399,7 +399,7 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 			f.set("base-url", startSim(t, "")+u.EscapedPath())
 		}
 	default:
-		usesSim = exp == nil || !hasMatrix(exp) || slices.ContainsFunc(exp.Matrix.Endpoints, func(ep config.Endpoint) bool {
+		usesSim = exp == nil || !hasMatrix(exp) || len(exp.Matrix.Endpoints) == 0 || slices.ContainsFunc(exp.Matrix.Endpoints, func(ep config.Endpoint) bool {
 			return ep.Provider == config.ProviderSim
 		})
 	}

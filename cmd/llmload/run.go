@@ -109,7 +109,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "load shape: concurrency (closed loop), batch-sequential, batch-interval, rate (open loop)")
 	fs.Var(&cfg.Concurrency, "concurrency", "closed-loop concurrent requests; a list (1,5,10) runs a sweep")
 	fs.Var(&cfg.Concurrency, "num-concurrent-requests", "alias of --concurrency (LLMPerf)")
-	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "requests per batch (batch modes)")
+	fs.Var(&cfg.BatchSize, "batch-size", "requests per batch (batch modes); a list (1,10,30,50) runs a sweep over batch sizes")
 	fs.Var(&cfg.BatchInterval, "batch-interval", "time between batch starts (batch-interval mode)")
 	fs.IntVar(&cfg.Batches, "batches", cfg.Batches, "number of batches (batch modes; 0: until --max-requests or --duration)")
 	fs.Var(&cfg.Rate, "rate", "open-loop arrival rate, requests per second (rate mode); a list (1,2,4) runs a sweep")
@@ -254,8 +254,11 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	kind := analysis.SweepConcurrency
-	if cfg.Mode == load.ModeRate {
+	switch cfg.Mode {
+	case load.ModeRate:
 		kind = analysis.SweepRate
+	case load.ModeBatchSequential, load.ModeBatchInterval:
+		kind = analysis.SweepBatchSize
 	}
 	so, err := bench.NewSweep(cfg.ResultsDir, kind)
 	if err != nil {
@@ -329,7 +332,7 @@ func levelValue(cfg *config.Config) float64 {
 	case cfg.Mode == load.ModeRate && len(cfg.Rate) > 0:
 		return cfg.Rate[0]
 	case cfg.Mode == load.ModeBatchSequential || cfg.Mode == load.ModeBatchInterval:
-		return float64(cfg.BatchSize)
+		return float64(cfg.BatchSize.First())
 	case len(cfg.Concurrency) > 0:
 		return float64(cfg.Concurrency[0])
 	}

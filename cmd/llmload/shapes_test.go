@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -430,5 +431,73 @@ matrix:
 	}
 	if labelled["short"] != 2 || labelled["long"] != 2 {
 		t.Errorf("rows labelled %v, want 2 each:\n%s", labelled, stdout)
+	}
+}
+
+// TestBatchSizeSweep: the interval-batch study (batch sizes 1 to 50, a
+// batch every second, small against large prompt) is one sweep, on the
+// command line (--batch-size 1,3) or in a matrix (batch_size ×
+// prompt_sets).
+func TestBatchSizeSweep(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cli")
+	args := append([]string{"run", "--mode", "batch-interval", "--batch-size", "1,3", "--batch-interval", "50ms", "--batches", "2",
+		"--results-dir", dir}, fast...)
+	st, stdout, stderr := runCLI(t, nil, args...)
+	if st != exitOK {
+		t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
+	}
+	s := readSweep(t, dir)
+	if s.Kind != analysis.SweepBatchSize || len(s.Rows) != 2 || s.Rows[0].Dir != "b1" || s.Rows[1].Dir != "b3" || s.Rows[1].Level != 3 {
+		t.Fatalf("sweep %+v", s)
+	}
+	for _, row := range s.Rows {
+		sum := readSummary(t, filepath.Join(dir, row.Dir))
+		if sum.Run.BatchSize != int(row.Level) || sum.Requests.Total != 2*int(row.Level) {
+			t.Errorf("%s: batch size %d, %d requests", row.Dir, sum.Run.BatchSize, sum.Requests.Total)
+		}
+	}
+	if !strings.Contains(stdout, "batch size") {
+		t.Errorf("sweep table has no batch size column:\n%s", stdout)
+	}
+
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "study.yaml")
+	os.WriteFile(file, []byte(`mode: batch-interval
+batch_interval: 50ms
+batches: 2
+mean_output_tokens: 8
+stddev_output_tokens: 0
+sim: {time_scale: 0.02}
+matrix:
+  batch_size: [1, 3]
+  prompt_sets:
+    - {name: small, mean_input_tokens: 43}
+    - {name: large, mean_input_tokens: 1500}
+`), 0o644)
+	out := filepath.Join(tmp, "out")
+	st, stdout, stderr = runCLI(t, nil, "run", "-f", file, "--results-dir", out, "--no-progress")
+	if st != exitOK {
+		t.Fatalf("status %d\n%s\n%s", st, stdout, stderr)
+	}
+	s = readSweep(t, out)
+	if s.Kind != analysis.SweepBatchSize || len(s.Rows) != 4 {
+		t.Fatalf("matrix sweep %+v", s)
+	}
+	groups := map[string][]float64{}
+	for _, row := range s.Rows {
+		groups[row.Group] = append(groups[row.Group], row.Level)
+	}
+	if len(groups) != 2 {
+		t.Errorf("series %v, want small and large", groups)
+	}
+	for g, levels := range groups {
+		if !slices.Equal(levels, []float64{1, 3}) {
+			t.Errorf("series %s levels %v", g, levels)
+		}
+	}
+	// Batch sizes need a batch mode.
+	st, _, stderr = runCLI(t, nil, "run", "--dry-run", "--batch-size", "1,3")
+	if st != exitUsage || !strings.Contains(stderr, "batch_size") && !strings.Contains(stderr, "batch-size") {
+		t.Errorf("--batch-size list in mode concurrency: status %d\n%s", st, stderr)
 	}
 }
