@@ -1,0 +1,90 @@
+// Package chart draws the figures of llmload's reports with gonum/plot:
+// histograms with a kernel density curve, box plots from exact
+// percentiles, time series and sweep curves. Every builder returns a
+// *plot.Plot styled to be read on a slide (title, axis labels with units,
+// legend); Render turns one into PNG and SVG bytes. The package does no
+// I/O and never prints.
+package chart
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Size of every figure: 16:10, large enough for a slide.
+const (
+	Width  = 8 * vg.Inch
+	Height = 5 * vg.Inch
+	// dpi of the PNGs: 8×5 in at 120 dpi is 960×600 pixels.
+	dpi = 120
+)
+
+// Palette is the Okabe–Ito colour-blind-safe palette, in the order series
+// take their colours.
+var Palette = []color.Color{
+	color.RGBA{0, 114, 178, 255},   // blue
+	color.RGBA{230, 159, 0, 255},   // orange
+	color.RGBA{0, 158, 115, 255},   // bluish green
+	color.RGBA{204, 121, 167, 255}, // reddish purple
+	color.RGBA{86, 180, 233, 255},  // sky blue
+	color.RGBA{213, 94, 0, 255},    // vermillion
+	color.RGBA{240, 228, 66, 255},  // yellow
+	color.RGBA{0, 0, 0, 255},       // black
+}
+
+// colorOf is the colour of series i.
+func colorOf(i int) color.Color { return Palette[i%len(Palette)] }
+
+// withAlpha returns c at opacity a (0–255), premultiplied.
+func withAlpha(c color.Color, a uint8) color.Color {
+	r, g, b, _ := c.RGBA()
+	f := float64(a) / 255
+	return color.RGBA{uint8(float64(r>>8) * f), uint8(float64(g>>8) * f), uint8(float64(b>>8) * f), a}
+}
+
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
+// newPlot returns a plot with the house style: sans-serif text sized for a
+// slide, a light grid, the legend top right.
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font = font.From(sans, 15)
+	p.Title.Padding = vg.Points(8)
+	p.X.Label.Text, p.Y.Label.Text = xLabel, yLabel
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = font.From(sans, 12)
+		a.Tick.Label.Font = font.From(sans, 10)
+		a.Padding = vg.Points(2)
+	}
+	p.Legend.TextStyle.Font = font.From(sans, 11)
+	p.Legend.Top = true
+	p.Legend.Padding = vg.Points(3)
+	p.Legend.ThumbnailWidth = vg.Points(22)
+	return p
+}
+
+// Render draws p as a PNG and as an SVG of the standard size.
+func Render(p *plot.Plot) (pngData, svgData []byte, err error) {
+	img := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(Width, Height), vgimg.UseDPI(dpi))}
+	p.Draw(draw.New(img))
+	var pb bytes.Buffer
+	if _, err := img.WriteTo(&pb); err != nil {
+		return nil, nil, fmt.Errorf("chart %q: png: %w", p.Title.Text, err)
+	}
+	sc := vgsvg.New(Width, Height)
+	p.Draw(draw.New(sc))
+	var sb bytes.Buffer
+	if _, err := sc.WriteTo(&sb); err != nil {
+		return nil, nil, fmt.Errorf("chart %q: svg: %w", p.Title.Text, err)
+	}
+	return pb.Bytes(), sb.Bytes(), nil
+}

@@ -1,0 +1,199 @@
+package chart
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// Marker is a labelled vertical line on a histogram: the mean, the median,
+// an SLO.
+type Marker struct {
+	Label string
+	X     float64
+}
+
+// HistSpec describes a histogram with its density curve.
+type HistSpec struct {
+	Title  string
+	XLabel string // with its unit: "TTFT (ms)"
+	// Values are the observations, already in the unit of XLabel.
+	Values []float64
+	// Mean and Median are marked with lines; they should be the summary's
+	// exact numbers (in the unit of XLabel).
+	Mean, Median float64
+	// Limits are further markers, drawn dashed: the SLOs.
+	Limits []Marker
+	// Clip, when > 0, leaves values above it out of the bins and the
+	// curve (a long tail would crush the body into one bin); the title
+	// says how many were left out. Markers beyond it are still drawn.
+	Clip float64
+	// Bins is the number of bins; 0 chooses by the Freedman–Diaconis rule,
+	// between 10 and 80.
+	Bins int
+}
+
+// Histogram draws s: the bins normalized to a density (their area is 1), the
+// Gaussian KDE with Silverman's bandwidth over the same values, and the
+// markers. With no values it draws an empty plot that says so.
+func Histogram(s HistSpec) (*plot.Plot, error) {
+	xs := s.Values
+	left := 0
+	if s.Clip > 0 {
+		xs = make([]float64, 0, len(s.Values))
+		for _, v := range s.Values {
+			if v <= s.Clip {
+				xs = append(xs, v)
+			}
+		}
+		left = len(s.Values) - len(xs)
+	}
+	title := s.Title
+	if left > 0 {
+		title += fmt.Sprintf("\n(%d values above %s not shown)", left, fmtNum(s.Clip))
+	}
+	p := newPlot(title, s.XLabel, "density")
+	if len(xs) == 0 {
+		p.Title.Text += " — no data"
+		return p, nil
+	}
+	lo, hi := minMax(xs)
+	if hi == lo {
+		// One value: a bin of width 1% around it (or 1 when it is 0).
+		d := math.Max(math.Abs(lo)*0.01, 0.5)
+		lo, hi = lo-d, hi+d
+	}
+	bins := s.Bins
+	if bins <= 0 {
+		bins = fdBins(xs, lo, hi)
+	}
+	h, err := plotter.NewHist(plotter.Values(xs), bins)
+	if err != nil {
+		return nil, err
+	}
+	h.Normalize(1)
+	h.FillColor = withAlpha(Palette[0], 90)
+	h.LineStyle.Color = withAlpha(Palette[0], 200)
+	h.LineStyle.Width = vg.Points(0.5)
+	p.Add(h)
+	p.Legend.Add(fmt.Sprintf("requests (n=%d)", len(xs)), h)
+
+	if bw := SilvermanBandwidth(xs); bw > 0 {
+		const n = 240
+		at := make([]float64, n)
+		// The curve runs two bandwidths past the data, but not below 0
+		// for data that cannot be negative, nor past a clip.
+		a, b := lo-2*bw, hi+2*bw
+		if lo >= 0 {
+			a = math.Max(a, 0)
+		}
+		if left > 0 {
+			b = hi
+		}
+		for i := range at {
+			at[i] = a + (b-a)*float64(i)/float64(n-1)
+		}
+		d := KDE(xs, bw, at)
+		pts := make(plotter.XYs, n)
+		for i := range pts {
+			pts[i] = plotter.XY{X: at[i], Y: d[i]}
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = Palette[5]
+		l.Width = vg.Points(2)
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("KDE (Silverman h=%s)", fmtNum(bw)), l)
+	}
+	ymax := 0.0
+	for _, b := range h.Bins {
+		ymax = math.Max(ymax, b.Weight/(b.Max-b.Min))
+	}
+	p.Y.Min, p.Y.Max = 0, ymax*1.12
+	marks := []struct {
+		m      Marker
+		c      int
+		dashed bool
+	}{
+		{Marker{"mean " + fmtNum(s.Mean), s.Mean}, 7, false},
+		{Marker{"median " + fmtNum(s.Median), s.Median}, 2, false},
+	}
+	for _, m := range s.Limits {
+		marks = append(marks, struct {
+			m      Marker
+			c      int
+			dashed bool
+		}{m, 3, true})
+	}
+	for _, m := range marks {
+		if math.IsNaN(m.m.X) || math.IsInf(m.m.X, 0) {
+			continue
+		}
+		l, err := vline(m.m.X, 0, p.Y.Max, colorOf(m.c), m.dashed)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		p.Legend.Add(m.m.Label, l)
+	}
+	return p, nil
+}
+
+// vline is a vertical line at x from y0 to y1.
+func vline(x, y0, y1 float64, c interface{ RGBA() (r, g, b, a uint32) }, dashed bool) (*plotter.Line, error) {
+	l, err := plotter.NewLine(plotter.XYs{{X: x, Y: y0}, {X: x, Y: y1}})
+	if err != nil {
+		return nil, err
+	}
+	l.Color = c
+	l.Width = vg.Points(1.8)
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+	}
+	return l, nil
+}
+
+// fdBins chooses a bin count by the Freedman–Diaconis rule (width
+// 2·IQR·n^(−1/3)), kept between 10 and 80 so a chart stays readable.
+func fdBins(xs []float64, lo, hi float64) int {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	iqr := quantile(s, 0.75) - quantile(s, 0.25)
+	if iqr <= 0 {
+		return 30
+	}
+	w := 2 * iqr * math.Pow(float64(len(s)), -1.0/3)
+	return min(80, max(10, int(math.Ceil((hi-lo)/w))))
+}
+
+func minMax(xs []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return lo, hi
+}
+
+// fmtNum writes a number for a label with about three significant digits.
+func fmtNum(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case v == 0:
+		return "0"
+	case a >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 100:
+		return fmt.Sprintf("%.1f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.2f", v)
+	case a >= 0.01:
+		return fmt.Sprintf("%.3g", v)
+	}
+	return fmt.Sprintf("%.2g", v)
+}
