@@ -156,26 +156,35 @@ func SummaryMarkdown(w io.Writer, title string, rows []Row) error {
 	b.WriteString("|" + strings.Repeat(" --- |", 4))
 	b.WriteString(strings.Repeat(" ---: |", len(mdHeader)-4) + "\n")
 	for _, r := range rows {
-		good := "-"
-		if r.GoodputShare != nil {
-			good = pct(*r.GoodputShare)
+		cells := mdCells(r)
+		for i, c := range cells[:4] {
+			cells[i] = mdEscape(c)
 		}
-		temp := r.Temperature
-		if temp == "" {
-			temp = "-"
-		}
-		cells := []string{mdEscape(r.Run), mdEscape(r.Model), mdEscape(r.Endpoint), mdEscape(r.Prompts), levelText(r.Mode, r.Level), temp,
-			f1(r.InputTokensMean), f1(r.OutputTokensMean),
-			f1(r.SpeedMean), f1(r.SpeedMedian), f1(r.SpeedMin), f1(r.SpeedMax),
-			ms(r.E2EMean), f2(r.InFlightMean), strconv.Itoa(r.InFlightMax),
-			ms(r.TTFTP50), ms(r.TTFTP90), ms(r.TTFTP99), ms(r.E2EP50), ms(r.E2EP90), ms(r.E2EP99),
-			f1(r.OutputTokensPerS), f2(r.RequestsPerS), pct(r.ErrorRate), good}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
 	b.WriteString("\ntok/s/req: per-request output speed, 1/TPOT (tokens/s); out tok/s: system output throughput; " +
 		"errors: failed/requests; goodput: share of requests that met every SLO (- without SLOs).\n")
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// mdCells formats r for people, in mdHeader's order: latencies in ms,
+// rates as percentages.
+func mdCells(r Row) []string {
+	good := "-"
+	if r.GoodputShare != nil {
+		good = pct(*r.GoodputShare)
+	}
+	temp := r.Temperature
+	if temp == "" {
+		temp = "-"
+	}
+	return []string{r.Run, r.Model, r.Endpoint, r.Prompts, levelText(r.Mode, r.Level), temp,
+		f1(r.InputTokensMean), f1(r.OutputTokensMean),
+		f1(r.SpeedMean), f1(r.SpeedMedian), f1(r.SpeedMin), f1(r.SpeedMax),
+		ms(r.E2EMean), f2(r.InFlightMean), strconv.Itoa(r.InFlightMax),
+		ms(r.TTFTP50), ms(r.TTFTP90), ms(r.TTFTP99), ms(r.E2EP50), ms(r.E2EP90), ms(r.E2EP99),
+		f1(r.OutputTokensPerS), f2(r.RequestsPerS), pct(r.ErrorRate), good}
 }
 
 // levelText writes a level for people: "c=8", "2 req/s".

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -65,6 +66,8 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 		a.Tick.Label.Font = font.From(sans, 10)
 		a.Padding = vg.Points(2)
 	}
+	p.X.Tick.Marker = ticks{}
+	p.Y.Tick.Marker = ticks{}
 	p.Legend.TextStyle.Font = font.From(sans, 11)
 	p.Legend.Top = true
 	p.Legend.Padding = vg.Points(3)
@@ -87,4 +90,30 @@ func Render(p *plot.Plot) (pngData, svgData []byte, err error) {
 		return nil, nil, fmt.Errorf("chart %q: svg: %w", p.Title.Text, err)
 	}
 	return pb.Bytes(), sb.Bytes(), nil
+}
+
+// ticks are gonum/plot's default ticks with labels written without
+// trailing zeros ("250", not "250.00").
+type ticks struct{}
+
+var _ plot.Ticker = ticks{}
+
+// Ticks implements plot.Ticker.
+func (ticks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = trimZeros(ts[i].Label)
+		}
+	}
+	return ts
+}
+
+// trimZeros drops trailing zeros after a decimal point: "0.50" → "0.5",
+// "250.00" → "250"; an exponent form is left alone.
+func trimZeros(s string) string {
+	if !strings.Contains(s, ".") || strings.ContainsAny(s, "eE") {
+		return s
+	}
+	return strings.TrimRight(strings.TrimRight(s, "0"), ".")
 }

@@ -54,7 +54,7 @@ func Histogram(s HistSpec) (*plot.Plot, error) {
 	}
 	title := s.Title
 	if left > 0 {
-		title += fmt.Sprintf("\n(%d values above %s not shown)", left, fmtNum(s.Clip))
+		title += fmt.Sprintf("\n(%d values above %s not shown)", left, trimZeros(fmtNum(s.Clip)))
 	}
 	p := newPlot(title, s.XLabel, "density")
 	if len(xs) == 0 {
@@ -83,7 +83,7 @@ func Histogram(s HistSpec) (*plot.Plot, error) {
 	p.Legend.Add(fmt.Sprintf("requests (n=%d)", len(xs)), h)
 
 	if bw := SilvermanBandwidth(xs); bw > 0 {
-		const n = 240
+		const n = 600
 		at := make([]float64, n)
 		// The curve runs two bandwidths past the data, but not below 0
 		// for data that cannot be negative, nor past a clip.
@@ -111,11 +111,14 @@ func Histogram(s HistSpec) (*plot.Plot, error) {
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("KDE (Silverman h=%s)", fmtNum(bw)), l)
 	}
-	ymax := 0.0
+	// After Normalize a bin's weight is its height (a density); leave
+	// room above the tallest for the legend. p.Y.Max already covers the
+	// curve.
+	ymax := p.Y.Max
 	for _, b := range h.Bins {
-		ymax = math.Max(ymax, b.Weight/(b.Max-b.Min))
+		ymax = math.Max(ymax, b.Weight)
 	}
-	p.Y.Min, p.Y.Max = 0, ymax*1.12
+	p.Y.Min, p.Y.Max = 0, ymax*1.3
 	marks := []struct {
 		m      Marker
 		c      int
