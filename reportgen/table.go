@@ -118,7 +118,7 @@ func SummaryCSV(w io.Writer, rows []Row) error {
 	if err := cw.Write(csvHeader); err != nil {
 		return err
 	}
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	f := ftoa
 	for _, r := range rows {
 		share := ""
 		if r.GoodputShare != nil {
@@ -206,3 +206,6 @@ func f1(v float64) string      { return strconv.FormatFloat(v, 'f', 1, 64) }
 func f2(v float64) string      { return strconv.FormatFloat(v, 'f', 2, 64) }
 func ms(v float64) string      { return strconv.FormatFloat(1000*v, 'f', 1, 64) }
 func pct(v float64) string     { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }
+
+// ftoa writes a number as summary.csv does.
+func ftoa(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
