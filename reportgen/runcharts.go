@@ -9,7 +9,6 @@ import (
 	"gonum.org/v1/plot"
 
 	"github.com/llmload/llmload/analysis"
-	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/record"
 	"github.com/llmload/llmload/report/chart"
 	"github.com/llmload/llmload/stats"
@@ -243,44 +242,35 @@ func timeFigures(d *runData) ([]figure, error) {
 	}
 	figs = append(figs, figure{Name: "throughput", Section: "time", Plot: p})
 
-	kinds := map[llm.ErrorKind][]float64{}
+	// Errors by kind, stacked per bucket of end time: bucket k is
+	// (T_k − step, T_k], as stats.Timeline counts.
+	kinds := map[string][]float64{}
 	n := len(pts)
 	for i := range d.Records {
 		r := &d.Records[i]
 		if r.Warmup || r.Retried || r.OK() {
 			continue
 		}
-		k := int(math.Ceil((r.SentS + r.E2ES) / step))
-		k = min(max(k, 0), n-1)
-		if kinds[r.ErrorKind] == nil {
-			kinds[r.ErrorKind] = make([]float64, n)
+		k := min(max(int(math.Ceil((r.SentS+r.E2ES)/step)), 0), n-1)
+		if kinds[string(r.ErrorKind)] == nil {
+			kinds[string(r.ErrorKind)] = make([]float64, n)
 		}
-		kinds[r.ErrorKind][k]++
+		kinds[string(r.ErrorKind)][k]++
 	}
-	title := fmt.Sprintf("Errors by kind per %s s (run: %s failed)", trim(step), pct(s.ErrorRate))
-	var es []chart.Series
-	names := make([]string, 0, len(kinds))
-	for k := range kinds {
-		names = append(names, string(k))
+	title := fmt.Sprintf("Errors by kind per %s s (run: %s of requests failed)", trim(step), pct(s.ErrorRate))
+	if len(kinds) == 0 {
+		title = fmt.Sprintf("Errors per %s s: none, every request succeeded", trim(step))
 	}
-	slices.Sort(names)
-	for i, k := range names {
-		xy := make([]chart.XY, n)
-		for j, c := range kinds[llm.ErrorKind(k)] {
-			xy[j] = chart.XY{X: pts[j].T, Y: c}
-		}
-		es = append(es, chart.Series{Name: k, Points: xy, Step: true, Color: i + 5})
+	starts := make([]float64, n)
+	for j := range pts {
+		starts[j] = pts[j].T - step
 	}
-	if len(es) == 0 {
-		title = "Errors per bucket: none, every request succeeded"
-		xy := make([]chart.XY, n)
-		for j := range xy {
-			xy[j] = chart.XY{X: pts[j].T}
-		}
-		es = append(es, chart.Series{Name: "errors", Points: xy, Step: true, Color: 5})
+	var bars []chart.BarSeries
+	for _, k := range stats.SortedKeys(kinds) {
+		bars = append(bars, chart.BarSeries{Name: k, Values: kinds[k]})
 	}
-	p, err = chart.LineChart(chart.LineSpec{Title: title, XLabel: "time since start (s), bucket of request end",
-		YLabel: "failed requests per bucket", Series: es, YFromZero: true})
+	p, err = chart.StackedBars(chart.BarSpec{Title: title, XLabel: "time since start (s), bucket of request end",
+		YLabel: "failed requests per bucket", Starts: starts, Width: step, Series: bars})
 	if err != nil {
 		return nil, err
 	}
