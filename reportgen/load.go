@@ -91,7 +91,7 @@ func loadRun(dir string, recs []record.Record, sum *stats.Summary) (*runData, er
 		}
 	}
 	if d.Records == nil {
-		recs, err := record.ReadFile(filepath.Join(dir, rundir.RecordsFile))
+		recs, err := readRecords(filepath.Join(dir, rundir.RecordsFile))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}

@@ -3,7 +3,6 @@ package reportgen
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -81,29 +80,6 @@ func sloLimits(s *stats.Summary, metric string, scale float64, unit string) []ch
 	return out
 }
 
-// clipAt is where a histogram's x axis ends when xs has a long tail:
-// the larger of Q3 + 5·IQR and p95, when the maximum is more than 1.5×
-// that; else 0 (no clip). At most 5% of the values are left off the axis
-// (the box plot shows them); the body stays readable.
-func clipAt(xs []float64) float64 {
-	if len(xs) < 50 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	q := func(p float64) float64 {
-		h := float64(len(s)-1) * p
-		i := int(h)
-		return s[i] + (h-float64(i))*(s[min(i+1, len(s)-1)]-s[i])
-	}
-	q3 := q(0.75)
-	c := math.Max(q3+5*(q3-q(0.25)), q(0.95))
-	if s[len(s)-1] > 1.5*c && c > 0 {
-		return c
-	}
-	return 0
-}
-
 // runFigures builds every chart of a run.
 func runFigures(d *runData) ([]figure, error) {
 	s := d.Summary
@@ -139,8 +115,8 @@ func runFigures(d *runData) ([]figure, error) {
 			p, err := chart.Histogram(chart.HistSpec{
 				Title: h.title, XLabel: h.label, Values: h.xs,
 				Mean: h.d.Mean * h.scale, Median: h.d.Median * h.scale,
-				Limits: sloLimits(s, h.slo, h.sloScale, h.sloUnit),
-				Clip:   clipAt(h.xs),
+				Limits:   sloLimits(s, h.slo, h.sloScale, h.sloUnit),
+				AutoClip: true,
 			})
 			if err := add(h.name, "distributions", p, err); err != nil {
 				return nil, err

@@ -17,7 +17,6 @@ import (
 
 	"github.com/llmload/llmload/analysis"
 	"github.com/llmload/llmload/config"
-	"github.com/llmload/llmload/record"
 	"github.com/llmload/llmload/report"
 	"github.com/llmload/llmload/rundir"
 	"github.com/llmload/llmload/stats"
@@ -145,7 +144,7 @@ func loadLevel(dir string) (*level, error) {
 		}
 		l.Summary, l.Warnings = &s, warnings(raw)
 	case errors.Is(err, fs.ErrNotExist):
-		recs, err := record.ReadFile(filepath.Join(dir, rundir.RecordsFile))
+		recs, err := readRecords(filepath.Join(dir, rundir.RecordsFile))
 		if errors.Is(err, fs.ErrNotExist) {
 			return l, nil
 		}

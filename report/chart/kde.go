@@ -1,9 +1,6 @@
 package chart
 
-import (
-	"math"
-	"slices"
-)
+import "math"
 
 // SilvermanBandwidth is Silverman's rule of thumb for the bandwidth of a
 // Gaussian kernel density estimate of xs:
@@ -18,8 +15,16 @@ func SilvermanBandwidth(xs []float64) float64 {
 	if n < 2 {
 		return 0
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
+	q := quantiles(xs, 0.25, 0.75)
+	return silverman(xs, q[1]-q[0])
+}
+
+// silverman is SilvermanBandwidth with the interquartile range given.
+func silverman(s []float64, iqr float64) float64 {
+	n := len(s)
+	if n < 2 {
+		return 0
+	}
 	var mean float64
 	for _, x := range s {
 		mean += x
@@ -30,25 +35,11 @@ func SilvermanBandwidth(xs []float64) float64 {
 		ss += (x - mean) * (x - mean)
 	}
 	sigma := math.Sqrt(ss / float64(n-1))
-	iqr := quantile(s, 0.75) - quantile(s, 0.25)
 	spread := sigma
 	if iqr > 0 {
 		spread = math.Min(sigma, iqr/1.34)
 	}
 	return 0.9 * spread * math.Pow(float64(n), -0.2)
-}
-
-// quantile interpolates linearly between closest ranks of sorted values.
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	h := float64(len(sorted)-1) * q
-	i := int(h)
-	if i+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
-	}
-	return sorted[i] + (h-float64(i))*(sorted[i+1]-sorted[i])
 }
 
 // maxKDEBins bounds the grid of the binned estimate.
