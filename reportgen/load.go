@@ -37,6 +37,9 @@ const (
 // Detect tells whether dir holds a run or a sweep.
 func Detect(dir string) (Kind, error) {
 	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("%s: %w (no such directory)", dir, ErrNotRunDir)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -48,9 +48,9 @@ const maxKDEBins = 1 << 16
 // KDE evaluates the Gaussian kernel density estimate of xs with bandwidth
 // h at the given points. The density integrates to 1 over the real line.
 // xs is linearly binned first onto a grid over [min, max] with a step of
-// at most h/4 (Wand & Jones' binned KDE; the error is far below what a
+// at most h/8 (Wand & Jones' binned KDE; the error is far below what a
 // chart shows), and each point sums only the grid cells within 8h, so the
-// cost is O(n + grid + 64·points) whatever n is (a million ITL gaps
+// cost is O(n + grid + 128·points) whatever n is (a million ITL gaps
 // included). It returns zeros when h ≤ 0 or xs is empty.
 func KDE(xs []float64, h float64, at []float64) []float64 {
 	out := make([]float64, len(at))
@@ -61,7 +61,7 @@ func KDE(xs []float64, h float64, at []float64) []float64 {
 	for _, x := range xs {
 		lo, hi = math.Min(lo, x), math.Max(hi, x)
 	}
-	bins := min(maxKDEBins, max(2, int(math.Ceil((hi-lo)/(h/4)))+1))
+	bins := min(maxKDEBins, max(2, int(math.Ceil((hi-lo)/(h/8)))+1))
 	step := (hi - lo) / float64(bins-1)
 	// Linear binning: each value splits its weight between the two
 	// nearest grid points.
