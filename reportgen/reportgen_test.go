@@ -3,6 +3,7 @@ package reportgen
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"flag"
@@ -11,11 +12,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/llmload/llmload/record"
 	"github.com/llmload/llmload/rundir"
 	"github.com/llmload/llmload/stats"
 )
@@ -326,4 +329,31 @@ func col(t *testing.T, header []string, name string) int {
 	}
 	t.Fatalf("no column %s in %v", name, header)
 	return -1
+}
+
+// The fast chunk-time path decodes exactly what encoding/json does, and
+// falls back to it on anything else.
+func TestDecodeRecordMatchesEncodingJSON(t *testing.T) {
+	for _, line := range []string{
+		`{"schema_version":1,"id":3,"sent_s":1.5,"e2e_s":2,"chunk_times_s":[0.1,0.25, 1e-3 ,-0,12345.678901234567],"stream":true}`,
+		`{"schema_version":1,"id":4,"chunk_times_s":[]}`,
+		`{"schema_version":1,"id":5,"chunk_times_s":null}`,
+		`{"schema_version":1,"id":6}`,
+		`{"schema_version":1,"id":7,"chunk_times_s":[ 0.5 ]}`,
+	} {
+		var want, got record.Record
+		if err := json.Unmarshal([]byte(line), &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeRecord([]byte(line), &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", line, got, want)
+		}
+	}
+	var r record.Record
+	if err := decodeRecord([]byte(`{"chunk_times_s":["x"]}`), &r); err == nil {
+		t.Error("a string among chunk times decoded")
+	}
 }
