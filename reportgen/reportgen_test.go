@@ -151,6 +151,7 @@ func TestBuildRun(t *testing.T) {
 	for _, want := range []string{
 		"<svg", "Time to first token", "SLO ttft&lt;=200ms", "Goodput and SLOs", "Errors by kind",
 		"throttled", "meta-llama/Llama-3.1-8B-Instruct", "temperature: 0.7", // config.yaml
+		"Server-reported timings beside the client", "E2E − server latency_s: 4 ms",
 		trim(1000 * sum.Metrics.TTFT.P99), trim(sum.Throughput.OutputTokensPerS),
 	} {
 		if !strings.Contains(page, want) {
@@ -259,7 +260,18 @@ func TestBuildSweepWithGroups(t *testing.T) {
 			t.Errorf("report.html lacks %q", want)
 		}
 	}
-	if rows := readCSV(t, filepath.Join(dir, CSVFile)); len(rows) != 1+len(ss.Rows) || rows[1][col(t, rows[0], "prompts")] != "endpoint=a" {
+	// A level that lost its files is reported as such; the rest still is.
+	if err := os.RemoveAll(filepath.Join(dir, ss.Rows[0].Dir)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(dir, Options{Levels: true, Now: fixed.Now}); err != nil {
+		t.Fatalf("a sweep with a missing level: %v", err)
+	}
+	html, _ = os.ReadFile(filepath.Join(dir, HTMLFile))
+	if !strings.Contains(string(html), "its report could not be built") {
+		t.Error("the missing level is not reported")
+	}
+	if rows := readCSV(t, filepath.Join(dir, CSVFile)); len(rows) != len(ss.Rows) || rows[1][col(t, rows[0], "prompts")] != "endpoint=a" {
 		t.Errorf("summary.csv: %v", rows)
 	}
 }

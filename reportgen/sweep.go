@@ -48,19 +48,27 @@ func BuildSweep(dir string, opts Options) (*Result, error) {
 	for i, row := range ss.Rows {
 		ld := filepath.Join(dir, row.Dir)
 		levels[i].Row = row
+		var buildErr error
 		if opts.Levels {
 			opts.progress("level %d/%d: %s", i+1, len(ss.Rows), ld)
+			// A level that cannot be reported (its directory removed,
+			// a bad file) does not stop the sweep's report: it says so.
 			lr, err := BuildRun(ld, nil, nil, Options{Now: opts.Now})
 			if err != nil {
-				return nil, fmt.Errorf("level %s: %w", row.Dir, err)
+				buildErr = err
+			} else {
+				res.Files = append(res.Files, lr.Files...)
 			}
-			res.Files = append(res.Files, lr.Files...)
 		}
 		l, err := loadLevel(ld)
 		if err != nil {
-			return nil, fmt.Errorf("level %s: %w", row.Dir, err)
+			l = &level{}
+			buildErr = cmpErr(buildErr, err)
 		}
 		l.Row = row
+		if buildErr != nil {
+			l.Warnings = append(l.Warnings, Warning{"report", "its report could not be built: " + buildErr.Error()})
+		}
 		levels[i] = *l
 		if l.Recomputed {
 			res.Recomputed = append(res.Recomputed, ld)
@@ -160,6 +168,13 @@ func loadLevel(dir string) (*level, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 var nonSlug = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)

@@ -94,10 +94,12 @@ func writeSynth(t testing.TB, dir string, s synth) *stats.Summary {
 			r.ChunkTimesS[j] = at
 		}
 		r.TTFTS, r.E2ES = ttft, at+0.001
+		r.ServerTimingS = map[string]float64{"latency_s": r.E2ES - 0.004}
 		if s.errEvery > 0 && i%s.errEvery == s.errEvery-1 {
 			kinds := []llm.ErrorKind{llm.KindThrottled, llm.KindTimeout, llm.KindServer}
 			r.ErrorKind = kinds[i%len(kinds)]
 			r.Error, r.ChunkTimesS, r.TTFTS, r.OutputTokens, r.E2ES = "synthetic failure", nil, 0, 0, 0.05
+			r.ServerTimingS = nil
 		}
 		if s.concurrency > 0 {
 			free[r.Worker] = r.SentS + r.E2ES
