@@ -147,6 +147,7 @@ func TestBuildRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSelfContained(t, html)
+	golden(t, "run.html.golden", htmlSkeleton(html, dir))
 	page := string(html)
 	for _, want := range []string{
 		"<svg", "Time to first token", "SLO ttft&lt;=200ms", "Goodput and SLOs", "Errors by kind",
@@ -245,6 +246,7 @@ func TestBuildSweepWithGroups(t *testing.T) {
 	}
 	html, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
 	checkSelfContained(t, html)
+	golden(t, "sweep.html.golden", htmlSkeleton(html, dir))
 	page := string(html)
 	for _, r := range ss.Rows {
 		link := `href="` + r.Dir + `/report.html"`
@@ -368,4 +370,18 @@ func TestDecodeRecordMatchesEncodingJSON(t *testing.T) {
 	if err := decodeRecord([]byte(`{"chunk_times_s":["x"]}`), &r); err == nil {
 		t.Error("a string among chunk times decoded")
 	}
+}
+
+var (
+	svgElem   = regexp.MustCompile(`(?s)<svg .*?</svg>`)
+	styleElem = regexp.MustCompile(`(?s)<style>.*?</style>`)
+)
+
+// htmlSkeleton is a page for a golden file: every inline chart and the
+// stylesheet replaced by a marker (the charts are checked as images; their
+// bytes follow gonum/plot's version), the temporary directory by DIR.
+func htmlSkeleton(html []byte, dir string) []byte {
+	b := svgElem.ReplaceAll(html, []byte("<svg>…</svg>"))
+	b = styleElem.ReplaceAll(b, []byte("<style>…</style>"))
+	return bytes.ReplaceAll(b, []byte(dir), []byte("DIR"))
 }
