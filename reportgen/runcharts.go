@@ -203,15 +203,14 @@ func timeFigures(d *runData) ([]figure, error) {
 
 	// Throughput and errors per bucket, by when requests ended.
 	pts := stats.Timeline(d.Records, step)
-	var tput, rps []chart.XY
+	var tput []chart.XY
 	for _, pt := range pts {
 		tput = append(tput, chart.XY{X: pt.T, Y: float64(pt.OutputTokens) / step})
-		rps = append(rps, chart.XY{X: pt.T, Y: float64(pt.Done-pt.Errors) / step})
 	}
 	p, err = chart.LineChart(chart.LineSpec{
 		Title:  fmt.Sprintf("Output throughput per %s s (run: %s tok/s)", trim(step), trim(s.Throughput.OutputTokensPerS)),
 		XLabel: "time since start (s), bucket of request end", YLabel: "output tokens/s",
-		Series: []chart.Series{{Name: "output tokens/s", Points: tput, Step: true, Color: 2}}, YFromZero: true,
+		Series: []chart.Series{{Name: "output tokens/s", Points: tput, PreStep: true, Color: 2}}, YFromZero: true,
 	})
 	if err != nil {
 		return nil, err

@@ -23,8 +23,10 @@ type Series struct {
 	Labels []string
 	// Dashed draws the line dashed; Markers draws a dot at each point.
 	Dashed, Markers bool
-	// Step draws a step line (a value holds until the next point).
-	Step bool
+	// Step draws a step line: a value holds from its point until the
+	// next (a sample). PreStep draws a value over the interval that ends
+	// at its point (a bucket that closes there).
+	Step, PreStep bool
 	// Color picks the palette colour; -1 takes the series' index.
 	Color int
 }
@@ -87,7 +89,10 @@ func LineChart(spec LineSpec) (*plot.Plot, error) {
 		if s.Dashed {
 			l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
 		}
-		if s.Step {
+		switch {
+		case s.PreStep:
+			l.StepStyle = plotter.PreStep
+		case s.Step:
 			l.StepStyle = plotter.PostStep
 		}
 		p.Add(l)
