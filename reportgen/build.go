@@ -10,11 +10,13 @@ package reportgen
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,7 +108,7 @@ func BuildRun(dir string, recs []record.Record, sum *stats.Summary, opts Options
 	}
 	row := rowOf(filepath.Base(dir), d.Summary, d.Config)
 	var md, csvb bytes.Buffer
-	if err := SummaryMarkdown(&md, "llmload run "+cmpOr(d.Summary.Run.Name, filepath.Base(dir)), []Row{row}); err != nil {
+	if err := SummaryMarkdown(&md, "llmload run "+cmp.Or(d.Summary.Run.Name, filepath.Base(dir)), []Row{row}); err != nil {
 		return nil, err
 	}
 	if err := SummaryCSV(&csvb, []Row{row}); err != nil {
@@ -178,7 +180,7 @@ var (
 func inlineSVG(svg []byte) string {
 	s := svgProlog.ReplaceAllString(string(svg), "<svg ")
 	s = svgSize.ReplaceAllString(s, `<svg class="chart" role="img"`)
-	return stringsReplace(s, "font-family:Liberation Sans;", "font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")
+	return strings.ReplaceAll(s, "font-family:Liberation Sans;", "font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")
 }
 
 // writeAtomic writes data to a temporary file beside path and renames it

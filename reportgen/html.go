@@ -32,9 +32,6 @@ func mustRead(name string) string {
 	return string(b)
 }
 
-func cmpOr(a, b string) string                 { return cmp.Or(a, b) }
-func stringsReplace(s, old, new string) string { return strings.ReplaceAll(s, old, new) }
-
 // figView is a figure as a page shows it.
 type figView struct {
 	Name, Caption, PNG, File string
@@ -108,7 +105,7 @@ func renderRun(w io.Writer, d *runData, figs []figure, row Row, now time.Time) e
 	s := d.Summary
 	r := s.Run
 	v := runView{page: page{
-		Title: "llmload run " + cmpOr(r.Name, filepath.Base(d.Dir)), Dir: d.Dir, Version: r.Version,
+		Title: "llmload run " + cmp.Or(r.Name, filepath.Base(d.Dir)), Dir: d.Dir, Version: r.Version,
 		Generated: now.UTC().Format("2006-01-02 15:04:05 UTC"), CSS: template.CSS(css),
 		Warnings: runWarnings(d),
 	}}

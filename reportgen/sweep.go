@@ -2,6 +2,7 @@ package reportgen
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,7 +77,8 @@ func BuildSweep(dir string, opts Options) (*Result, error) {
 	}
 	opts.progress("drawing the sweep charts of %s", dir)
 	names, by := groups(curveRows(ss.Rows))
-	figs, err := sweepFigures(ss.Kind, "sweep_", "", names, by)
+	slos := sweepSLOs(levels)
+	figs, err := sweepFigures(ss.Kind, "sweep_", "", names, by, slos)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +88,7 @@ func BuildSweep(dir string, opts Options) (*Result, error) {
 	var counts []int
 	if len(names) > 1 {
 		for _, g := range names {
-			f, err := sweepFigures(ss.Kind, "sweep_"+slug(g)+"_", g, []string{g}, by)
+			f, err := sweepFigures(ss.Kind, "sweep_"+slug(g)+"_", g, []string{g}, by, slos)
 			if err != nil {
 				return nil, err
 			}
@@ -110,7 +112,7 @@ func BuildSweep(dir string, opts Options) (*Result, error) {
 		}
 		rows = append(rows, rowOf(l.Row.Dir, l.Summary, l.Config))
 	}
-	title := "llmload sweep " + cmpOr(ss.Name, filepath.Base(dir))
+	title := "llmload sweep " + cmp.Or(ss.Name, filepath.Base(dir))
 	var md, csvb, html bytes.Buffer
 	if err := SummaryMarkdown(&md, title, rows); err != nil {
 		return nil, err
@@ -213,7 +215,7 @@ type sweepView struct {
 func renderSweep(w io.Writer, dir string, ss *analysis.SweepSummary, levels []level, figs []figure,
 	names []string, groupFigs [][]figure, rows []Row, now time.Time) error {
 	v := sweepView{page: page{
-		Title: "llmload sweep " + cmpOr(ss.Name, filepath.Base(dir)), Dir: dir,
+		Title: "llmload sweep " + cmp.Or(ss.Name, filepath.Base(dir)), Dir: dir,
 		Generated: now.UTC().Format("2006-01-02 15:04:05 UTC"), CSS: template.CSS(css),
 	}}
 	var first *stats.Summary

@@ -3,6 +3,7 @@ package reportgen
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -35,10 +36,46 @@ func curveRows(rows []analysis.SweepRow) []analysis.SweepRow {
 	return out
 }
 
+// sloLine is an SLO drawn on a sweep chart: its text and its limit in
+// seconds.
+type sloLine struct {
+	metric, text string
+	limit        float64
+}
+
+// sweepSLOs are the latency SLOs of a sweep's levels (the first level's
+// that has any: every level of a sweep runs under the same SLOs).
+func sweepSLOs(levels []level) []sloLine {
+	for _, l := range levels {
+		if l.Summary == nil || l.Summary.Goodput == nil {
+			continue
+		}
+		var out []sloLine
+		for _, t := range l.Summary.Goodput.SLOs {
+			if slo, err := analysis.ParseSLO(t); err == nil && (slo.Metric() == "ttft" || slo.Metric() == "e2e") {
+				out = append(out, sloLine{slo.Metric(), t, slo.Limit()})
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// limitsOf are the markers of the SLOs on metrics, scaled.
+func limitsOf(slos []sloLine, scale float64, metrics ...string) []chart.Marker {
+	var out []chart.Marker
+	for _, s := range slos {
+		if slices.Contains(metrics, s.metric) {
+			out = append(out, chart.Marker{Label: "SLO " + s.text, X: s.limit * scale})
+		}
+	}
+	return out
+}
+
 // sweepFigures builds the sweep charts over series (one per group; one
 // unnamed series for a plain sweep). prefix names the files (a group's
-// charts get their own).
-func sweepFigures(kind, prefix, what string, series []string, by map[string][]analysis.SweepRow) ([]figure, error) {
+// charts get their own); slos are drawn on the latency charts.
+func sweepFigures(kind, prefix, what string, series []string, by map[string][]analysis.SweepRow, slos []sloLine) ([]figure, error) {
 	var figs []figure
 	add := func(name string, p *plot.Plot, err error) error {
 		if err != nil {
@@ -48,6 +85,25 @@ func sweepFigures(kind, prefix, what string, series []string, by map[string][]an
 		return nil
 	}
 	x := levelAxis(kind)
+	// Ticks at the levels themselves; a logarithmic axis when they span
+	// more than a decade (1, 2, 4, … 512).
+	var ticks []float64
+	for _, g := range series {
+		for _, r := range curveRows(by[g]) {
+			if !slices.Contains(ticks, r.Level) {
+				ticks = append(ticks, r.Level)
+			}
+		}
+	}
+	slices.Sort(ticks)
+	logX := len(ticks) > 2 && ticks[0] > 0 && ticks[len(ticks)-1]/ticks[0] > 10
+	if len(ticks) > 12 {
+		ticks = nil
+	}
+	spec := func(s chart.LineSpec) chart.LineSpec {
+		s.XTicks, s.LogX = ticks, logX
+		return s
+	}
 	title := func(t string) string {
 		if what != "" {
 			return t + " — " + what
@@ -85,8 +141,8 @@ func sweepFigures(kind, prefix, what string, series []string, by map[string][]an
 		}
 		ss = append(ss, s)
 	}
-	p, err := chart.LineChart(chart.LineSpec{Title: title("Per-request output speed (1/TPOT), median and p25–p75"), XLabel: x,
-		YLabel: "output tokens/s per request", Series: ss, YFromZero: true})
+	p, err := chart.LineChart(spec(chart.LineSpec{Title: title("Per-request output speed (1/TPOT), median and p25–p75"), XLabel: x,
+		YLabel: "output tokens/s per request", Series: ss, YFromZero: true}))
 	if err := add("output_speed", p, err); err != nil {
 		return nil, err
 	}
@@ -101,12 +157,12 @@ func sweepFigures(kind, prefix, what string, series []string, by map[string][]an
 			}
 			return xy
 		}
-		p, err = chart.LineChart(chart.LineSpec{Title: title("Time to first token against load"), XLabel: x, YLabel: "TTFT (ms)",
+		p, err = chart.LineChart(spec(chart.LineSpec{Title: title("Time to first token against load"), XLabel: x, YLabel: "TTFT (ms)",
 			Series: []chart.Series{
 				{Name: "p50", Points: ms(func(r analysis.SweepRow) float64 { return r.TTFTP50 }), Markers: true, Color: 0},
 				{Name: "p90", Points: ms(func(r analysis.SweepRow) float64 { return r.TTFTP90 }), Markers: true, Color: 1},
 				{Name: "p99", Points: ms(func(r analysis.SweepRow) float64 { return r.TTFTP99 }), Markers: true, Dashed: true, Color: 5},
-			}, YFromZero: true})
+			}, YFromZero: true, Limits: limitsOf(slos, 1000, "ttft")}))
 	} else {
 		ss = nil
 		for i, g := range series {
@@ -115,8 +171,8 @@ func sweepFigures(kind, prefix, what string, series []string, by map[string][]an
 			xy = line(func(r analysis.SweepRow) float64 { return 1000 * r.TTFTP99 })(g)
 			ss = append(ss, chart.Series{Name: g + " p99", Points: xy, Dashed: true, Color: i})
 		}
-		p, err = chart.LineChart(chart.LineSpec{Title: title("Time to first token against load (p50 solid, p99 dashed)"), XLabel: x, YLabel: "TTFT (ms)",
-			Series: ss, YFromZero: true})
+		p, err = chart.LineChart(spec(chart.LineSpec{Title: title("Time to first token against load (p50 solid, p99 dashed)"), XLabel: x, YLabel: "TTFT (ms)",
+			Series: ss, YFromZero: true, Limits: limitsOf(slos, 1000, "ttft")}))
 	}
 	if err := add("ttft", p, err); err != nil {
 		return nil, err
@@ -127,7 +183,7 @@ func sweepFigures(kind, prefix, what string, series []string, by map[string][]an
 		for i, g := range series {
 			ss = append(ss, chart.Series{Name: name(g, def), Points: line(get)(g), Markers: true, Color: i})
 		}
-		p, err := chart.LineChart(chart.LineSpec{Title: title(t), XLabel: x, YLabel: y, Series: ss, YFromZero: true})
+		p, err := chart.LineChart(spec(chart.LineSpec{Title: title(t), XLabel: x, YLabel: y, Series: ss, YFromZero: true}))
 		return add(file, p, err)
 	}
 	if err := multi("throughput", "System output throughput against load", "output tokens/s",
@@ -158,7 +214,7 @@ func sweepFigures(kind, prefix, what string, series []string, by map[string][]an
 			chart.Series{Name: prefix + "TTFT p50", Points: ttft, Markers: true, Dashed: true, Color: i + len(series)})
 	}
 	p, err = chart.LineChart(chart.LineSpec{Title: title("Latency against throughput (points labelled by load)"), XLabel: "system output throughput (tokens/s)",
-		YLabel: "latency p50 (s)", Series: ss, YFromZero: true})
+		YLabel: "latency p50 (s)", Series: ss, YFromZero: true, Limits: limitsOf(slos, 1, "ttft", "e2e")})
 	if err := add("latency_throughput", p, err); err != nil {
 		return nil, err
 	}

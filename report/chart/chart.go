@@ -71,6 +71,7 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p.Y.Tick.Marker = ticks{}
 	p.Legend.TextStyle.Font = font.From(sans, 11)
 	p.Legend.Top = true
+	p.Legend.XOffs = -vg.Points(10) // keep the thumbnails inside the frame
 	p.Legend.Padding = vg.Points(3)
 	p.Legend.ThumbnailWidth = vg.Points(22)
 	return p

@@ -39,6 +39,10 @@ type LineSpec struct {
 	YFromZero bool
 	// Limits are horizontal dashed lines (an SLO on a latency curve).
 	Limits []Marker
+	// XTicks, when set, are the only x ticks, labelled by value: a sweep's
+	// levels. LogX makes the x axis logarithmic (levels 1, 2, 4, … 512).
+	XTicks []float64
+	LogX   bool
 }
 
 // LineChart draws spec. Series without points are skipped; a chart with
@@ -46,6 +50,18 @@ type LineSpec struct {
 func LineChart(spec LineSpec) (*plot.Plot, error) {
 	p := newPlot(spec.Title, spec.XLabel, spec.YLabel)
 	p.Add(plotter.NewGrid())
+	if spec.LogX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	if len(spec.XTicks) > 0 {
+		ts := make(plot.ConstantTicks, len(spec.XTicks))
+		for i, x := range spec.XTicks {
+			ts[i] = plot.Tick{Value: x, Label: trimZeros(fmtNum(x))}
+		}
+		p.X.Tick.Marker = ts
+	}
+	entries := 0
 	any := false
 	for i, s := range spec.Series {
 		if len(s.Points) == 0 {
@@ -78,6 +94,7 @@ func LineChart(spec LineSpec) (*plot.Plot, error) {
 			p.Add(poly)
 			if s.BandName != "" {
 				p.Legend.Add(s.BandName, poly)
+				entries++
 			}
 		}
 		l, err := plotter.NewLine(xys)
@@ -108,6 +125,7 @@ func LineChart(spec LineSpec) (*plot.Plot, error) {
 		}
 		if s.Name != "" {
 			p.Legend.Add(s.Name, thumbs...)
+			entries++
 		}
 		if len(s.Labels) == len(s.Points) {
 			lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: s.Labels})
@@ -147,6 +165,7 @@ func LineChart(spec LineSpec) (*plot.Plot, error) {
 		l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
 		p.Add(l)
 		p.Legend.Add(m.Label, l)
+		entries++
 	}
 	if spec.YFromZero {
 		p.Y.Min = 0
@@ -154,7 +173,7 @@ func LineChart(spec LineSpec) (*plot.Plot, error) {
 			p.Y.Max = 1
 		}
 	}
-	// Room above the data for the legend.
-	p.Y.Max += (p.Y.Max - p.Y.Min) * 0.15
+	// Room above the data for the legend: about 7% of the height a line.
+	p.Y.Max += (p.Y.Max - p.Y.Min) * (0.05 + 0.07*float64(entries))
 	return p, nil
 }
