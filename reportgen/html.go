@@ -86,6 +86,8 @@ type goodputView struct {
 
 type runView struct {
 	page
+	// SweepLink leads to the report of the sweep the run is a level of.
+	SweepLink          string
 	KPIs               [][2]string
 	Metrics            []metricView
 	RunHead, RunCells  []string
@@ -123,6 +125,9 @@ func renderRun(w io.Writer, d *runData, figs []figure, row Row, now time.Time) e
 	add("prompts", row.Prompts)
 	add("temperature", row.Temperature)
 	add("sweep / case", strings.Trim(r.Sweep+" / "+r.Case, " /"))
+	if r.Sweep != "" || exists(filepath.Join(d.Dir, "..", SweepFile)) {
+		v.SweepLink = "../" + HTMLFile
+	}
 	if !r.StartedAt.IsZero() {
 		add("started", r.StartedAt.UTC().Format(time.RFC3339))
 		add("ended", r.EndedAt.UTC().Format(time.RFC3339))

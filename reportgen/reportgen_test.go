@@ -174,7 +174,7 @@ func TestBuildRun(t *testing.T) {
 // summary.json, known or not, are shown first.
 func TestBuildRateRunShowsLagAndWarnings(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "rate")
-	writeSynth(t, dir, synth{n: 300, rate: 20, meanOut: 20, seed: 2, noTimeline: true})
+	writeSynth(t, dir, synth{n: 300, rate: 20, meanOut: 20, seed: 2, noTimeline: true, sets: true})
 	// A warning a later version may add: shown without being known.
 	p := filepath.Join(dir, rundir.SummaryFile)
 	b, _ := os.ReadFile(p)
@@ -189,7 +189,8 @@ func TestBuildRateRunShowsLagAndWarnings(t *testing.T) {
 	html, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
 	page := string(html)
 	w := strings.Index(page, `id="warnings"`)
-	for _, want := range []string{"prefix cache hit rate 97%", "p99 schedule lag 12 ms", "Schedule lag (open loop)", "rebuilt from records.jsonl"} {
+	for _, want := range []string{"prefix cache hit rate 97%", "p99 schedule lag 12 ms", "Schedule lag (open loop)", "rebuilt from records.jsonl",
+		"By prompt set</h2>", `<td class="l">chat</td>`, `<td class="l">code</td>`} {
 		i := strings.Index(page, want)
 		if i < 0 {
 			t.Errorf("report.html lacks %q", want)
@@ -247,6 +248,9 @@ func TestBuildSweepWithGroups(t *testing.T) {
 	html, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
 	checkSelfContained(t, html)
 	golden(t, "sweep.html.golden", htmlSkeleton(html, dir))
+	if lvl, _ := os.ReadFile(filepath.Join(dir, ss.Rows[0].Dir, HTMLFile)); !strings.Contains(string(lvl), `href="../report.html"`) {
+		t.Error("a level's report does not link back to its sweep's")
+	}
 	page := string(html)
 	for _, r := range ss.Rows {
 		link := `href="` + r.Dir + `/report.html"`

@@ -29,6 +29,7 @@ type synth struct {
 	noTimeline  bool
 	seed        uint64
 	group       string // run.case
+	sets        bool   // alternate prompt sets chat and code
 }
 
 // writeSynth writes a run directory with n requests whose latencies
@@ -69,6 +70,9 @@ func writeSynth(t testing.TB, dir string, s synth) *stats.Summary {
 	for i := range s.n {
 		r := record.Record{SchemaVersion: 1, ID: int64(i), Stream: true, TokenSource: record.SourceServer,
 			InputTokens: 400 + rng.IntN(300), RequestedOutputTokens: s.meanOut}
+		if s.sets {
+			r.PromptSet = []string{"chat", "code"}[i%2]
+		}
 		if s.rate > 0 {
 			next += rng.ExpFloat64() / s.rate
 			r.ScheduledS, r.Worker, r.TargetLoad = next, -1, s.rate
