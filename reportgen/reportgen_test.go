@@ -389,3 +389,31 @@ func htmlSkeleton(html []byte, dir string) []byte {
 	b = styleElem.ReplaceAll(b, []byte("<style>…</style>"))
 	return bytes.ReplaceAll(b, []byte(dir), []byte("DIR"))
 }
+
+// Runs with little data still get a whole report.
+func TestBuildEdgeRuns(t *testing.T) {
+	tests := []struct {
+		name string
+		s    synth
+		want string // on the page
+	}{
+		// Every request failed: empty histograms say so.
+		{"all failed", synth{n: 20, concurrency: 2, meanOut: 5, errEvery: 1, seed: 1}, "No request succeeded."},
+		// One request: one value per histogram.
+		{"one request", synth{n: 1, concurrency: 1, meanOut: 2, seed: 1}, "Time to first token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			writeSynth(t, dir, tt.s)
+			if _, err := Build(dir, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			html, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
+			if !strings.Contains(string(html), tt.want) {
+				t.Errorf("report.html lacks %q", tt.want)
+			}
+			checkPNG(t, filepath.Join(dir, PlotsDir, "ttft_hist.png"))
+		})
+	}
+}
