@@ -64,7 +64,7 @@ func BuildSweep(dir string, opts Options) (*Result, error) {
 		l, err := loadLevel(ld)
 		if err != nil {
 			l = &level{}
-			buildErr = cmpErr(buildErr, err)
+			buildErr = cmp.Or(buildErr, err)
 		}
 		l.Row = row
 		if buildErr != nil {
@@ -170,13 +170,6 @@ func loadLevel(dir string) (*level, error) {
 		return nil, err
 	}
 	return l, nil
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 var nonSlug = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)

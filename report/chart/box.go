@@ -34,7 +34,7 @@ func BoxPlot(title, yLabel string, boxes []Box, logY bool) (*plot.Plot, error) {
 	}
 	p.NominalX(names...)
 	p.X.Tick.Label.Font.Size = vg.Points(11)
-	bp := &boxes_{boxes: boxes, width: vg.Points(46)}
+	bp := &boxPlotter{boxes: boxes, width: vg.Points(46)}
 	if logY {
 		floor := math.Inf(1)
 		for _, b := range boxes {
@@ -63,17 +63,17 @@ func BoxPlot(title, yLabel string, boxes []Box, logY bool) (*plot.Plot, error) {
 	return p, nil
 }
 
-// boxes_ is the plot.Plotter of BoxPlot.
-type boxes_ struct {
+// boxPlotter is the plot.Plotter of BoxPlot.
+type boxPlotter struct {
 	boxes []Box
 	width vg.Length
 	floor float64 // > 0 on a log axis: the least value drawn
 }
 
-var _ plot.Plotter = (*boxes_)(nil)
-var _ plot.DataRanger = (*boxes_)(nil)
+var _ plot.Plotter = (*boxPlotter)(nil)
+var _ plot.DataRanger = (*boxPlotter)(nil)
 
-func (bp *boxes_) v(x float64) float64 {
+func (bp *boxPlotter) v(x float64) float64 {
 	if bp.floor > 0 && x < bp.floor {
 		return bp.floor
 	}
@@ -81,7 +81,7 @@ func (bp *boxes_) v(x float64) float64 {
 }
 
 // Plot implements plot.Plotter.
-func (bp *boxes_) Plot(c draw.Canvas, plt *plot.Plot) {
+func (bp *boxPlotter) Plot(c draw.Canvas, plt *plot.Plot) {
 	tx, ty := plt.Transforms(&c)
 	line := draw.LineStyle{Color: Palette[7], Width: vg.Points(1.2)}
 	for i, b := range bp.boxes {
@@ -110,7 +110,7 @@ func (bp *boxes_) Plot(c draw.Canvas, plt *plot.Plot) {
 }
 
 // DataRange implements plot.DataRanger.
-func (bp *boxes_) DataRange() (xmin, xmax, ymin, ymax float64) {
+func (bp *boxPlotter) DataRange() (xmin, xmax, ymin, ymax float64) {
 	ymin, ymax = math.Inf(1), math.Inf(-1)
 	for _, b := range bp.boxes {
 		if b.Count == 0 {

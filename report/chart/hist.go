@@ -2,6 +2,7 @@ package chart
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
 
@@ -164,7 +165,7 @@ func Histogram(s HistSpec) (*plot.Plot, error) {
 }
 
 // vline is a vertical line at x from y0 to y1.
-func vline(x, y0, y1 float64, c interface{ RGBA() (r, g, b, a uint32) }, dashed bool) (*plotter.Line, error) {
+func vline(x, y0, y1 float64, c color.Color, dashed bool) (*plotter.Line, error) {
 	l, err := plotter.NewLine(plotter.XYs{{X: x, Y: y0}, {X: x, Y: y1}})
 	if err != nil {
 		return nil, err
