@@ -87,10 +87,9 @@ func Histogram(s HistSpec) (*plot.Plot, error) {
 	if bins <= 0 {
 		bins = fdBins(len(xs), iqr, lo, hi)
 	}
-	h, err := plotter.NewHist(plotter.Values(xs), bins)
-	if err != nil {
-		return nil, err
-	}
+	// Binned here, not by plotter.NewHist, which copies every value into
+	// points first (160 MB for ten million ITL gaps).
+	h := &plotter.Histogram{Bins: binValues(xs, bins, lo, hi), Width: (hi - lo) / float64(bins), LineStyle: plotter.DefaultLineStyle}
 	h.Normalize(1)
 	h.FillColor = withAlpha(Palette[0], 90)
 	h.LineStyle.Color = withAlpha(Palette[0], 200)
@@ -176,6 +175,22 @@ func vline(x, y0, y1 float64, c color.Color, dashed bool) (*plotter.Line, error)
 		l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
 	}
 	return l, nil
+}
+
+// binValues counts xs into n equal bins over [lo, hi], the maximum in the
+// last bin, as plotter.NewHist does.
+func binValues(xs []float64, n int, lo, hi float64) []plotter.HistogramBin {
+	bins := make([]plotter.HistogramBin, n)
+	w := (hi - lo) / float64(n)
+	for i := range bins {
+		bins[i].Min = lo + float64(i)*w
+		bins[i].Max = lo + float64(i+1)*w
+	}
+	for _, x := range xs {
+		i := int((x - lo) / w)
+		bins[min(max(i, 0), n-1)].Weight++
+	}
+	return bins
 }
 
 // autoClip is where HistSpec.AutoClip ends the axis of xs; 0 for no clip.
