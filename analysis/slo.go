@@ -119,6 +119,14 @@ func (s SLO) String() string {
 }
 
 // MarshalText returns the canonical text.
+// Metric names the metric the SLO judges: ttft, tpot, e2e, itl or
+// output_speed.
+func (s SLO) Metric() string { return s.metric }
+
+// Limit is the SLO's limit in the metric's base unit: seconds for times,
+// tokens/s for output_speed.
+func (s SLO) Limit() float64 { return s.limit }
+
 func (s SLO) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // UnmarshalText parses text as ParseSLO does.

@@ -24,6 +24,7 @@ import (
 	"github.com/llmload/llmload/ratelimit"
 	"github.com/llmload/llmload/record"
 	"github.com/llmload/llmload/report"
+	"github.com/llmload/llmload/reportgen"
 	"github.com/llmload/llmload/rundir"
 	"github.com/llmload/llmload/sim"
 	"github.com/llmload/llmload/stats"
@@ -59,6 +60,11 @@ type Outcome struct {
 	Result  load.Result
 	Records []record.Record
 	Summary *stats.Summary
+	// Report lists the report files written (report.html, summary.md,
+	// summary.csv, plots/); ReportErr is why they could not be. The run
+	// itself is complete either way: `llmload report` rebuilds them.
+	Report    *reportgen.Result
+	ReportErr error
 }
 
 // Run performs the run cfg describes and writes its run directory.
@@ -174,7 +180,9 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	if err := report.WriteLLMPerf(cfg.ResultsDir, recs, sum); err != nil {
 		return nil, err
 	}
-	return &Outcome{Dir: cfg.ResultsDir, Config: cfg, Result: res, Records: recs, Summary: sum}, nil
+	out := &Outcome{Dir: cfg.ResultsDir, Config: cfg, Result: res, Records: recs, Summary: sum}
+	out.Report, out.ReportErr = reportgen.BuildRun(cfg.ResultsDir, recs, sum, reportgen.Options{})
+	return out, nil
 }
 
 // AssessHealth judges what the health monitor saw during a run against

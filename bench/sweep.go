@@ -16,6 +16,7 @@ import (
 	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/load"
 	"github.com/llmload/llmload/report"
+	"github.com/llmload/llmload/reportgen"
 )
 
 // File names of a sweep directory, beside one sub-directory per level.
@@ -59,6 +60,10 @@ type SweepOutcome struct {
 	Outcomes []*Outcome
 	// Interrupted is set when the context ended during the sweep.
 	Interrupted bool
+	// ReportErr is why the sweep's report (report.html, summary.md/csv,
+	// plots/, rebuilt after every level) could not be written; nil when it
+	// was.
+	ReportErr error
 
 	ran  int  // levels run so far, over every RunLevels call
 	more bool // levels beyond the ones being run may follow (auto sweep probes)
@@ -216,6 +221,7 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		if err := writeSweep(dir, &so.Summary); err != nil {
 			return err
 		}
+		_, so.ReportErr = reportgen.BuildSweep(dir, reportgen.Options{})
 		if hooks.Done != nil {
 			hooks.Done(row, out)
 		}

@@ -67,6 +67,7 @@ var docGoCommands = []string{
 	"go test -run x -bench . -benchmem ./llm/openai",
 	"go test -bench . ./llm/openai",
 	"go test -bench", // architecture.md names the tool its table comes from
+	"go test -run x -bench Report100k ./reportgen",
 }
 
 func checkGoCommand(t *testing.T, ex docExample, c shellCmd) {

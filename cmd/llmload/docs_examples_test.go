@@ -116,6 +116,8 @@ var docAllowList = []allowed{
 		why: "a catalogue of error messages, held by workload's tests"},
 	{file: "docs/workload.md", first: "prompt file prompts.jsonl:3:",
 		why: "a catalogue of error messages, held by workload's tests"},
+	{file: "docs/reports.md", first: "report.html     one self-contained page",
+		why: "the list of files a report writes; reportgen's tests check each is written"},
 	{file: "docs/performance.md", first: "machine  go1.26.8",
 		why: "llmload selfcheck's output on the project's machine; the command itself runs from the block above it"},
 }
@@ -250,7 +252,7 @@ var docOtherFlags = map[string]string{
 // `llmload run`, `llmload sim` or `llmload selfcheck`.
 func TestDocsFlags(t *testing.T) {
 	known := map[string]bool{}
-	for _, cmd := range []string{"run", "sim", "selfcheck"} {
+	for _, cmd := range []string{"run", "sim", "selfcheck", "report"} {
 		st, out, _ := runCLI(t, nil, cmd, "-h")
 		if st != exitOK {
 			t.Fatalf("llmload %s -h: status %d", cmd, st)

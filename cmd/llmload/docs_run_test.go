@@ -180,8 +180,38 @@ func (b *block) llmload(t *testing.T, c shellCmd, args []string) {
 		b.sim(t, c, env, args[1:])
 	case "selfcheck":
 		b.selfcheck(t, c, env, args[1:])
+	case "report":
+		b.report(t, c, env, args[1:])
 	default:
 		b.errorf(t, c, "this test does not know llmload %s", args[0])
+	}
+}
+
+// report runs `llmload report DIR` on a directory made for it: a small run,
+// or a small sweep when the documented directory's name says sweep.
+func (b *block) report(t *testing.T, c shellCmd, env map[string]string, args []string) {
+	t.Helper()
+	if len(args) == 0 {
+		b.errorf(t, c, "llmload report needs a directory")
+		return
+	}
+	documented := args[len(args)-1]
+	dir := filepath.Join(t.TempDir(), filepath.Base(documented))
+	mk := []string{"run", "--max-requests", "3", "--concurrency", "2", "--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress"}
+	if strings.Contains(documented, "sweep") {
+		mk[4] = "1,2"
+	}
+	if st, out, errs := runCLI(t, nil, mk...); st != exitOK {
+		t.Fatalf("%s: making %s to report on: status %d\n%s%s", b.at(c), documented, st, out, errs)
+	}
+	os.Remove(filepath.Join(dir, "report.html"))
+	st, out, errs := runCLI(t, env, append(append([]string{"report"}, args[:len(args)-1]...), dir)...)
+	if st != exitOK {
+		b.errorf(t, c, "status %d\n%s%s", st, out, errs)
+		return
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
+		b.errorf(t, c, "no report.html rebuilt: %v", err)
 	}
 }
 

@@ -64,6 +64,7 @@ const usage = `llmload load-tests LLM inference endpoints.
 
 Usage:
   llmload run [flags]    benchmark an endpoint (no endpoint: the built-in simulator)
+  llmload report DIR     rebuild report.html, summary.md/csv and plots/ of a run or sweep directory
   llmload sim [flags]    serve a simulated OpenAI-compatible endpoint
   llmload selfcheck      measure llmload's own timing error on this machine
   llmload version        print the version
@@ -83,6 +84,8 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		return c.sim(ctx, args[1:])
 	case "selfcheck":
 		return c.selfcheck(ctx, args[1:])
+	case "report":
+		return c.report(args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintln(c.stdout, "llmload", versionString())
 		return exitOK
@@ -90,7 +93,7 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		fmt.Fprint(c.stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(c.stderr, "llmload: unknown command %q (commands: run, sim, selfcheck, version)\n", args[0])
+	fmt.Fprintf(c.stderr, "llmload: unknown command %q (commands: run, report, sim, selfcheck, version)\n", args[0])
 	return exitUsage
 }
 

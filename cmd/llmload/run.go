@@ -18,6 +18,7 @@ import (
 	"github.com/llmload/llmload/config"
 	"github.com/llmload/llmload/load"
 	"github.com/llmload/llmload/report"
+	"github.com/llmload/llmload/reportgen"
 	"github.com/llmload/llmload/sim"
 	"github.com/llmload/llmload/stats"
 )
@@ -443,6 +444,7 @@ func (c *cli) runOne(ctx context.Context, cfg *config.Config, noProgress bool) i
 	}
 	pass := c.printThresholds(cfg, out)
 	fmt.Fprintf(c.stdout, "\nResults: %s\n", out.Dir)
+	c.printReport(out.Dir, out.ReportErr)
 	switch {
 	case out.Result.Interrupted:
 		return exitInterrupted
@@ -523,6 +525,14 @@ func (c *cli) finishSweep(so *bench.SweepOutcome, err error) int {
 		}
 	}
 	fmt.Fprintf(c.stdout, "\nResults: %s (sweep.json, sweep.csv, one directory per level)\n", so.Dir)
+	if len(so.Summary.Rows) > 0 {
+		c.printReport(so.Dir, so.ReportErr)
+	}
+	for _, out := range so.Outcomes {
+		if out.ReportErr != nil {
+			c.printReport(out.Dir, out.ReportErr)
+		}
+	}
 	switch {
 	case err != nil && errors.Is(err, bench.ErrInvalid):
 		return c.usageErr("run", unwrapInvalid(err))
@@ -538,6 +548,16 @@ func (c *cli) finishSweep(so *bench.SweepOutcome, err error) int {
 		return exitThresholds
 	}
 	return exitOK
+}
+
+// printReport names a run's or sweep's report, or says why it could not be
+// written (the run itself is complete; `llmload report` rebuilds it).
+func (c *cli) printReport(dir string, err error) {
+	if err != nil {
+		fmt.Fprintf(c.stderr, "llmload run: the report of %s could not be written: %v (llmload report %s rebuilds it)\n", dir, err, dir)
+		return
+	}
+	fmt.Fprintf(c.stdout, "Report:  %s\n", filepath.Join(dir, reportgen.HTMLFile))
 }
 
 // unwrapInvalid drops the "invalid configuration: " prefix for printing.
