@@ -62,6 +62,8 @@ type SweepOutcome struct {
 
 	ran  int  // levels run so far, over every RunLevels call
 	more bool // levels beyond the ones being run may follow (auto sweep probes)
+	// slos are each group's SLOs, the knee's target.
+	slos map[string][]analysis.SLO
 }
 
 // IsSweep reports whether cfg asks for several load levels.
@@ -200,6 +202,7 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 			}
 		}
 		so.Summary.Rows = append(so.Summary.Rows, row)
+		so.setKnees(l)
 		if err := writeSweep(dir, &so.Summary); err != nil {
 			return err
 		}
@@ -211,6 +214,19 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		}
 	}
 	return nil
+}
+
+// setKnees recomputes the sweep's knees with l's SLOs for its group
+// (bench.Check has validated them).
+func (so *SweepOutcome) setKnees(l Level) {
+	if so.slos == nil {
+		so.slos = map[string][]analysis.SLO{}
+	}
+	if _, ok := so.slos[l.Group]; !ok {
+		slos, _ := analysis.ParseSLOs(l.Config.SLOs)
+		so.slos[l.Group] = slos
+	}
+	so.Summary.SetKnees(func(g string) analysis.KneeOptions { return analysis.KneeOptions{SLOs: so.slos[g]} })
 }
 
 func writeSweep(dir string, s *analysis.SweepSummary) error {

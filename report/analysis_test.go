@@ -106,8 +106,12 @@ func sweepFixture() *analysis.SweepSummary {
 	}
 	_, rows[2].StoppedEarly = analysis.StopCheck(&stats.Summary{ErrorRate: 0.075,
 		ErrorsByKind: map[llm.ErrorKind]int{llm.KindTimeout: 2}}, 0.05, true)
-	return &analysis.SweepSummary{SchemaVersion: analysis.SweepSchemaVersion, Kind: analysis.SweepConcurrency,
+	ss := &analysis.SweepSummary{SchemaVersion: analysis.SweepSchemaVersion, Kind: analysis.SweepConcurrency,
 		Rows: rows, StopReason: "level 64: " + rows[2].StoppedEarly}
+	ss.SetKnees(func(string) analysis.KneeOptions {
+		return analysis.KneeOptions{SLOs: []analysis.SLO{analysis.MustParseSLO("ttft<=1s")}}
+	})
+	return ss
 }
 
 func TestSweepOutputs(t *testing.T) {
