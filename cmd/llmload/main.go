@@ -66,6 +66,7 @@ Usage:
   llmload run [flags]    benchmark an endpoint (no endpoint: the built-in simulator)
   llmload sim [flags]    serve a simulated OpenAI-compatible endpoint
   llmload selfcheck      measure llmload's own timing error on this machine
+  llmload theory [flags] estimate memory, batch and speed of a model on an accelerator
   llmload version        print the version
 
 Run 'llmload <command> -h' for a command's flags.
@@ -83,6 +84,8 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		return c.sim(ctx, args[1:])
 	case "selfcheck":
 		return c.selfcheck(ctx, args[1:])
+	case "theory":
+		return c.theory(ctx, args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintln(c.stdout, "llmload", versionString())
 		return exitOK
@@ -90,7 +93,7 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		fmt.Fprint(c.stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(c.stderr, "llmload: unknown command %q (commands: run, sim, selfcheck, version)\n", args[0])
+	fmt.Fprintf(c.stderr, "llmload: unknown command %q (commands: run, sim, selfcheck, theory, version)\n", args[0])
 	return exitUsage
 }
 
