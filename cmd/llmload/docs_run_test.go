@@ -24,9 +24,9 @@ import (
 	"time"
 
 	"github.com/llmload/llmload/config"
-	"github.com/llmload/llmload/theory"
 	"github.com/llmload/llmload/load"
 	"github.com/llmload/llmload/sim"
+	"github.com/llmload/llmload/theory"
 )
 
 // What a documented command is made into, to run locally and fast. Only
