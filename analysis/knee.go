@@ -73,6 +73,9 @@ type KneeMethod struct {
 	OutputTokensPerS float64 `json:"output_tokens_per_s,omitempty"`
 	E2EP50           float64 `json:"e2e_p50_s,omitempty"`
 	TTFTP50          float64 `json:"ttft_p50_s,omitempty"`
+	// CostPer1MOutputTokens is the knee level's cost per 1M output tokens
+	// (SweepRow's); absent without a price.
+	CostPer1MOutputTokens *float64 `json:"cost_per_1m_output_tokens,omitempty"`
 	// Detail says in words how the method decided, with its numbers; when
 	// the method could not run, why.
 	Detail string `json:"detail"`
@@ -175,6 +178,10 @@ func (ss *SweepSummary) SetKnees(opts func(group string) KneeOptions) {
 func (m *KneeMethod) at(p kneePoint) {
 	m.Found, m.Level, m.Dir = true, p.x, p.row.Dir
 	m.OutputTokensPerS, m.E2EP50, m.TTFTP50 = p.y, orZero(p.row.E2EP50), orZero(p.row.TTFTP50)
+	if c := p.row.CostPer1MOutputTokens; c != nil && finite(*c) {
+		cost := *c
+		m.CostPer1MOutputTokens = &cost
+	}
 }
 
 // orZero is v, or 0 when v is NaN or infinite (JSON has neither).

@@ -187,6 +187,12 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		row := analysis.SweepRowOf(l.Value, l.Dir, out.Summary)
 		row.Group = l.Group
 		row.Probe = l.Probe
+		if c.PricePerHour > 0 {
+			p := analysis.InstancePrice{PerHour: c.PricePerHour, Instances: float64(c.Instances)}
+			if cost, ok := p.CostPer1M(row.OutputTokensPerS); ok {
+				row.CostPer1MOutputTokens = &cost
+			}
+		}
 		if l.Probe != "" {
 			row.Concurrency = c.Concurrency[0]
 		}

@@ -13,6 +13,15 @@ import (
 // method, where it put the knee and why, the coarse-level warnings, and
 // the levels to add.
 func writeKnees(w io.Writer, ss *analysis.SweepSummary) {
+	var costs []string
+	for _, r := range ss.Rows {
+		if r.CostPer1MOutputTokens != nil {
+			costs = append(costs, fmt.Sprintf("%s%s: %s", groupPrefix(r.Group), levelText(r.Level), num(*r.CostPer1MOutputTokens)))
+		}
+	}
+	if len(costs) > 0 {
+		fmt.Fprintf(w, "cost per 1M output tokens (price per hour × instances, at each level's throughput): %s\n", strings.Join(costs, ", "))
+	}
 	knees := ss.Knees
 	if ss.Knee != nil {
 		knees = []analysis.Knee{*ss.Knee}
@@ -27,6 +36,9 @@ func writeKnees(w io.Writer, ss *analysis.SweepSummary) {
 			at := "not found"
 			if m.Found {
 				at = fmt.Sprintf("level %s: %s tok/s", levelText(m.Level), num(m.OutputTokensPerS))
+				if m.CostPer1MOutputTokens != nil {
+					at += fmt.Sprintf(", %s per 1M output tokens", num(*m.CostPer1MOutputTokens))
+				}
 			}
 			fmt.Fprintf(w, "  %-13s %s — %s\n", m.Method, at, m.Detail)
 			if m.Coarse != "" {
@@ -37,6 +49,13 @@ func writeKnees(w io.Writer, ss *analysis.SweepSummary) {
 			fmt.Fprintf(w, "  to place the knee, add levels %s\n", joinLevels(k.SuggestLevels))
 		}
 	}
+}
+
+func groupPrefix(g string) string {
+	if g == "" {
+		return ""
+	}
+	return g + " "
 }
 
 func levelText(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
