@@ -1,7 +1,9 @@
 // Package analysis turns summaries into decisions: per-request service
 // level objectives and goodput (SLO, Goodput), pass/fail checks on a
-// summary (Threshold), and sweeps over load levels (SweepRow,
-// SweepSummary, StopCheck, AutoRates).
+// summary (Threshold), sweeps over load levels (SweepRow,
+// SweepSummary, StopCheck, AutoRates), the knee of a sweep's
+// latency-throughput curve (FindKnee, SweepSummary.SetKnees), and cost
+// (InstancePrice, TokenPrice, FindBreakEven; docs/planning.md).
 //
 // It reads records and summaries and does no I/O. The per-request metric
 // definitions are stats' (stats.TTFT, stats.TPOT, stats.MaxITL,

@@ -72,6 +72,18 @@ type SweepRow struct {
 	Probe string `json:"probe,omitempty"`
 	// Concurrency is a probe's closed-loop concurrency; 0 otherwise.
 	Concurrency int `json:"concurrency,omitempty"`
+
+	// TTFTP95, TPOTP95 and E2EP95 are the p95s the knee's target method
+	// judges, s; TPOTP50 is the median TPOT, s. 0 in rows written before
+	// they existed.
+	TTFTP95 float64 `json:"ttft_p95_s,omitempty"`
+	TPOTP50 float64 `json:"tpot_p50_s,omitempty"`
+	TPOTP95 float64 `json:"tpot_p95_s,omitempty"`
+	E2EP95  float64 `json:"e2e_p95_s,omitempty"`
+	// CostPer1MOutputTokens is the instance-priced cost of a million output
+	// tokens at this level's throughput, in the currency of
+	// --price-per-hour; absent without a price.
+	CostPer1MOutputTokens *float64 `json:"cost_per_1m_output_tokens,omitempty"`
 }
 
 // SweepRowOf extracts the row of one level from its summary. StoppedEarly
@@ -90,6 +102,7 @@ func SweepRowOf(level float64, dir string, s *stats.Summary) SweepRow {
 	row.OutputSpeedP25, row.OutputSpeedP50, row.OutputSpeedP75 = m.OutputSpeed.P25, m.OutputSpeed.P50, m.OutputSpeed.P75
 	row.TTFTP50, row.TTFTP90, row.TTFTP99 = m.TTFT.P50, m.TTFT.P90, m.TTFT.P99
 	row.E2EP50, row.E2EP90, row.E2EP99 = m.E2E.P50, m.E2E.P90, m.E2E.P99
+	row.TTFTP95, row.TPOTP50, row.TPOTP95, row.E2EP95 = m.TTFT.P95, m.TPOT.P50, m.TPOT.P95, m.E2E.P95
 	row.ConcurrencyMean = s.Concurrency.Mean
 	row.ConcurrencyMax = s.Concurrency.Max
 	row.Timeouts = s.ErrorsByKind[llm.KindTimeout]
@@ -116,6 +129,11 @@ type SweepSummary struct {
 	StopReason string `json:"stop_reason,omitempty"`
 	// Auto tells how an auto sweep placed its rates; nil otherwise.
 	Auto *AutoSweep `json:"auto,omitempty"`
+	// Knee is where the latency-throughput curve bends, by every method
+	// of FindKnee; nil before two levels ran. In an experiment of several
+	// series (groups) it is nil and Knees holds one per series.
+	Knee  *Knee  `json:"knee,omitempty"`
+	Knees []Knee `json:"knees,omitempty"`
 }
 
 // AutoSweep is how an auto sweep found its range.

@@ -67,6 +67,8 @@ type SweepOutcome struct {
 
 	ran  int  // levels run so far, over every RunLevels call
 	more bool // levels beyond the ones being run may follow (auto sweep probes)
+	// slos are each group's SLOs, the knee's target.
+	slos map[string][]analysis.SLO
 }
 
 // IsSweep reports whether cfg asks for several load levels.
@@ -203,6 +205,12 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		row := analysis.SweepRowOf(l.Value, l.Dir, out.Summary)
 		row.Group = l.Group
 		row.Probe = l.Probe
+		if c.PricePerHour > 0 {
+			p := analysis.InstancePrice{PerHour: c.PricePerHour, Instances: float64(c.Instances)}
+			if cost, ok := p.CostPer1M(row.OutputTokensPerS); ok {
+				row.CostPer1MOutputTokens = &cost
+			}
+		}
 		if l.Probe != "" {
 			row.Concurrency = c.Concurrency[0]
 		}
@@ -218,6 +226,7 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 			}
 		}
 		so.Summary.Rows = append(so.Summary.Rows, row)
+		so.setKnees(l)
 		if err := writeSweep(dir, &so.Summary); err != nil {
 			return err
 		}
@@ -230,6 +239,19 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		}
 	}
 	return nil
+}
+
+// setKnees recomputes the sweep's knees with l's SLOs for its group
+// (bench.Check has validated them).
+func (so *SweepOutcome) setKnees(l Level) {
+	if so.slos == nil {
+		so.slos = map[string][]analysis.SLO{}
+	}
+	if _, ok := so.slos[l.Group]; !ok {
+		slos, _ := analysis.ParseSLOs(l.Config.SLOs)
+		so.slos[l.Group] = slos
+	}
+	so.Summary.SetKnees(func(g string) analysis.KneeOptions { return analysis.KneeOptions{SLOs: so.slos[g]} })
 }
 
 func writeSweep(dir string, s *analysis.SweepSummary) error {

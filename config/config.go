@@ -127,6 +127,11 @@ type Config struct {
 	// timeout.
 	StopOnErrorRate float64 `yaml:"stop_on_error_rate,omitempty"`
 	StopOnTimeout   bool    `yaml:"stop_on_timeout,omitempty"`
+	// PricePerHour is what one instance serving the endpoint costs per
+	// hour (any currency), Instances how many serve it (0: 1). With a
+	// price, a sweep writes each level's cost per 1M output tokens.
+	PricePerHour float64 `yaml:"price_per_hour,omitempty"`
+	Instances    int     `yaml:"instances,omitempty"`
 
 	// SLOs are per-request objectives ("ttft<=500ms"); every summary
 	// reports goodput against them.

@@ -236,6 +236,12 @@ func (c *Config) shapeProblems(n namer) []problem {
 	if math.IsNaN(c.StopOnErrorRate) || c.StopOnErrorRate < 0 || c.StopOnErrorRate >= 1 {
 		add("stop_on_error_rate", "must be at least 0 and below 1 (a fraction: 0.1 is 10%%), got %g", c.StopOnErrorRate)
 	}
+	if math.IsNaN(c.PricePerHour) || math.IsInf(c.PricePerHour, 0) || c.PricePerHour < 0 {
+		add("price_per_hour", "must be a number ≥ 0, got %g", c.PricePerHour)
+	}
+	if c.Instances < 0 {
+		add("instances", "must not be negative, got %d", c.Instances)
+	}
 	if c.Duration < 0 {
 		add("duration", "must not be negative")
 	}

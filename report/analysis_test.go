@@ -106,8 +106,18 @@ func sweepFixture() *analysis.SweepSummary {
 	}
 	_, rows[2].StoppedEarly = analysis.StopCheck(&stats.Summary{ErrorRate: 0.075,
 		ErrorsByKind: map[llm.ErrorKind]int{llm.KindTimeout: 2}}, 0.05, true)
-	return &analysis.SweepSummary{SchemaVersion: analysis.SweepSchemaVersion, Kind: analysis.SweepConcurrency,
+	// $1.212 per hour: cost per 1M output tokens = 1.212e6 / (tok/s × 3600).
+	for i := range rows {
+		if cost, ok := (analysis.InstancePrice{PerHour: 1.212}).CostPer1M(rows[i].OutputTokensPerS); ok {
+			rows[i].CostPer1MOutputTokens = &cost
+		}
+	}
+	ss := &analysis.SweepSummary{SchemaVersion: analysis.SweepSchemaVersion, Kind: analysis.SweepConcurrency,
 		Rows: rows, StopReason: "level 64: " + rows[2].StoppedEarly}
+	ss.SetKnees(func(string) analysis.KneeOptions {
+		return analysis.KneeOptions{SLOs: []analysis.SLO{analysis.MustParseSLO("ttft<=1s")}}
+	})
+	return ss
 }
 
 func TestSweepOutputs(t *testing.T) {

@@ -146,5 +146,6 @@ func SweepTable(w io.Writer, ss *analysis.SweepSummary) error {
 	if ss.StopReason != "" {
 		fmt.Fprintf(bw, "sweep stopped early: %s\n", ss.StopReason)
 	}
+	writeKnees(bw, ss)
 	return bw.Flush()
 }

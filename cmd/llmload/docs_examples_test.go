@@ -118,6 +118,8 @@ var docAllowList = []allowed{
 		why: "a catalogue of error messages, held by workload's tests"},
 	{file: "docs/reports.md", first: "report.html     one self-contained page",
 		why: "the list of files a report writes; reportgen's tests check each is written"},
+	{file: "docs/planning.md", first: "Llama 2 7B in fp16 (2 bytes/value)",
+		why: "llmload theory's output; checked against the command's", check: checkTheoryOutput},
 	{file: "docs/performance.md", first: "machine  go1.26.8",
 		why: "llmload selfcheck's output on the project's machine; the command itself runs from the block above it"},
 }
@@ -249,10 +251,10 @@ var docOtherFlags = map[string]string{
 }
 
 // TestDocsFlags checks that every --flag the docs name is a flag of
-// `llmload run`, `llmload sim` or `llmload selfcheck`.
+// `llmload run`, `llmload sim`, `llmload selfcheck` or `llmload theory`.
 func TestDocsFlags(t *testing.T) {
 	known := map[string]bool{}
-	for _, cmd := range []string{"run", "sim", "selfcheck", "report"} {
+	for _, cmd := range []string{"run", "sim", "selfcheck", "report", "theory"} {
 		st, out, _ := runCLI(t, nil, cmd, "-h")
 		if st != exitOK {
 			t.Fatalf("llmload %s -h: status %d", cmd, st)
@@ -274,5 +276,14 @@ func TestDocsFlags(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkTheoryOutput checks that planning.md's sample is what `llmload
+// theory` prints for CALIBRATION.md's worked example.
+func checkTheoryOutput(t *testing.T, _ *docsEnv, ex docExample) {
+	st, out, errs := runCLI(t, nil, "theory", "--model", "llama-2-7b", "--accelerator", "a10g", "--count", "1", "--context", "4096", "--dtype", "fp16")
+	if st != exitOK || out != ex.text {
+		t.Errorf("%s: the sample is not llmload theory's output (status %d, %s):\n%s", ex, st, errs, out)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/llmload/llmload/config"
 	"github.com/llmload/llmload/load"
 	"github.com/llmload/llmload/sim"
+	"github.com/llmload/llmload/theory"
 )
 
 // What a documented command is made into, to run locally and fast. Only
@@ -182,6 +183,8 @@ func (b *block) llmload(t *testing.T, c shellCmd, args []string) {
 		b.selfcheck(t, c, env, args[1:])
 	case "report":
 		b.report(t, c, env, args[1:])
+	case "theory":
+		b.theory(t, c, env, args[1:])
 	default:
 		b.errorf(t, c, "this test does not know llmload %s", args[0])
 	}
@@ -240,6 +243,24 @@ func (b *block) selfcheck(t *testing.T, c shellCmd, env map[string]string, args 
 		if raw, err := os.ReadFile(out); err != nil || !json.Valid(raw) {
 			b.errorf(t, c, "--out wrote no JSON: %v", err)
 		}
+	}
+}
+
+// theory runs `llmload theory`, which needs no endpoint; a --catalog file
+// the docs name is the built-in catalog, written to a temporary file.
+func (b *block) theory(t *testing.T, c shellCmd, env map[string]string, args []string) {
+	t.Helper()
+	f := flagArgs{args: slices.Clone(args), isBool: func(n string) bool { return n == "list" || n == "print-catalog" }}
+	if _, ok := f.get("catalog"); ok {
+		path := filepath.Join(t.TempDir(), "catalog.yaml")
+		if err := os.WriteFile(path, theory.CatalogYAML(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f.set("catalog", path)
+	}
+	st, stdout, errs := runCLI(t, env, append([]string{"theory"}, f.args...)...)
+	if st != exitOK || stdout == "" {
+		b.errorf(t, c, "status %d, want 0 and output\n%s%s", st, stdout, errs)
 	}
 }
 

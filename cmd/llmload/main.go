@@ -67,6 +67,7 @@ Usage:
   llmload report DIR     rebuild report.html, summary.md/csv and plots/ of a run or sweep directory
   llmload sim [flags]    serve a simulated OpenAI-compatible endpoint
   llmload selfcheck      measure llmload's own timing error on this machine
+  llmload theory [flags] estimate memory, batch and speed of a model on an accelerator
   llmload version        print the version
 
 Run 'llmload <command> -h' for a command's flags.
@@ -86,6 +87,8 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		return c.selfcheck(ctx, args[1:])
 	case "report":
 		return c.report(args[1:])
+	case "theory":
+		return c.theory(ctx, args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintln(c.stdout, "llmload", versionString())
 		return exitOK
@@ -93,7 +96,7 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		fmt.Fprint(c.stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(c.stderr, "llmload: unknown command %q (commands: run, report, sim, selfcheck, version)\n", args[0])
+	fmt.Fprintf(c.stderr, "llmload: unknown command %q (commands: run, report, sim, selfcheck, theory, version)\n", args[0])
 	return exitUsage
 }
 

@@ -133,6 +133,8 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.IntVar(&cfg.SweepLevels, "sweep-levels", cfg.SweepLevels, "rate levels of --sweep auto, between its probes (GuideLLM's sweep count includes its 2 probes: its 10 is --sweep-levels 8)")
 	fs.Float64Var(&cfg.StopOnErrorRate, "stop-on-error-rate", cfg.StopOnErrorRate, "end a sweep at the first level whose error rate exceeds this (0: never)")
 	fs.BoolVar(&cfg.StopOnTimeout, "stop-on-timeout", cfg.StopOnTimeout, "end a sweep at the first level with a timeout")
+	fs.Float64Var(&cfg.PricePerHour, "price-per-hour", cfg.PricePerHour, "price of one instance serving the endpoint per hour: a sweep writes each level's cost per 1M output tokens (0: none)")
+	fs.IntVar(&cfg.Instances, "instances", cfg.Instances, "instances serving the endpoint, for --price-per-hour (0: 1)")
 	fs.Var(&rf.slos, "slo", "per-request objective for goodput, e.g. ttft<=500ms (repeatable)")
 	fs.Var(&rf.thresholds, "threshold", "pass/fail check on the summary, e.g. 'ttft_p95<500ms' (repeatable); a failure exits 3")
 	// Output.
