@@ -336,6 +336,13 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "only n=1 is supported")
 		return
 	}
+	// Like TGI, refuse an overloaded server's request before tokenizing
+	// it: a flood of refused requests then costs the simulator little CPU,
+	// and the requests it serves are not delayed by it.
+	if s.full() {
+		writeError(w, http.StatusTooManyRequests, "overloaded", errOverloaded.Error())
+		return
+	}
 	prompt, parts, err := s.countPrompt(&req, chat)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
