@@ -174,3 +174,16 @@ func TestPlainTokenMatchesJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestNoTraces: a server told to keep no traces keeps none, and still
+// counts what it delivered.
+func TestNoTraces(t *testing.T) {
+	s, url := newTestServer(t, Options{TimeScale: 0.01, TraceCapacity: -1})
+	id, times := streamTimes(t, url, 8)
+	if _, ok := s.Trace(id); ok || len(s.Traces()) != 0 {
+		t.Errorf("trace kept for %q", id)
+	}
+	if st := s.Stats(); len(times) != 8 || st.DeliveredTokens != 8 || st.Completed != 1 {
+		t.Errorf("%d chunks; stats %+v", len(times), st)
+	}
+}

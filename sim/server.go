@@ -58,7 +58,10 @@ type Options struct {
 	// Seed makes output lengths and texts reproducible.
 	Seed uint64
 	// TraceCapacity is how many ground-truth traces are kept (a ring,
-	// oldest dropped first). 0 means 100000.
+	// oldest dropped first). 0 means 100000; negative means none (Trace
+	// finds nothing; Stats still counts late tokens). A trace holds every
+	// token's emit time, ≈3 KiB per 128 tokens, so a full default ring is
+	// hundreds of MiB: a server whose traces nobody reads keeps none.
 	TraceCapacity int
 	// RPM and TPM are a managed endpoint's quotas: requests and tokens
 	// (prompt + requested output, counted at admission) per simulated
@@ -427,13 +430,19 @@ type traceRing struct {
 }
 
 func newTraceRing(capacity int) traceRing {
-	if capacity <= 0 {
+	switch {
+	case capacity < 0:
+		return traceRing{} // keeps nothing
+	case capacity == 0:
 		capacity = 100000
 	}
 	return traceRing{cap: capacity, buf: make([]Trace, 0, min(capacity, 1024)), index: make(map[string]int)}
 }
 
 func (r *traceRing) add(t Trace) {
+	if r.cap == 0 {
+		return
+	}
 	if len(r.buf) < r.cap {
 		r.index[t.ID] = len(r.buf)
 		r.buf = append(r.buf, t)
