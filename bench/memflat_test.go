@@ -39,20 +39,35 @@ func fastSSE(n int) http.Handler {
 // complete: it must not grow with them. Records go to disk as they end;
 // everything kept in memory during a run is bounded, so the heap of the
 // last third of the run stays near that of the first third (after a
-// warm-up), however many requests completed in between.
+// warm-up), however many requests completed in between. It runs against
+// a fast loopback server, and against the in-process simulator (whose
+// ground-truth traces once grew with every completed request).
 func TestMemoryFlatOverALongRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long-ish run")
 	}
 	srv := httptest.NewServer(fastSSE(64))
 	defer srv.Close()
-	cfg := config.Defaults()
-	cfg.Provider, cfg.BaseURL, cfg.Model = config.ProviderOpenAI, srv.URL+"/v1", "m"
-	cfg.Concurrency, cfg.MaxRequests, cfg.Duration = config.IntList{32}, 0, config.Duration(4*time.Second)
-	cfg.Prompt, cfg.MeanInputTokens, cfg.StddevInputTokens = "Say hello.", 0, 0
-	cfg.MeanOutputTokens, cfg.StddevOutputTokens = 64, 0
-	cfg.ResultsDir = t.TempDir()
+	for _, server := range []string{"loopback", "sim"} {
+		t.Run("server="+server, func(t *testing.T) {
+			cfg := config.Defaults()
+			cfg.Provider, cfg.BaseURL, cfg.Model = config.ProviderOpenAI, srv.URL+"/v1", "m"
+			if server == "sim" {
+				cfg.Provider, cfg.BaseURL = config.ProviderSim, "" // model m: the simulator serves it
+				cfg.Sim.TimeScale, cfg.Sim.MaxConcurrentRequests = 0.0005, 64
+			}
+			cfg.Concurrency, cfg.MaxRequests, cfg.Duration = config.IntList{32}, 0, config.Duration(4*time.Second)
+			cfg.Prompt, cfg.MeanInputTokens, cfg.StddevInputTokens = "Say hello.", 0, 0
+			cfg.MeanOutputTokens, cfg.StddevOutputTokens = 64, 0
+			cfg.ResultsDir = t.TempDir()
+			memoryFlat(t, &cfg)
+		})
+	}
+}
 
+// memoryFlat runs cfg, sampling the live heap, and fails when it grew
+// with completed requests.
+func memoryFlat(t *testing.T, cfg *config.Config) {
 	type sample struct {
 		live  uint64 // bytes of heap live after the last GC
 		ended int64  // requests ended so far
@@ -86,8 +101,12 @@ func TestMemoryFlatOverALongRun(t *testing.T) {
 		},
 		Finished: func(load.Result) { close(stop); stopped.Wait() },
 	}
-	if _, err := Run(t.Context(), &cfg, hooks); err != nil {
+	out, err := Run(t.Context(), cfg, hooks)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if req := out.Summary.Requests; req.Failed > 0 || req.Succeeded == 0 {
+		t.Fatalf("requests: %+v; errors %v", req, out.Summary.ErrorsByKind)
 	}
 
 	// Skip the first quarter (connections opening, buffers and pools
