@@ -45,12 +45,54 @@ func streamTimes(t *testing.T, url string, n int) (string, []time.Time) {
 	return id, times
 }
 
+// slowEmitter takes d to write each token, like a handler starved of CPU.
+type slowEmitter struct {
+	d      time.Duration
+	tokens int
+}
+
+func (e *slowEmitter) token(int) error { time.Sleep(e.d); e.tokens++; return nil }
+func (e *slowEmitter) end()            {}
+func (e *slowEmitter) fail(string)     {}
+
 // TestLateTokensAreReported forces the simulator behind: at a time scale
-// of 1e-5 the engine emits thousands of tokens in a few milliseconds, far
-// faster than handlers can write and flush them one by one. The lateness
-// must show in Stats and in each Trace instead of passing silently as a
-// burst of tokens.
+// of 1e-5 the engine emits a response's 50 tokens within a millisecond or
+// so, and the writer takes 2 ms per token, so token i is written at least
+// i ms after it was emitted. The lateness must show in Stats and in the
+// Trace instead of passing silently as a burst of tokens.
 func TestLateTokensAreReported(t *testing.T) {
+	s, err := New(Options{TimeScale: 1e-5, MaxConcurrentRequests: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const tokens = 50
+	pl := plan{prompt: 10, target: tokens, reserve: 10 + tokens, finish: "length", hash: 1}
+	now := time.Now()
+	q, err := s.enqueue("slow-1", pl, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := &slowEmitter{d: 2 * time.Millisecond}
+	s.deliver(httptest.NewRequest(http.MethodPost, "/", nil), q, pl, now, em)
+	st := s.Stats()
+	tr, ok := s.Trace("slow-1")
+	if em.tokens != tokens || st.DeliveredTokens != tokens || !ok {
+		t.Fatalf("wrote %d tokens; stats %+v; trace kept %v", em.tokens, st, ok)
+	}
+	// Every token but perhaps the first two is late by construction.
+	if st.LateTokens < tokens-2 || st.LateRequests != 1 || st.MaxLate < (tokens-2)*time.Millisecond {
+		t.Errorf("stats %+v: want ≥ %d late tokens in 1 request, max late ≥ %v", st, tokens-2, (tokens-2)*time.Millisecond)
+	}
+	if int64(tr.LateTokens) != st.LateTokens || tr.MaxLate != st.MaxLate {
+		t.Errorf("trace: %d late, max %v; stats: %d, %v", tr.LateTokens, tr.MaxLate, st.LateTokens, st.MaxLate)
+	}
+}
+
+// TestLatenessOverHTTP streams a few long responses at a time scale the
+// writers cannot follow and checks the accounting: every token counted
+// as delivered, and the traces' late tokens add up to the server's.
+func TestLatenessOverHTTP(t *testing.T) {
 	s, url := newTestServer(t, Options{TimeScale: 1e-5, MaxConcurrentRequests: -1})
 	const streams, tokens = 4, 1500
 	ids := make([]string, streams)
@@ -63,22 +105,22 @@ func TestLateTokensAreReported(t *testing.T) {
 	if st.DeliveredTokens != streams*tokens {
 		t.Errorf("delivered %d tokens, want %d", st.DeliveredTokens, streams*tokens)
 	}
-	if st.LateTokens == 0 || st.LateRequests == 0 || st.MaxLate <= time.Millisecond {
-		t.Fatalf("stats report no lateness: %+v", st)
-	}
-	sum := 0
+	sum, responses := 0, int64(0)
 	for _, id := range ids {
 		tr, ok := s.Trace(id)
 		if !ok {
 			t.Fatalf("no trace for %q", id)
 		}
-		if tr.LateTokens > 0 && tr.MaxLate <= LateAfter(0) {
-			t.Errorf("trace %s: %d late tokens but max late %v", id, tr.LateTokens, tr.MaxLate)
+		if tr.LateTokens > 0 {
+			responses++
+			if tr.MaxLate <= LateAfter(0) {
+				t.Errorf("trace %s: %d late tokens but max late %v", id, tr.LateTokens, tr.MaxLate)
+			}
 		}
 		sum += tr.LateTokens
 	}
-	if int64(sum) != st.LateTokens {
-		t.Errorf("traces hold %d late tokens, stats %d", sum, st.LateTokens)
+	if int64(sum) != st.LateTokens || responses != st.LateRequests {
+		t.Errorf("traces hold %d late tokens in %d responses, stats %d in %d", sum, responses, st.LateTokens, st.LateRequests)
 	}
 	t.Logf("%d of %d tokens late in %d responses, at most %v", st.LateTokens, st.DeliveredTokens, st.LateRequests, st.MaxLate)
 }
