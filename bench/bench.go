@@ -167,6 +167,7 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	if err != nil {
 		return nil, fmt.Errorf("reading back %s: %w", recPath, err)
 	}
+	ep.noteSimLateness()
 	info := runInfo(cfg, plan, res, ep, hooks.Version)
 	info.Sweep, info.Case = hooks.Sweep, hooks.Case
 	sum, err := Summarize(recs, info, cfg)
@@ -480,7 +481,20 @@ type endpoint struct {
 	target   string // for people: the URL (redacted) or the simulator
 	baseURL  string // the URL requests go to (redacted), for summary.json
 	sim      *stats.SimInfo
+	simSrv   *sim.Server // the in-process simulator, when provider sim
 	stop     func()
+}
+
+// noteSimLateness copies into e.sim how far the in-process simulator fell
+// behind its own engine when writing tokens (the summary warns when it
+// did; see stats.SimLateWarning).
+func (e *endpoint) noteSimLateness() {
+	if e.simSrv == nil || e.sim == nil {
+		return
+	}
+	st := e.simSrv.Stats()
+	e.sim.DeliveredTokens, e.sim.LateTokens, e.sim.LateRequests = st.DeliveredTokens, st.LateTokens, st.LateRequests
+	e.sim.MaxLateS = st.MaxLate.Seconds()
 }
 
 func (e *endpoint) close() {
@@ -500,11 +514,11 @@ func openEndpoint(ctx context.Context, cfg *config.Config, plan load.Plan) (*end
 		if err != nil {
 			return nil, invalid(err)
 		}
-		url, stop, err := startSim(p, cfg)
+		srv, url, stop, err := startSim(p, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("starting the simulator: %w", err)
 		}
-		ep.stop = stop
+		ep.stop, ep.simSrv = stop, srv
 		baseURL = url
 		ep.baseURL = url
 		ep.sim = &stats.SimInfo{Profile: p.Name, Description: p.Description, TimeScale: cfg.Sim.TimeScale}
@@ -567,27 +581,30 @@ func maxConns(p load.Plan) int {
 }
 
 // startSim serves the simulator on a loopback port.
-func startSim(p sim.Profile, cfg *config.Config) (baseURL string, stop func(), err error) {
-	srv, err := sim.New(sim.Options{
+func startSim(p sim.Profile, cfg *config.Config) (srv *sim.Server, baseURL string, stop func(), err error) {
+	srv, err = sim.New(sim.Options{
 		Profile:               p,
 		TimeScale:             cfg.Sim.TimeScale,
 		MaxConcurrentRequests: cfg.Sim.MaxConcurrentRequests,
 		ModelName:             cfg.Model,
 		Seed:                  cfg.Seed,
 		PrefixCacheBlocks:     cfg.Sim.PrefixCacheBlocks,
+		// Nothing reads the ground-truth traces during a run, and a ring
+		// of them would grow with completed requests (≈3 KiB each).
+		TraceCapacity: -1,
 	})
 	if err != nil {
-		return "", nil, err
+		return nil, "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		srv.Close()
-		return "", nil, err
+		return nil, "", nil, err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	sim.CloseAfterResponse(hs, cfg.Sim.CloseAfterResponse.D())
 	go hs.Serve(ln)
-	return "http://" + ln.Addr().String() + "/v1", func() {
+	return srv, "http://" + ln.Addr().String() + "/v1", func() {
 		srv.Close()
 		hs.Close()
 	}, nil

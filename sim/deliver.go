@@ -52,6 +52,9 @@ func (s *Server) deliverWithin(r *http.Request, q *seq, pl plan, arrived time.Ti
 		timeout = t.C
 	}
 	done := s.done
+	var late lateness
+	defer func() { s.delivered(q, late) }()
+	prev := time.Time{}
 	for got := 0; got < pl.target; {
 		select {
 		case tk := <-q.out:
@@ -60,6 +63,8 @@ func (s *Server) deliverWithin(r *http.Request, q *seq, pl plan, arrived time.Ti
 				s.abort(q, reasonDisconnect)
 				return
 			}
+			late.note(time.Since(tk.at), tk.at, prev)
+			prev = tk.at
 		case <-r.Context().Done():
 			s.abort(q, reasonDisconnect)
 			return
@@ -78,4 +83,47 @@ func (s *Server) deliverWithin(r *http.Request, q *seq, pl plan, arrived time.Ti
 		}
 	}
 	em.end()
+}
+
+// LateAfter is how far behind its emit time a token may be written before
+// the simulator counts it late: 1 ms plus half the gap since the
+// request's previous token (0 for the first). Later than that, the client
+// reads it together with its neighbours and measures them as one burst —
+// an artifact of the simulator falling behind (too little CPU for the
+// load at this time scale), not a property of the modelled server.
+func LateAfter(gap time.Duration) time.Duration { return time.Millisecond + gap/2 }
+
+// lateness counts one response's tokens written late (see LateAfter).
+type lateness struct {
+	tokens  int           // tokens written
+	late    int           // of which late
+	maxLate time.Duration // the most any token was behind its emit time
+}
+
+// note accounts for one token emitted at at, the previous one at prev
+// (zero for the first), written behind by d (after the write and flush).
+func (l *lateness) note(d time.Duration, at, prev time.Time) {
+	l.tokens++
+	var gap time.Duration
+	if !prev.IsZero() {
+		gap = at.Sub(prev)
+	}
+	if d > LateAfter(gap) {
+		l.late++
+	}
+	l.maxLate = max(l.maxLate, d)
+}
+
+// delivered records how q's delivery went: in its trace, if still kept,
+// and in the server's totals.
+func (s *Server) delivered(q *seq, l lateness) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveredTokens += int64(l.tokens)
+	s.lateTokens += int64(l.late)
+	if l.late > 0 {
+		s.lateRequests++
+	}
+	s.maxLate = max(s.maxLate, l.maxLate)
+	s.traces.setLate(q.id, l)
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -336,6 +337,13 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "only n=1 is supported")
 		return
 	}
+	// Like TGI, refuse an overloaded server's request before tokenizing
+	// it: a flood of refused requests then costs the simulator little CPU,
+	// and the requests it serves are not delayed by it.
+	if s.full() {
+		writeError(w, http.StatusTooManyRequests, "overloaded", errOverloaded.Error())
+		return
+	}
 	prompt, parts, err := s.countPrompt(&req, chat)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
@@ -392,6 +400,11 @@ type responder struct {
 	pl      plan
 	started bool            // streaming headers sent
 	text    strings.Builder // non-streaming output
+	// buf is reused for every event; tmplHead and tmplTail are a
+	// content chunk's bytes before and after its quoted text (see
+	// plainToken).
+	buf                []byte
+	tmplHead, tmplTail []byte
 }
 
 func (wr *responder) event(v any) error {
@@ -403,14 +416,60 @@ func (wr *responder) event(v any) error {
 }
 
 func (wr *responder) raw(b []byte) error {
-	buf := make([]byte, 0, len(b)+8)
-	buf = append(buf, "data: "...)
-	buf = append(buf, b...)
-	buf = append(buf, "\n\n"...)
-	if _, err := wr.w.Write(buf); err != nil {
+	wr.buf = append(append(append(wr.buf[:0], "data: "...), b...), "\n\n"...)
+	return wr.send()
+}
+
+// send writes wr.buf and flushes it to the client.
+func (wr *responder) send() error {
+	if _, err := wr.w.Write(wr.buf); err != nil {
 		return err
 	}
 	return wr.rc.Flush()
+}
+
+// placeholder stands for a chunk's text in the template plainToken splits.
+const placeholder = "\x00"
+
+// plainToken writes the content chunk of a token that is neither the
+// first nor the last, with text made only of characters JSON writes as
+// themselves, without encoding/json: the chunk's bytes around the text
+// are those json.Marshal produced for the response's first such chunk.
+// It is the simulator's per-token work, which must stay small for
+// tokens to leave at their emit times under many streams.
+// TestPlainTokenMatchesJSON holds it to event's output.
+func (wr *responder) plainToken(text string) (ok bool, err error) {
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false, nil
+		}
+	}
+	if wr.tmplHead == nil {
+		c := chunkChoice{}
+		p := placeholder
+		if wr.chat {
+			c.Delta = &delta{Content: p}
+		} else {
+			c.Text = &p
+		}
+		b, err := json.Marshal(wr.chunkOf(c))
+		if err != nil {
+			return false, err
+		}
+		head, tail, found := bytes.Cut(b, []byte(`"\u0000"`))
+		if !found {
+			return false, nil
+		}
+		wr.tmplHead, wr.tmplTail = head, tail
+	}
+	b := append(wr.buf[:0], "data: "...)
+	b = append(b, wr.tmplHead...)
+	b = append(b, '"')
+	b = append(b, text...)
+	b = append(b, '"')
+	b = append(b, wr.tmplTail...)
+	wr.buf = append(b, "\n\n"...)
+	return true, wr.send()
 }
 
 func (wr *responder) chunkOf(c chunkChoice) chunk {
@@ -438,6 +497,11 @@ func (wr *responder) token(i int) error {
 			if err := wr.event(wr.chunkOf(chunkChoice{Delta: &delta{Role: "assistant"}})); err != nil {
 				return err
 			}
+		}
+	}
+	if i > 0 && i < wr.pl.target-1 {
+		if ok, err := wr.plainToken(text); ok || err != nil {
+			return err
 		}
 	}
 	c := chunkChoice{}

@@ -58,7 +58,10 @@ type Options struct {
 	// Seed makes output lengths and texts reproducible.
 	Seed uint64
 	// TraceCapacity is how many ground-truth traces are kept (a ring,
-	// oldest dropped first). 0 means 100000.
+	// oldest dropped first). 0 means 100000; negative means none (Trace
+	// finds nothing; Stats still counts late tokens). A trace holds every
+	// token's emit time, ≈3 KiB per 128 tokens, so a full default ring is
+	// hundreds of MiB: a server whose traces nobody reads keeps none.
 	TraceCapacity int
 	// RPM and TPM are a managed endpoint's quotas: requests and tokens
 	// (prompt + requested output, counted at admission) per simulated
@@ -97,6 +100,14 @@ type Trace struct {
 	// Error is why the request ended early ("invocation timed out",
 	// "client disconnected", "server closed"); "" when it completed.
 	Error string
+	// LateTokens counts the tokens the server wrote more than LateAfter
+	// behind their emit time (TokenTimes), and MaxLate is the most any
+	// token was behind. A client reads late tokens in a burst, so its
+	// inter-token times for them measure the simulator's lag, not the
+	// model. Both are set once the response was delivered; a Trace taken
+	// before that holds 0.
+	LateTokens int
+	MaxLate    time.Duration
 }
 
 // Stats is a snapshot of the engine, for tests and debugging.
@@ -110,6 +121,14 @@ type Stats struct {
 	// KVUsedTokens is the KV cache reserved by running sequences;
 	// KVCapacityTokens is its size.
 	KVUsedTokens, KVCapacityTokens int
+	// DeliveredTokens counts the tokens handlers wrote; LateTokens those
+	// written more than LateAfter behind their emit time, in LateRequests
+	// responses; MaxLate is the most any token was behind. Late tokens
+	// mean the simulator could not keep up with its own engine (too
+	// little CPU for this load at this time scale): clients measure them
+	// bunched.
+	DeliveredTokens, LateTokens, LateRequests int64
+	MaxLate                                   time.Duration
 }
 
 // Server is the simulated endpoint. It is safe for concurrent use; create
@@ -133,6 +152,9 @@ type Server struct {
 	rejected  int64
 	completed int64
 	traces    traceRing
+	// Delivery lateness totals (see Stats).
+	deliveredTokens, lateTokens, lateRequests int64
+	maxLate                                   time.Duration
 
 	wake      chan struct{} // buffered 1: new work was queued
 	done      chan struct{} // closed by Close
@@ -264,6 +286,10 @@ func (s *Server) Stats() Stats {
 		Completed:        s.completed,
 		KVUsedTokens:     s.b.used,
 		KVCapacityTokens: s.b.capacity,
+		DeliveredTokens:  s.deliveredTokens,
+		LateTokens:       s.lateTokens,
+		LateRequests:     s.lateRequests,
+		MaxLate:          s.maxLate,
 	}
 }
 
@@ -301,6 +327,19 @@ func (s *Server) submit(q *seq) error {
 	default:
 	}
 	return nil
+}
+
+// full reports whether a request would be refused as overloaded now (and
+// counts it rejected), so a handler can refuse it before the work of
+// planning it. submit checks again.
+func (s *Server) full() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limit > 0 && len(s.b.running)+len(s.b.queue) >= s.limit {
+		s.rejected++
+		return true
+	}
+	return false
 }
 
 // abort ends q early for reason unless it has already ended, and returns
@@ -391,13 +430,19 @@ type traceRing struct {
 }
 
 func newTraceRing(capacity int) traceRing {
-	if capacity <= 0 {
+	switch {
+	case capacity < 0:
+		return traceRing{} // keeps nothing
+	case capacity == 0:
 		capacity = 100000
 	}
 	return traceRing{cap: capacity, buf: make([]Trace, 0, min(capacity, 1024)), index: make(map[string]int)}
 }
 
 func (r *traceRing) add(t Trace) {
+	if r.cap == 0 {
+		return
+	}
 	if len(r.buf) < r.cap {
 		r.index[t.ID] = len(r.buf)
 		r.buf = append(r.buf, t)
@@ -407,6 +452,13 @@ func (r *traceRing) add(t Trace) {
 	r.buf[r.next] = t
 	r.index[t.ID] = r.next
 	r.next = (r.next + 1) % r.cap
+}
+
+// setLate records a delivery's lateness in the trace of id, if kept.
+func (r *traceRing) setLate(id string, l lateness) {
+	if i, ok := r.index[id]; ok {
+		r.buf[i].LateTokens, r.buf[i].MaxLate = l.late, l.maxLate
+	}
 }
 
 func (r *traceRing) get(id string) (Trace, bool) {

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -82,6 +83,31 @@ type SimInfo struct {
 	// TimeScale × the modelled one and every throughput 1/TimeScale × it
 	// (llmload's own overhead is not scaled). 1: real time.
 	TimeScale float64 `json:"time_scale"`
+	// DeliveredTokens counts the tokens the in-process simulator wrote
+	// during the run; LateTokens those it wrote behind their emit time by
+	// more than 1 ms plus half the gap since the previous token of the
+	// response, in LateRequests responses; MaxLateS is the most any token
+	// was behind, seconds. Clients measure late tokens bunched: a share
+	// above LateShareLimit makes a warning.
+	DeliveredTokens int64   `json:"delivered_tokens,omitempty"`
+	LateTokens      int64   `json:"late_tokens,omitempty"`
+	LateRequests    int64   `json:"late_requests,omitempty"`
+	MaxLateS        float64 `json:"max_late_s,omitempty"`
+}
+
+// LateShareLimit is the share of the simulator's tokens written late
+// (SimInfo.LateTokens / DeliveredTokens) above which a run's summary warns
+// that the simulator fell behind.
+const LateShareLimit = 0.01
+
+// SimLateWarning is the warning for a simulator that wrote more than
+// LateShareLimit of its tokens late, "" otherwise.
+func SimLateWarning(si *SimInfo) string {
+	if si == nil || si.DeliveredTokens == 0 || float64(si.LateTokens) <= LateShareLimit*float64(si.DeliveredTokens) {
+		return ""
+	}
+	return fmt.Sprintf("the simulator fell behind its own engine: %d of %d tokens (%.1f%%), in %d responses, were written more than 1 ms + half a token gap after they were emitted (at most %.0f ms); clients read them in bursts, so ITL, TPOT and output speed are distorted: lower the concurrency or raise --sim-time-scale",
+		si.LateTokens, si.DeliveredTokens, 100*float64(si.LateTokens)/float64(si.DeliveredTokens), si.LateRequests, si.MaxLateS*1000)
 }
 
 // Summary is exactly what summary.json holds. Durations are seconds (_s),
@@ -296,7 +322,7 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 	defer func() {
 		s.PromptCache = promptCache(recs)
 		s.RequestedLengths = requestedLengths(recs)
-		for _, w := range []string{cacheWarning(s.PromptCache), clipWarning(s.RequestedLengths)} {
+		for _, w := range []string{cacheWarning(s.PromptCache), clipWarning(s.RequestedLengths), SimLateWarning(run.Sim)} {
 			if w != "" {
 				s.Warnings = append(s.Warnings, w)
 			}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // sonnets is the text synthetic prompts are drawn from: Shakespeare's
@@ -70,6 +71,9 @@ type syntheticSource struct {
 	// r tokens count as r tokens on their own.
 	cover         []int
 	bytesPerToken int // an upper estimate, to size the builder
+	// insTokens caches, by max_tokens, the tokens of the instruction as it
+	// stands in a prompt: counting it was half of building a prompt.
+	insTokens sync.Map // int → int
 }
 
 var _ Source = (*syntheticSource)(nil)
@@ -145,9 +149,7 @@ func (s *syntheticSource) Prompt(i int64) Prompt {
 // maxTokens output tokens (when it fits), then lines drawn with r.
 func (s *syntheticSource) build(n, maxTokens int, tag []string, r *rand.Rand) string {
 	ins := instruction(maxTokens)
-	// Count the instruction as it stands in a prompt: followed by a letter.
-	// Alone, its trailing "\n\n" can tokenize differently (p50k_base).
-	p := s.tok.Count(ins+"A") - 1
+	p := s.instructionTokens(maxTokens, ins)
 	var b strings.Builder
 	b.Grow(len(ins) + 80 + n*s.bytesPerToken)
 	rem := n
@@ -176,6 +178,18 @@ func (s *syntheticSource) build(n, maxTokens int, tag []string, r *rand.Rand) st
 		rem = 0
 	}
 	return b.String()
+}
+
+// instructionTokens returns the tokens of ins, the instruction for
+// maxTokens, counted as it stands in a prompt: followed by a letter.
+// Alone, its trailing "\n\n" can tokenize differently (p50k_base).
+func (s *syntheticSource) instructionTokens(maxTokens int, ins string) int {
+	if p, ok := s.insTokens.Load(maxTokens); ok {
+		return p.(int)
+	}
+	p := s.tok.Count(ins+"A") - 1
+	s.insTokens.Store(maxTokens, p)
+	return p
 }
 
 // tag returns request i's leading tag: the base-len(words) digits of a

@@ -68,6 +68,8 @@ var docGoCommands = []string{
 	"go test -bench . ./llm/openai",
 	"go test -bench", // architecture.md names the tool its table comes from
 	"go test -run x -bench Report100k ./reportgen",
+	"go test -run XXX -bench RunnerPerChunk -benchmem ./load",
+	"go test -run XXX -bench StreamRead -benchmem ./llm/openai",
 }
 
 func checkGoCommand(t *testing.T, ex docExample, c shellCmd) {

@@ -120,6 +120,8 @@ var docAllowList = []allowed{
 		why: "the list of files a report writes; reportgen's tests check each is written"},
 	{file: "docs/planning.md", first: "Llama 2 7B in fp16 (2 bytes/value)",
 		why: "llmload theory's output; checked against the command's", check: checkTheoryOutput},
+	{file: "docs/performance.md", first: "tools/peerbench/run.sh",
+		why: "the side-by-side benchmark against hey: minutes of load at up to 10,000 streams, run by hand; tools/peerbench builds with the module"},
 	{file: "docs/performance.md", first: "machine  go1.26.8",
 		why: "llmload selfcheck's output on the project's machine; the command itself runs from the block above it"},
 }

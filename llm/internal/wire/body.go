@@ -12,7 +12,11 @@ import (
 )
 
 // readBufSize is Body's bufio buffer; longer lines are assembled in Body.long.
-const readBufSize = 16 << 10
+// It is held for the whole life of a stream, so it is sized for memory per
+// in-flight stream: a streamed chunk line is a few hundred bytes, and the
+// transport's own 4 KiB connection buffer below it batches the reads
+// (docs/performance.md).
+const readBufSize = 2 << 10
 
 // ErrClosed is the error of a Next after (or aborted by) Close.
 func ErrClosed() error { return &llm.Error{Kind: llm.KindCanceled, Message: "stream closed"} }
