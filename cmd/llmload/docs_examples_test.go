@@ -35,6 +35,11 @@ func docFiles(t *testing.T) []string {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no docs/*.md: %v", err)
 	}
+	recipes, err := filepath.Glob("../../docs/recipes/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, recipes...)
 	return append([]string{"../../README.md"}, files...)
 }
 
@@ -251,10 +256,10 @@ var docOtherFlags = map[string]string{
 }
 
 // TestDocsFlags checks that every --flag the docs name is a flag of
-// `llmload run`, `llmload sim`, `llmload selfcheck` or `llmload theory`.
+// `llmload run`, `sim`, `selfcheck`, `report`, `compare` or `theory`.
 func TestDocsFlags(t *testing.T) {
 	known := map[string]bool{}
-	for _, cmd := range []string{"run", "sim", "selfcheck", "report", "theory"} {
+	for _, cmd := range []string{"run", "sim", "selfcheck", "report", "compare", "theory"} {
 		st, out, _ := runCLI(t, nil, cmd, "-h")
 		if st != exitOK {
 			t.Fatalf("llmload %s -h: status %d", cmd, st)
