@@ -231,8 +231,9 @@ func (b *block) report(t *testing.T, c shellCmd, env map[string]string, args []s
 }
 
 // compare runs `llmload compare` on the directories earlier commands of
-// the block wrote (or, for a directory none wrote, a small run, or a small
-// sweep when its name says sweep), with --out in a temporary directory.
+// the block wrote (or, for a directory none wrote, a small run, a small
+// sweep when its name says sweep, or a small matrix sweep when it is the
+// only input), with --out in a temporary directory.
 func (b *block) compare(t *testing.T, c shellCmd, env map[string]string, args []string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "compare")
@@ -253,13 +254,19 @@ func (b *block) compare(t *testing.T, c shellCmd, env map[string]string, args []
 	for _, documented := range inputs {
 		dir, ok := b.dirs[documented]
 		if !ok {
-			if len(inputs) < 2 {
-				b.errorf(t, c, "%s: no earlier command of the block writes it", documented)
-				return
-			}
 			dir = filepath.Join(t.TempDir(), filepath.Base(documented))
 			mk := []string{"run", "--max-requests", "3", "--concurrency", "2", "--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress"}
-			if strings.Contains(documented, "sweep") {
+			switch {
+			case len(inputs) == 1:
+				// One input: a matrix sweep, whose groups are compared.
+				exp := filepath.Join(t.TempDir(), "matrix.yaml")
+				yaml := "max_requests: 3\nsim: {time_scale: " + ftoa(docTimeScale) + "}\nmatrix:\n  concurrency: [1, 2]\n" +
+					"  prompt_sets:\n    - {name: small, mean_input_tokens: 50}\n    - {name: large, mean_input_tokens: 2000}\n"
+				if err := os.WriteFile(exp, []byte(yaml), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				mk = []string{"run", "-f", exp, "--results-dir", dir, "--no-progress"}
+			case strings.Contains(documented, "sweep"):
 				mk[4] = "1,2"
 			}
 			if st, out, errs := runCLI(t, nil, mk...); st != exitOK {
