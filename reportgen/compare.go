@@ -47,6 +47,8 @@ type Series struct {
 	Kind string
 	// Rows are its levels, in the order run (a run has one).
 	Rows []analysis.SweepRow
+	// Group is the matrix sweep's group the series is; "" otherwise.
+	Group string
 	// Model is the model of its first level, and Version the llmload
 	// that measured it, when known.
 	Model, Version string
@@ -162,7 +164,7 @@ func LoadSeries(dirs []string) ([]Series, error) {
 			if len(dirs) > 1 {
 				n = name + ": " + g
 			}
-			out = append(out, Series{Name: n, Dir: d, Kind: sweepKind(ss.Kind), Rows: by[g], Model: model, Version: version})
+			out = append(out, Series{Name: n, Dir: d, Kind: sweepKind(ss.Kind), Rows: by[g], Group: g, Model: model, Version: version})
 		}
 	}
 	return out, nil
@@ -488,9 +490,14 @@ func (c *Comparison) renderHTML(w io.Writer, out string, figs []figure, opts Opt
 	}, Baseline: c.Series[0].Name}
 	for _, s := range c.Series {
 		in := compareInput{Name: s.Name, Dir: s.Dir, Model: cmp.Or(s.Model, "-"), Levels: len(s.Rows)}
-		if abs, err := filepath.Abs(filepath.Join(s.Dir, HTMLFile)); err == nil && exists(abs) {
-			if rel, err := filepath.Rel(out, abs); err == nil {
+		abs, err1 := filepath.Abs(filepath.Join(s.Dir, HTMLFile))
+		absOut, err2 := filepath.Abs(out)
+		if err1 == nil && err2 == nil && exists(abs) {
+			if rel, err := filepath.Rel(absOut, abs); err == nil {
 				in.Link = filepath.ToSlash(rel)
+				if s.Group != "" {
+					in.Link += "#group-" + slug(s.Group)
+				}
 			}
 		}
 		v.Inputs = append(v.Inputs, in)

@@ -68,6 +68,7 @@ var docGoCommands = []string{
 	"go test -bench . ./llm/openai",
 	"go test -bench", // architecture.md names the tool its table comes from
 	"go test -run x -bench Report100k ./reportgen",
+	"go run ./tools/screenshot -o PNG PAGE.html", // docs/recipes: how the screenshots were made
 }
 
 func checkGoCommand(t *testing.T, ex docExample, c shellCmd) {

@@ -123,6 +123,8 @@ var docAllowList = []allowed{
 		why: "a catalogue of error messages, held by workload's tests"},
 	{file: "docs/reports.md", first: "report.html     one self-contained page",
 		why: "the list of files a report writes; reportgen's tests check each is written"},
+	{file: "docs/reports.md", first: "compare.html    overlaid curves",
+		why: "the list of files llmload compare writes; TestCompareTwoSweeps checks each is written"},
 	{file: "docs/planning.md", first: "Llama 2 7B in fp16 (2 bytes/value)",
 		why: "llmload theory's output; checked against the command's", check: checkTheoryOutput},
 	{file: "docs/performance.md", first: "machine  go1.26.8",
