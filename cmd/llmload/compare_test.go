@@ -41,8 +41,10 @@ func readCompareCSV(t *testing.T, dir string) map[string][]string {
 // levels 1,4 and 1,8: compare writes its three files and plots; level 4
 // and 8 are each missing on one side; the large prompts' TTFT is longer.
 func TestCompareTwoSweeps(t *testing.T) {
-	root := t.TempDir()
-	small, large, out := filepath.Join(root, "small"), filepath.Join(root, "large"), filepath.Join(root, "cmp")
+	// Relative paths, as people type them: the page still links to each
+	// input's report.
+	t.Chdir(t.TempDir())
+	small, large, out := "small", "large", filepath.Join("results", "cmp")
 	sweepCLI(t, small, "--concurrency", "1,4", "--mean-input-tokens", "50")
 	sweepCLI(t, large, "--concurrency", "1,8", "--mean-input-tokens", "3000")
 	st, stdout, errs := runCLI(t, nil, "compare", small, large, "--out", out, "--quiet")
@@ -72,7 +74,7 @@ func TestCompareTwoSweeps(t *testing.T) {
 		t.Errorf("compare.md:\n%s", md)
 	}
 	html, _ := os.ReadFile(filepath.Join(out, "compare.html"))
-	if strings.Count(string(html), "<svg class=\"chart\"") < 5 || !strings.Contains(string(html), "../small/report.html") {
+	if strings.Count(string(html), "<svg class=\"chart\"") < 5 || !strings.Contains(string(html), `href="../../small/report.html"`) {
 		t.Errorf("compare.html has too few inline charts or no link to the inputs' reports")
 	}
 }
@@ -103,6 +105,9 @@ matrix:
 	}
 	if st, _, errs := runCLI(t, nil, "compare", "--out", out, dir); st != exitOK {
 		t.Fatalf("compare: status %d\n%s", st, errs)
+	}
+	if html, _ := os.ReadFile(filepath.Join(out, "compare.html")); !strings.Contains(string(html), `href="../study/report.html#group-prompts-large"`) {
+		t.Errorf("compare.html does not link to each group's section of the sweep's report")
 	}
 	rows := readCompareCSV(t, out)
 	for _, k := range []string{"1 ttft_p50_s prompts=small", "1 ttft_p50_s prompts=large", "3 e2e_p50_s prompts=large"} {
