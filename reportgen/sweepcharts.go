@@ -14,8 +14,11 @@ import (
 
 // levelAxis labels the x axis of a sweep of kind.
 func levelAxis(kind string) string {
-	if kind == analysis.SweepRate {
+	switch kind {
+	case analysis.SweepRate:
 		return "offered load (requests/s)"
+	case analysis.SweepBatchSize:
+		return "batch size (requests per batch)"
 	}
 	return "concurrency (requests in flight)"
 }
@@ -132,16 +135,20 @@ func sweepFigures(kind, prefix, what string, series []string, by map[string][]an
 		rows := curveRows(by[g])
 		s := chart.Series{Name: name(g, "median"), Points: line(func(r analysis.SweepRow) float64 { return r.OutputSpeedP50 })(g),
 			Markers: true, Color: i, BandName: name(g, "p25–p75")}
-		if len(series) > 1 {
-			s.BandName = ""
-		}
-		for _, r := range rows {
-			s.Lo = append(s.Lo, r.OutputSpeedP25)
-			s.Hi = append(s.Hi, r.OutputSpeedP75)
+		// Several series: medians only; overlapping bands hide each other.
+		if len(series) == 1 {
+			for _, r := range rows {
+				s.Lo = append(s.Lo, r.OutputSpeedP25)
+				s.Hi = append(s.Hi, r.OutputSpeedP75)
+			}
 		}
 		ss = append(ss, s)
 	}
-	p, err := chart.LineChart(spec(chart.LineSpec{Title: title("Per-request output speed (1/TPOT), median and p25–p75"), XLabel: x,
+	speedTitle := "Per-request output speed (1/TPOT), median and p25–p75"
+	if len(series) > 1 {
+		speedTitle = "Per-request output speed (1/TPOT), median"
+	}
+	p, err := chart.LineChart(spec(chart.LineSpec{Title: title(speedTitle), XLabel: x,
 		YLabel: "output tokens/s per request", Series: ss, YFromZero: true}))
 	if err := add("output_speed", p, err); err != nil {
 		return nil, err
@@ -221,11 +228,14 @@ func sweepFigures(kind, prefix, what string, series []string, by map[string][]an
 	return figs, nil
 }
 
-// levelLabel names a level on a chart: "c8", "2.5/s".
+// levelLabel names a level on a chart: "c8", "2.5/s", "b10" (batch size).
 func levelLabel(kind string, v float64) string {
 	s := strconv.FormatFloat(v, 'g', 4, 64)
-	if kind == analysis.SweepRate {
+	switch kind {
+	case analysis.SweepRate:
 		return s + "/s"
+	case analysis.SweepBatchSize:
+		return "b" + s
 	}
 	return "c" + s
 }

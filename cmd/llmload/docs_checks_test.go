@@ -70,6 +70,7 @@ var docGoCommands = []string{
 	"go test -run x -bench Report100k ./reportgen",
 	"go test -run XXX -bench RunnerPerChunk -benchmem ./load",
 	"go test -run XXX -bench StreamRead -benchmem ./llm/openai",
+	"go run ./tools/screenshot -o PNG PAGE.html", // docs/recipes: how the screenshots were made
 }
 
 func checkGoCommand(t *testing.T, ex docExample, c shellCmd) {

@@ -35,6 +35,11 @@ func docFiles(t *testing.T) []string {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no docs/*.md: %v", err)
 	}
+	recipes, err := filepath.Glob("../../docs/recipes/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, recipes...)
 	return append([]string{"../../README.md"}, files...)
 }
 
@@ -118,6 +123,8 @@ var docAllowList = []allowed{
 		why: "a catalogue of error messages, held by workload's tests"},
 	{file: "docs/reports.md", first: "report.html     one self-contained page",
 		why: "the list of files a report writes; reportgen's tests check each is written"},
+	{file: "docs/reports.md", first: "compare.html    overlaid curves",
+		why: "the list of files llmload compare writes; TestCompareTwoSweeps checks each is written"},
 	{file: "docs/planning.md", first: "Llama 2 7B in fp16 (2 bytes/value)",
 		why: "llmload theory's output; checked against the command's", check: checkTheoryOutput},
 	{file: "docs/performance.md", first: "tools/peerbench/run.sh",
@@ -253,10 +260,10 @@ var docOtherFlags = map[string]string{
 }
 
 // TestDocsFlags checks that every --flag the docs name is a flag of
-// `llmload run`, `llmload sim`, `llmload selfcheck` or `llmload theory`.
+// `llmload run`, `sim`, `selfcheck`, `report`, `compare` or `theory`.
 func TestDocsFlags(t *testing.T) {
 	known := map[string]bool{}
-	for _, cmd := range []string{"run", "sim", "selfcheck", "report", "theory"} {
+	for _, cmd := range []string{"run", "sim", "selfcheck", "report", "compare", "theory"} {
 		st, out, _ := runCLI(t, nil, cmd, "-h")
 		if st != exitOK {
 			t.Fatalf("llmload %s -h: status %d", cmd, st)

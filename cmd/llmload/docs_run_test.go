@@ -78,6 +78,12 @@ type block struct {
 	env   map[string]string
 	hosts map[string]string // documented host:port → where its simulator listens
 	stops []func()
+	// dirs maps a documented --results-dir to where the test's run wrote
+	// it, so a later `llmload compare` of the block reads it.
+	dirs map[string]string
+	// rest is the text of the block's commands, to tell whether a later
+	// one reads a run's results directory.
+	rest string
 }
 
 func (d *docsEnv) runShell(t *testing.T, ex docExample) {
@@ -89,13 +95,17 @@ func (d *docsEnv) runShell(t *testing.T, ex docExample) {
 		t.Fatalf("%s: a shell block with no command", ex)
 	}
 	b := d.newBlock(t, ex)
-	for _, c := range cmds {
+	for i, c := range cmds {
+		b.rest = ""
+		for _, l := range cmds[i+1:] {
+			b.rest += l.text + "\n"
+		}
 		b.exec(t, c)
 	}
 }
 
 func (d *docsEnv) newBlock(t *testing.T, ex docExample) *block {
-	b := &block{d: d, ex: ex, env: map[string]string{}, hosts: map[string]string{}}
+	b := &block{d: d, ex: ex, env: map[string]string{}, hosts: map[string]string{}, dirs: map[string]string{}}
 	t.Cleanup(func() {
 		for _, stop := range slices.Backward(b.stops) {
 			stop()
@@ -183,6 +193,8 @@ func (b *block) llmload(t *testing.T, c shellCmd, args []string) {
 		b.selfcheck(t, c, env, args[1:])
 	case "report":
 		b.report(t, c, env, args[1:])
+	case "compare":
+		b.compare(t, c, env, args[1:])
 	case "theory":
 		b.theory(t, c, env, args[1:])
 	default:
@@ -215,6 +227,65 @@ func (b *block) report(t *testing.T, c shellCmd, env map[string]string, args []s
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
 		b.errorf(t, c, "no report.html rebuilt: %v", err)
+	}
+}
+
+// compare runs `llmload compare` on the directories earlier commands of
+// the block wrote (or, for a directory none wrote, a small run, a small
+// sweep when its name says sweep, or a small matrix sweep when it is the
+// only input), with --out in a temporary directory.
+func (b *block) compare(t *testing.T, c shellCmd, env map[string]string, args []string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "compare")
+	cmd := []string{"compare"}
+	var inputs []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--out" || a == "-out":
+			i++
+		case strings.HasPrefix(a, "--out=") || strings.HasPrefix(a, "-out="):
+		case strings.HasPrefix(a, "-"):
+			cmd = append(cmd, a)
+		default:
+			inputs = append(inputs, a)
+		}
+	}
+	for _, documented := range inputs {
+		dir, ok := b.dirs[documented]
+		if !ok {
+			dir = filepath.Join(t.TempDir(), filepath.Base(documented))
+			mk := []string{"run", "--max-requests", "3", "--concurrency", "2", "--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress"}
+			switch {
+			case len(inputs) == 1:
+				// One input: a matrix sweep, whose groups are compared.
+				exp := filepath.Join(t.TempDir(), "matrix.yaml")
+				yaml := "max_requests: 3\nsim: {time_scale: " + ftoa(docTimeScale) + "}\nmatrix:\n  concurrency: [1, 2]\n" +
+					"  prompt_sets:\n    - {name: small, mean_input_tokens: 50}\n    - {name: large, mean_input_tokens: 2000}\n"
+				if err := os.WriteFile(exp, []byte(yaml), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				mk = []string{"run", "-f", exp, "--results-dir", dir, "--no-progress"}
+			case strings.Contains(documented, "sweep"):
+				mk[4] = "1,2"
+			}
+			if st, out, errs := runCLI(t, nil, mk...); st != exitOK {
+				t.Fatalf("%s: making %s to compare: status %d\n%s%s", b.at(c), documented, st, out, errs)
+			}
+		}
+		cmd = append(cmd, dir)
+	}
+	cmd = append(cmd, "--out", out)
+	t.Logf("%s: %s\nruns as: llmload %s", b.at(c), c.text, strings.Join(cmd, " "))
+	st, stdout, errs := runCLI(t, env, cmd...)
+	if st != exitOK {
+		b.errorf(t, c, "status %d\n%s%s", st, stdout, errs)
+		return
+	}
+	for _, f := range []string{"compare.html", "compare.md", "compare.csv"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			b.errorf(t, c, "no %s written: %v", f, err)
+		}
 	}
 }
 
@@ -456,6 +527,11 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 	}
 
 	dir := filepath.Join(t.TempDir(), "results")
+	documentedDir, hasDir := f.get("results-dir")
+	if hasDir {
+		dir = filepath.Join(t.TempDir(), filepath.Base(documentedDir))
+		b.dirs[documentedDir] = dir
+	}
 	if !rf.dryRun {
 		if usesSim && cfg.Sim.TimeScale > docTimeScale {
 			f.set("sim-time-scale", ftoa(docTimeScale))
@@ -491,7 +567,10 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 	}
 
 	t.Logf("%s: %s\nruns as: llmload run %s", b.at(c), c.text, strings.Join(f.args, " "))
-	if !rf.dryRun && fromFile && b.d.files[fileName] != "" {
+	// A run whose directory a later command reads (llmload compare) runs
+	// even when another example made the same run.
+	readLater := hasDir && strings.Contains(b.rest, documentedDir)
+	if !rf.dryRun && fromFile && b.d.files[fileName] != "" && !readLater {
 		key := slices.Clone(f.args)
 		for i, a := range key {
 			if strings.HasPrefix(a, "--results-dir=") || strings.HasPrefix(a, "--f=") {

@@ -65,6 +65,7 @@ const usage = `llmload load-tests LLM inference endpoints.
 Usage:
   llmload run [flags]    benchmark an endpoint (no endpoint: the built-in simulator)
   llmload report DIR     rebuild report.html, summary.md/csv and plots/ of a run or sweep directory
+  llmload compare A B …  put runs or sweeps (or a matrix sweep's groups) side by side by level
   llmload sim [flags]    serve a simulated OpenAI-compatible endpoint
   llmload selfcheck      measure llmload's own timing error on this machine
   llmload theory [flags] estimate memory, batch and speed of a model on an accelerator
@@ -87,6 +88,8 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		return c.selfcheck(ctx, args[1:])
 	case "report":
 		return c.report(args[1:])
+	case "compare":
+		return c.compare(args[1:])
 	case "theory":
 		return c.theory(ctx, args[1:])
 	case "version", "--version", "-version":
