@@ -51,6 +51,10 @@ type Hooks struct {
 	// Sweep and Case label a level of a sweep or experiment: they are
 	// written to summary.json's run.sweep and run.case.
 	Sweep, Case string
+	// NoReport leaves report.html, plots/ and summary.md/csv out of the
+	// run directory (`llmload report DIR` writes them later from the
+	// files); everything else is written as usual.
+	NoReport bool
 }
 
 // Outcome is what one run produced.
@@ -182,7 +186,9 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		return nil, err
 	}
 	out := &Outcome{Dir: cfg.ResultsDir, Config: cfg, Result: res, Records: recs, Summary: sum}
-	out.Report, out.ReportErr = reportgen.BuildRun(cfg.ResultsDir, recs, sum, reportgen.Options{})
+	if !hooks.NoReport {
+		out.Report, out.ReportErr = reportgen.BuildRun(cfg.ResultsDir, recs, sum, reportgen.Options{})
+	}
 	return out, nil
 }
 

@@ -230,7 +230,9 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		if err := writeSweep(dir, &so.Summary); err != nil {
 			return err
 		}
-		_, so.ReportErr = reportgen.BuildSweep(dir, reportgen.Options{})
+		if !h.NoReport {
+			_, so.ReportErr = reportgen.BuildSweep(dir, reportgen.Options{})
+		}
 		if hooks.Done != nil {
 			hooks.Done(row, out)
 		}

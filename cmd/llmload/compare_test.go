@@ -11,7 +11,7 @@ import (
 // sweepCLI runs a small, fast sweep on the simulator into dir.
 func sweepCLI(t *testing.T, dir string, args ...string) {
 	t.Helper()
-	base := []string{"run", "--sim-time-scale", "0.02", "--max-requests", "4", "--mean-output-tokens", "20", "--stddev-output-tokens", "0",
+	base := []string{"run", "--no-report=false", "--sim-time-scale", "0.02", "--max-requests", "4", "--mean-output-tokens", "20", "--stddev-output-tokens", "0",
 		"--results-dir", dir, "--no-progress"}
 	if st, _, errs := runCLI(t, nil, append(base, args...)...); st != exitOK {
 		t.Fatalf("%v: status %d\n%s", args, st, errs)
@@ -100,7 +100,7 @@ matrix:
 		t.Fatal(err)
 	}
 	dir, out := filepath.Join(root, "study"), filepath.Join(root, "cmp")
-	if st, _, errs := runCLI(t, nil, "run", "-f", exp, "--results-dir", dir, "--no-progress"); st != exitOK {
+	if st, _, errs := runCLI(t, nil, "run", "--no-report=false", "-f", exp, "--results-dir", dir, "--no-progress"); st != exitOK {
 		t.Fatalf("run: status %d\n%s", st, errs)
 	}
 	if st, _, errs := runCLI(t, nil, "compare", "--out", out, dir); st != exitOK {

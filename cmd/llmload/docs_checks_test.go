@@ -225,7 +225,7 @@ func checkGoSnippet(t *testing.T, ex docExample) {
 // rows of the summary the README shows, in the same words.
 func checkQuickStartOutput(t *testing.T, d *docsEnv, ex docExample) {
 	dir := filepath.Join(t.TempDir(), "run")
-	st, out, errs := runCLI(t, nil, "run", "--max-requests", strconv.Itoa(docMaxRequests),
+	st, out, errs := runCLI(t, nil, "run", "--no-report=false", "--max-requests", strconv.Itoa(docMaxRequests),
 		"--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress")
 	if st != exitOK {
 		t.Fatalf("%s: the quick start: status %d\n%s%s", ex, st, out, errs)
@@ -493,7 +493,7 @@ func checkLayout(t *testing.T, d *docsEnv, ex docExample) {
 		args = append(args, "--concurrency", strings.Join(levels, ","))
 	}
 	dir := filepath.Join(t.TempDir(), "run")
-	if st, out, errs := runCLI(t, nil, append(args, "--results-dir", dir)...); st != exitOK {
+	if st, out, errs := runCLI(t, nil, append(args, "--no-report=false", "--results-dir", dir)...); st != exitOK {
 		t.Fatalf("%s: llmload %s: status %d\n%s%s", ex, strings.Join(args, " "), st, out, errs)
 	}
 	var pats []string

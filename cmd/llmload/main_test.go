@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,9 +23,17 @@ import (
 	"github.com/llmload/llmload/stats"
 )
 
-// runCLI runs llmload in-process with the given environment.
+// runCLI runs llmload in-process with the given environment. A `run`
+// writes no report unless its arguments say --no-report=false: drawing
+// every run's charts would make this package's tests several times
+// slower (minutes under -race), and report tests ask for them.
 func runCLI(t *testing.T, env map[string]string, args ...string) (status int, stdout, stderr string) {
 	t.Helper()
+	if len(args) > 0 && args[0] == "run" && !slices.ContainsFunc(args, func(a string) bool {
+		return strings.HasPrefix(strings.TrimLeft(a, "-"), "no-report")
+	}) {
+		args = append(slices.Clone(args), "--no-report")
+	}
 	var out, errb bytes.Buffer
 	c := &cli{
 		stdout:      &out,

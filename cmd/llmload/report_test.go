@@ -11,7 +11,7 @@ import (
 // directory alone, also when summary.json is gone (a crashed run).
 func TestReportRebuildsRunDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
-	status, stdout, stderr := runCLI(t, nil, "run", "--sim-time-scale", "0.02", "--max-requests", "12", "--concurrency", "3",
+	status, stdout, stderr := runCLI(t, nil, "run", "--no-report=false", "--sim-time-scale", "0.02", "--max-requests", "12", "--concurrency", "3",
 		"--mean-output-tokens", "20", "--stddev-output-tokens", "0", "--results-dir", dir, "--no-progress")
 	if status != exitOK {
 		t.Fatalf("run: status %d\n%s", status, stderr)

@@ -48,8 +48,11 @@ func TestInterruptDuringRetries(t *testing.T) {
 	}()
 	status := c.main(ctx, []string{"run", "--base-url", srv.URL + "/v1", "--model", "m", "--retries", "10",
 		"--concurrency", "2", "--max-requests", "50", "--timeout", "30s", "--results-dir", dir, "--no-progress"})
-	if at := interruptedAt.Load(); at == nil || time.Since(*at) > time.Second {
-		t.Errorf("run ended more than a second after Ctrl-C (interrupted at %v)", at)
+	// The runner stops within a second (load.TestInterruptStopsRetries);
+	// here the summary, LLMPerf files and a loaded machine under -race add
+	// their time, so the bound is looser.
+	if at := interruptedAt.Load(); at == nil || time.Since(*at) > 5*time.Second {
+		t.Errorf("llmload ended more than 5 s after Ctrl-C (interrupted at %v)", at)
 	}
 	if status != exitInterrupted {
 		t.Fatalf("status %d, want 130\n%s", status, errb.String())

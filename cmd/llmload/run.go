@@ -55,6 +55,7 @@ type runFlags struct {
 	extra         string
 	temp          optFloat
 	noProgress    bool
+	noReport      bool
 	slos          stringList
 	thresholds    stringList
 }
@@ -141,6 +142,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.ResultsDir, "results-dir", cfg.ResultsDir, "run directory to write (default results/<name>)")
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "run name (default <time>-<model>-c<concurrency>)")
 	fs.BoolVar(&rf.noProgress, "no-progress", false, "do not show live progress")
+	fs.BoolVar(&rf.noReport, "no-report", false, "do not write report.html, plots/ and summary.md/csv at the end (llmload report DIR writes them later from the files)")
 	// Simulator.
 	fs.StringVar(&cfg.Sim.Profile, "sim-profile", cfg.Sim.Profile, "simulated model × accelerator (provider sim): "+strings.Join(sim.ProfileNames(), ", "))
 	fs.Float64Var(&cfg.Sim.TimeScale, "sim-time-scale", cfg.Sim.TimeScale, "simulator speed: 1 = real time, 0.1 = every delay ×0.1 (provider sim)")
@@ -205,9 +207,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 			fmt.Fprintf(c.stderr, "llmload run: warning: %s\n", of.Warning)
 		}
 		if bench.IsSweep(cfg) {
-			return c.runSweep(ctx, cfg, rf.noProgress)
+			return c.runSweep(ctx, cfg, &rf)
 		}
-		return c.runOne(ctx, cfg, rf.noProgress)
+		return c.runOne(ctx, cfg, &rf)
 	}
 
 	// An experiment matrix: every case into one sweep directory.
@@ -268,8 +270,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.usageErr("run", unwrapInvalid(err))
 	}
 	so.Summary.Name = cfg.Name // the experiment's name:, or its file's
-	err = so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, c.sweepHooks(rf.noProgress))
-	return c.finishSweep(so, err)
+	err = so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, c.sweepHooks(&rf))
+	return c.finishSweep(so, err, rf.noReport)
 }
 
 // resolve resolves cfg as bench.Resolve does; when no model is given and
@@ -395,7 +397,7 @@ const exitThresholds = 3
 
 // runHooks shows one run's progress: a header, a progress bar and the
 // interrupt notice. label prefixes the header in sweeps ("level 2/5: ").
-func (c *cli) runHooks(cfg *config.Config, noProgress bool, label string) bench.Hooks {
+func (c *cli) runHooks(cfg *config.Config, rf *runFlags, label string) bench.Hooks {
 	// The progress bar and the interrupt notice write from their own
 	// goroutines: serialize them.
 	errw := &lockedWriter{w: c.stderr}
@@ -403,7 +405,8 @@ func (c *cli) runHooks(cfg *config.Config, noProgress bool, label string) bench.
 	runDone := make(chan struct{})
 	var notice sync.WaitGroup
 	return bench.Hooks{
-		Version: versionString(),
+		Version:  versionString(),
+		NoReport: rf.noReport,
 		Started: func(target string, r *load.Runner, live *stats.Live) {
 			model := ""
 			if cfg.Model != "" {
@@ -411,7 +414,7 @@ func (c *cli) runHooks(cfg *config.Config, noProgress bool, label string) bench.
 			}
 			fmt.Fprintf(errw, "llmload: %s%s%s\n", label, target, model)
 			fmt.Fprintf(errw, "llmload: %s; results in %s\n", r.Plan, cfg.ResultsDir)
-			if !noProgress {
+			if !rf.noProgress {
 				prog = startProgress(errw, c.tty, r, live)
 			}
 			notice.Go(func() {
@@ -431,8 +434,8 @@ func (c *cli) runHooks(cfg *config.Config, noProgress bool, label string) bench.
 }
 
 // runOne runs one level and prints its summary.
-func (c *cli) runOne(ctx context.Context, cfg *config.Config, noProgress bool) int {
-	out, err := bench.Run(ctx, cfg, c.runHooks(cfg, noProgress, ""))
+func (c *cli) runOne(ctx context.Context, cfg *config.Config, rf *runFlags) int {
+	out, err := bench.Run(ctx, cfg, c.runHooks(cfg, rf, ""))
 	if err != nil {
 		if errors.Is(err, bench.ErrInvalid) {
 			return c.usageErr("run", unwrapInvalid(err))
@@ -446,7 +449,9 @@ func (c *cli) runOne(ctx context.Context, cfg *config.Config, noProgress bool) i
 	}
 	pass := c.printThresholds(cfg, out)
 	fmt.Fprintf(c.stdout, "\nResults: %s\n", out.Dir)
-	c.printReport(out.Dir, out.ReportErr)
+	if !rf.noReport {
+		c.printReport(out.Dir, out.ReportErr)
+	}
 	switch {
 	case out.Result.Interrupted:
 		return exitInterrupted
@@ -475,20 +480,20 @@ func (c *cli) printThresholds(cfg *config.Config, out *bench.Outcome) bool {
 }
 
 // runSweep runs every level of cfg and prints the sweep table.
-func (c *cli) runSweep(ctx context.Context, cfg *config.Config, noProgress bool) int {
-	so, err := bench.Sweep(ctx, cfg, c.sweepHooks(noProgress))
-	return c.finishSweep(so, err)
+func (c *cli) runSweep(ctx context.Context, cfg *config.Config, rf *runFlags) int {
+	so, err := bench.Sweep(ctx, cfg, c.sweepHooks(rf))
+	return c.finishSweep(so, err, rf.noReport)
 }
 
 // sweepHooks show each level's progress and a one-line result.
-func (c *cli) sweepHooks(noProgress bool) bench.SweepHooks {
+func (c *cli) sweepHooks(rf *runFlags) bench.SweepHooks {
 	return bench.SweepHooks{
 		Level: func(i, n int, l bench.Level) bench.Hooks {
 			count := fmt.Sprintf("level %d/%d", i+1, n)
 			if n == 0 { // an auto sweep's probes: the count is not known yet
 				count = fmt.Sprintf("level %d", i+1)
 			}
-			return c.runHooks(l.Config, noProgress, fmt.Sprintf("%s (%s): ", count, cmp.Or(l.Label, l.Dir)))
+			return c.runHooks(l.Config, rf, fmt.Sprintf("%s (%s): ", count, cmp.Or(l.Label, l.Dir)))
 		},
 		Done: func(row analysis.SweepRow, out *bench.Outcome) {
 			fmt.Fprintf(c.stderr, "llmload: %s: %d/%d ok, %.1f output tok/s, TTFT p50 %s\n",
@@ -505,7 +510,7 @@ func (c *cli) sweepHooks(noProgress bool) bench.SweepHooks {
 
 // finishSweep prints a sweep's table and thresholds and picks the exit
 // status.
-func (c *cli) finishSweep(so *bench.SweepOutcome, err error) int {
+func (c *cli) finishSweep(so *bench.SweepOutcome, err error, noReport bool) int {
 	if so == nil {
 		if errors.Is(err, bench.ErrInvalid) {
 			return c.usageErr("run", unwrapInvalid(err))
@@ -527,7 +532,7 @@ func (c *cli) finishSweep(so *bench.SweepOutcome, err error) int {
 		}
 	}
 	fmt.Fprintf(c.stdout, "\nResults: %s (sweep.json, sweep.csv, one directory per level)\n", so.Dir)
-	if len(so.Summary.Rows) > 0 {
+	if len(so.Summary.Rows) > 0 && !noReport {
 		c.printReport(so.Dir, so.ReportErr)
 	}
 	for _, out := range so.Outcomes {
