@@ -63,6 +63,7 @@ func (d *docsEnv) runPromptFile(t *testing.T, ex docExample) {
 // must exist. They are not run: this is a test already.
 var docGoCommands = []string{
 	"go test -race ./...",
+	"go test -race -timeout 30m ./...", // the README's: cmd/llmload's docs examples take minutes under -race
 	"go build -o llmload ./cmd/llmload",
 	"go test -run x -bench . -benchmem ./llm/openai",
 	"go test -bench . ./llm/openai",
