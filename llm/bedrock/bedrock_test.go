@@ -172,7 +172,10 @@ func TestOperations(t *testing.T) {
 				t.Errorf("finish = %q, want length", got.finish)
 			}
 			for _, k := range tt.wantTiming {
-				if v, ok := got.timing[k]; !ok || v <= 0 {
+				// Bedrock reports whole milliseconds: at this time scale a
+				// first byte of a prompt the simulator's prefix cache
+				// holds can come in under half of one, so 0 is a value.
+				if v, ok := got.timing[k]; !ok || v < 0 || v == 0 && k != "first_byte_latency_s" {
 					t.Errorf("ServerTiming[%q] = %v, %v; want > 0 (all: %v)", k, v, ok, got.timing)
 				}
 			}
