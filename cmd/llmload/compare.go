@@ -35,23 +35,9 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	// Flags may come before, between or after the directories.
-	var dirs []string
-	for {
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(c.stdout)
-			fs.Usage()
-			return exitOK
-		}
-		if err != nil {
-			return c.usageErr("compare", fmt.Errorf("%v (see 'llmload compare -h')", err))
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		args = fs.Args()[1:]
+	dirs, done, st := c.parseArgs(fs, args)
+	if done {
+		return st
 	}
 	if len(dirs) == 0 {
 		return c.usageErr("compare", errors.New("want two or more run or sweep directories, or one matrix sweep: llmload compare A B [C…] --out DIR (see 'llmload compare -h')"))

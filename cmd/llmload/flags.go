@@ -12,22 +12,36 @@ import (
 // when the command should stop: -h printed the help (0), or a bad flag
 // printed one line (2).
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (done bool, status int) {
+	pos, done, status := c.parseArgs(fs, args)
+	if !done && len(pos) > 0 {
+		fmt.Fprintf(c.stderr, "llmload %s: unexpected argument %q (see 'llmload %s -h')\n", fs.Name(), pos[0], fs.Name())
+		return true, exitUsage
+	}
+	return done, status
+}
+
+// parseArgs is parseFlags for commands that take operands (directories):
+// flags may come before, between or after them, and the operands are
+// returned in order.
+func (c *cli) parseArgs(fs *flag.FlagSet, args []string) (operands []string, done bool, status int) {
 	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(c.stdout)
-		fs.Usage()
-		return true, exitOK
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(c.stdout)
+			fs.Usage()
+			return nil, true, exitOK
+		}
+		if err != nil {
+			fmt.Fprintf(c.stderr, "llmload %s: %v (see 'llmload %s -h')\n", fs.Name(), err, fs.Name())
+			return nil, true, exitUsage
+		}
+		if fs.NArg() == 0 {
+			return operands, false, 0
+		}
+		operands = append(operands, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if err != nil {
-		fmt.Fprintf(c.stderr, "llmload %s: %v (see 'llmload %s -h')\n", fs.Name(), err, fs.Name())
-		return true, exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "llmload %s: unexpected argument %q (see 'llmload %s -h')\n", fs.Name(), fs.Arg(0), fs.Name())
-		return true, exitUsage
-	}
-	return false, 0
 }
 
 // usageErr prints a one-line-per-problem usage error and returns exitUsage.

@@ -29,19 +29,14 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(c.stdout)
-		fs.Usage()
-		return exitOK
+	dirs, done, st := c.parseArgs(fs, args)
+	if done {
+		return st
 	}
-	if err != nil {
-		return c.usageErr("report", fmt.Errorf("%v (see 'llmload report -h')", err))
-	}
-	if fs.NArg() != 1 {
+	if len(dirs) != 1 {
 		return c.usageErr("report", errors.New("want one directory: llmload report DIR (see 'llmload report -h')"))
 	}
-	dir := fs.Arg(0)
+	dir := dirs[0]
 	start := time.Now()
 	opts := reportgen.Options{Levels: true}
 	if !*quiet {
