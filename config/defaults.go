@@ -1,8 +1,9 @@
 package config
 
 import (
-	"math"
 	"time"
+
+	"github.com/llmload/llmload/workload"
 )
 
 // Defaults of the command line, shared by `llmload run` flags and
@@ -22,18 +23,13 @@ const (
 	// prompt), as vLLM caches prefixes by default.
 	DefaultSimPrefixCacheBlocks = 1 << 16
 	// AutoStddev, as a length's standard deviation, means a quarter of its
-	// mean (workload.AutoStddev).
-	AutoStddev = -1
+	// mean: workload.AutoStddev, whose rule this is.
+	AutoStddev = workload.AutoStddev
 )
 
 // EffectiveStddev resolves AutoStddev to a quarter of the mean (as
 // workload.EffectiveStddev does); other values are returned as they are.
-func EffectiveStddev(mean, stddev int) int {
-	if stddev == AutoStddev {
-		return int(math.Round(float64(mean) / 4))
-	}
-	return stddev
-}
+func EffectiveStddev(mean, stddev int) int { return workload.EffectiveStddev(mean, stddev) }
 
 // Defaults returns the configuration the CLI starts from before flags (or
 // an experiment file) change it: LLMPerf's mean lengths (550 input tokens,
