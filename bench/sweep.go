@@ -100,25 +100,36 @@ func Sweep(ctx context.Context, cfg *config.Config, hooks SweepHooks) (*SweepOut
 	return so, so.RunLevels(ctx, levels, cfg.StopOnErrorRate, cfg.StopOnTimeout, hooks)
 }
 
+// SweepKind is what a sweep of cfg's mode varies: analysis.SweepRate for
+// the open loop, SweepBatchSize for the batch modes, else
+// SweepConcurrency.
+func SweepKind(cfg *config.Config) string {
+	switch {
+	case isBatchMode(cfg):
+		return analysis.SweepBatchSize
+	case cfg.Mode == load.ModeRate:
+		return analysis.SweepRate
+	}
+	return analysis.SweepConcurrency
+}
+
 // sweepLevels splits a plain sweep into its levels.
 func sweepLevels(cfg *config.Config) (kind string, levels []Level) {
-	kind = analysis.SweepConcurrency
-	if isBatchMode(cfg) {
+	kind = SweepKind(cfg)
+	switch kind {
+	case analysis.SweepBatchSize:
 		for _, n := range cfg.BatchSize {
 			c := *cfg
 			c.BatchSize = config.IntList{n}
 			levels = append(levels, Level{Value: float64(n), Dir: fmt.Sprintf("b%d", n), Config: &c})
 		}
-		return analysis.SweepBatchSize, levels
-	}
-	if cfg.Mode == load.ModeRate {
-		kind = analysis.SweepRate
+	case analysis.SweepRate:
 		for _, r := range cfg.Rate {
 			c := *cfg
 			c.Rate = config.FloatList{r}
 			levels = append(levels, Level{Value: r, Dir: "r" + strconv.FormatFloat(r, 'g', -1, 64), Config: &c})
 		}
-	} else {
+	default:
 		for _, n := range cfg.Concurrency {
 			c := *cfg
 			c.Concurrency = config.IntList{n}

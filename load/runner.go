@@ -297,14 +297,7 @@ func (s *runState) sleepUntil(at time.Duration) bool {
 	if d <= 0 {
 		return s.sched.Err() == nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.sched.Done():
-		return false
-	}
+	return s.sleepFor(d)
 }
 
 // do sends one request, retrying it as the plan allows, and emits a record

@@ -119,18 +119,29 @@ func BuildRun(dir string, recs []record.Record, sum *stats.Summary, opts Options
 	if err := renderRun(&html, d, figs, row, opts.now()); err != nil {
 		return nil, err
 	}
+	written, err := writePages(dir, HTMLFile, html.Bytes(), MDFile, md.Bytes(), CSVFile, csvb.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	res.Files = append(append(res.Files, written...), files...)
+	return res, nil
+}
+
+// writePages writes a report's page, Markdown and CSV (name, content,
+// name, content, …) into dir, each atomically, and returns their paths.
+func writePages(dir string, htmlName string, html []byte, mdName string, md []byte, csvName string, csv []byte) ([]string, error) {
+	var written []string
 	for _, f := range []struct {
 		name string
 		b    []byte
-	}{{HTMLFile, html.Bytes()}, {MDFile, md.Bytes()}, {CSVFile, csvb.Bytes()}} {
+	}{{htmlName, html}, {mdName, md}, {csvName, csv}} {
 		p := filepath.Join(dir, f.name)
 		if err := writeAtomic(p, f.b); err != nil {
 			return nil, err
 		}
-		res.Files = append(res.Files, p)
+		written = append(written, p)
 	}
-	res.Files = append(res.Files, files...)
-	return res, nil
+	return written, nil
 }
 
 // writeFigures renders figs (two at a time) into dir/plots as PNG and SVG,

@@ -467,19 +467,11 @@ func BuildCompare(dirs []string, out string, opts Options) (*Result, error) {
 	if err := c.renderHTML(&html, out, figs, opts); err != nil {
 		return nil, err
 	}
-	res := &Result{}
-	for _, f := range []struct {
-		name string
-		b    []byte
-	}{{CompareHTMLFile, html.Bytes()}, {CompareMDFile, md.Bytes()}, {CompareCSVFile, csvb.Bytes()}} {
-		p := filepath.Join(out, f.name)
-		if err := writeAtomic(p, f.b); err != nil {
-			return nil, err
-		}
-		res.Files = append(res.Files, p)
+	written, err := writePages(out, CompareHTMLFile, html.Bytes(), CompareMDFile, md.Bytes(), CompareCSVFile, csvb.Bytes())
+	if err != nil {
+		return nil, err
 	}
-	res.Files = append(res.Files, files...)
-	return res, nil
+	return &Result{Files: append(written, files...)}, nil
 }
 
 // renderHTML writes compare.html: the inputs, the overlaid charts and one

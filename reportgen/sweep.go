@@ -124,16 +124,9 @@ func BuildSweep(dir string, opts Options) (*Result, error) {
 	if err := renderSweep(&html, dir, ss, levels, figs[:overall], names, groupFigs, rows, opts.now()); err != nil {
 		return nil, err
 	}
-	written := []string{}
-	for _, f := range []struct {
-		name string
-		b    []byte
-	}{{HTMLFile, html.Bytes()}, {MDFile, md.Bytes()}, {CSVFile, csvb.Bytes()}} {
-		p := filepath.Join(dir, f.name)
-		if err := writeAtomic(p, f.b); err != nil {
-			return nil, err
-		}
-		written = append(written, p)
+	written, err := writePages(dir, HTMLFile, html.Bytes(), MDFile, md.Bytes(), CSVFile, csvb.Bytes())
+	if err != nil {
+		return nil, err
 	}
 	res.Files = append(append(written, files...), res.Files...)
 	return res, nil

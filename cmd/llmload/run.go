@@ -258,14 +258,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		fmt.Fprint(c.stdout, exp.Plan())
 		return exitOK
 	}
-	kind := analysis.SweepConcurrency
-	switch cfg.Mode {
-	case load.ModeRate:
-		kind = analysis.SweepRate
-	case load.ModeBatchSequential, load.ModeBatchInterval:
-		kind = analysis.SweepBatchSize
-	}
-	so, err := bench.NewSweep(cfg.ResultsDir, kind)
+	so, err := bench.NewSweep(cfg.ResultsDir, bench.SweepKind(cfg))
 	if err != nil {
 		return c.usageErr("run", unwrapInvalid(err))
 	}
