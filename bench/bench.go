@@ -72,7 +72,8 @@ type Outcome struct {
 }
 
 // Run performs the run cfg describes and writes its run directory.
-// cfg must hold exactly one load level (one concurrency or one rate).
+// cfg must hold exactly one load level (one concurrency, rate or batch
+// size).
 // A health monitor (package health) watches the process while the runner
 // runs; its verdict is the summary's ClientHealth.
 func Run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error) {
