@@ -73,8 +73,13 @@ func TestClientHealthFlagsStarvedRun(t *testing.T) {
 // run` has it (ITL ≈ 43 ms, so the limit is 10 ms), with short requests.
 // The machine may be shared and busy, so a flag is retried twice before
 // the test fails; each attempt is logged. Under the race detector the
-// client really is several times slower: the verdict is only logged.
+// client really is several times slower, so the check would measure the
+// detector, not llmload: it is skipped there, and .ci/run runs it in a
+// second, race-free step so that CI still asserts it.
 func TestClientHealthQuietOnNormalRun(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector slows the client several-fold; .ci/run runs this test without -race")
+	}
 	const attempts = 3
 	for i := range attempts {
 		cfg := healthConfig(t)
@@ -89,7 +94,7 @@ func TestClientHealthQuietOnNormalRun(t *testing.T) {
 			t.Fatal("no client_health in the summary")
 		}
 		t.Logf("attempt %d: limited=%v: %s", i+1, h.ClientLimited, h.Line())
-		if !h.ClientLimited || raceEnabled {
+		if !h.ClientLimited {
 			return
 		}
 	}
