@@ -416,10 +416,9 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 	ctx = conns.context(ctx)
 	defer conns.fill(rec)
 	var (
-		text   strings.Builder
+		out    = output{times: make([]float64, 0, min(max(p.MaxTokens, 16), 4096)+1)}
 		usage  *llm.Usage
 		failed *llm.Error
-		times  = make([]float64, 0, min(max(p.MaxTokens, 16), 4096)+1)
 	)
 	var end time.Time // t_end: the read that ended the response, before Close
 	stream, err := r.Provider.Start(ctx, req)
@@ -439,10 +438,7 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 				failed = llm.Classify(ctx, err)
 				break
 			}
-			if ev.Text != "" {
-				times = append(times, now.Sub(sent).Seconds())
-				text.WriteString(ev.Text)
-			}
+			out.add(&ev, now.Sub(sent).Seconds())
 			if ev.Usage != nil {
 				usage = ev.Usage
 			}
@@ -464,13 +460,12 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		stream.Close()
 	}
 	rec.E2ES = end.Sub(sent).Seconds()
-	if len(times) > 0 {
-		rec.TTFTS = times[0]
-		rec.ChunkTimesS = times
+	out.finish()
+	if len(out.times) > 0 {
+		rec.TTFTS = out.times[0]
+		rec.ChunkTimesS = out.times
 	}
-	if usage == nil || checksOutputCount(sl.id) {
-		rec.OutputTokensLocal = r.Tokenizer.Count(text.String())
-	}
+	r.fillOutput(rec, &out, usage, usage == nil || checksOutputCount(sl.id))
 	if usage != nil {
 		rec.TokenSource = record.SourceServer
 		rec.InputTokens, rec.OutputTokens = usage.PromptTokens, usage.CompletionTokens
@@ -492,6 +487,40 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		rec.Error = oneLine(failed.Error())
 	}
 	return rec, failed
+}
+
+// fillOutput sets the record's reasoning and tool-call fields and the
+// local output count (when count): answer, reasoning and tool-call text
+// together, since all of them are output tokens.
+func (r *Runner) fillOutput(rec *record.Record, out *output, usage *llm.Usage, count bool) {
+	var reasoningLocal int
+	if out.reasoning.Len() > 0 && (count || usage == nil || !usage.HasReasoning) {
+		reasoningLocal = r.Tokenizer.Count(out.reasoning.String())
+	}
+	if count {
+		rec.OutputTokensLocal = r.Tokenizer.Count(out.answer.String()) + reasoningLocal
+		if out.tool.Len() > 0 {
+			rec.OutputTokensLocal += r.Tokenizer.Count(out.tool.String())
+		}
+	}
+	if !out.hasReasoning && !out.hasTool {
+		return // a plain answer: ttft_s is its first answer token
+	}
+	if out.hasReasoning {
+		rec.TTFTReasoningS = out.firstReasoning
+		rec.ReasoningChunks = out.reasoningChunks
+		rec.ReasoningTokens = reasoningLocal
+	}
+	if usage != nil && usage.HasReasoning {
+		rec.ReasoningTokens = usage.ReasoningTokens
+	}
+	if out.hasAnswer {
+		rec.TTFTAnswerS = out.firstAnswer
+	}
+	rec.ToolCalls, rec.ToolCallChunks = out.toolCalls, out.toolChunks
+	if out.hasTool {
+		rec.TTFTToolCallS = out.firstTool
+	}
 }
 
 // When the server reports usage, the local tokenizer counts the output of

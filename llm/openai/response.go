@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -41,7 +42,15 @@ type completion struct {
 	Object  string `json:"object"`
 	Choices []struct {
 		Message struct {
-			Content string `json:"content"`
+			Content          string `json:"content"`
+			ReasoningContent string `json:"reasoning_content"`
+			Reasoning        string `json:"reasoning"`
+			ToolCalls        []struct {
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
 		} `json:"message"`
 		Text         string `json:"text"`
 		FinishReason string `json:"finish_reason"`
@@ -52,6 +61,9 @@ type completion struct {
 		PromptTokensDetails *struct {
 			CachedTokens int `json:"cached_tokens"`
 		} `json:"prompt_tokens_details"`
+		CompletionTokensDetails *struct {
+			ReasoningTokens int `json:"reasoning_tokens"`
+		} `json:"completion_tokens_details"`
 	} `json:"usage"`
 	Error   json.RawMessage `json:"error"`
 	Timings *struct {
@@ -104,6 +116,9 @@ func (s *jsonStream) read() (llm.Event, error) {
 		} else if t := c.Timings; t != nil && t.CacheN != nil {
 			ev.Usage.CachedPromptTokens, ev.Usage.HasCached = *t.CacheN, true
 		}
+		if d := u.CompletionTokensDetails; d != nil {
+			ev.Usage.ReasoningTokens, ev.Usage.HasReasoning = d.ReasoningTokens, true
+		}
 	}
 	if t := c.Timings; t != nil {
 		var tm timings
@@ -121,7 +136,19 @@ func (s *jsonStream) read() (llm.Event, error) {
 		if s.api == llm.APICompletion {
 			ev.Text = ch.Text
 		} else {
-			ev.Text = ch.Message.Content
+			m := &ch.Message
+			ev.Text = m.Content
+			ev.Reasoning = m.ReasoningContent
+			if ev.Reasoning == "" {
+				ev.Reasoning = m.Reasoning
+			}
+			ev.ToolCalls = len(m.ToolCalls)
+			var tc strings.Builder
+			for _, t := range m.ToolCalls {
+				tc.WriteString(t.Function.Name)
+				tc.WriteString(t.Function.Arguments)
+			}
+			ev.ToolCallText = tc.String()
 		}
 	}
 	return ev, nil
