@@ -596,6 +596,8 @@ func startSim(p sim.Profile, cfg *config.Config) (srv *sim.Server, baseURL strin
 		ModelName:             cfg.Model,
 		Seed:                  cfg.Seed,
 		PrefixCacheBlocks:     cfg.Sim.PrefixCacheBlocks,
+		ReasoningTokens:       cfg.Sim.ReasoningTokens,
+		ReasoningField:        cfg.Sim.ReasoningField,
 		// Nothing reads the ground-truth traces during a run, and a ring
 		// of them would grow with completed requests (≈3 KiB each).
 		TraceCapacity: -1,

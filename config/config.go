@@ -175,6 +175,12 @@ type SimConfig struct {
 	// PrefixCacheBlocks enables the simulator's prefix cache, that many
 	// 64-byte blocks of prompt text (0: none).
 	PrefixCacheBlocks int `yaml:"prefix_cache_blocks"`
+	// ReasoningTokens makes the simulator a reasoning model: the first
+	// that many output tokens of each response are reasoning, sent in
+	// ReasoningField ("reasoning_content", "reasoning" or "think"; see
+	// sim.Options).
+	ReasoningTokens int    `yaml:"reasoning_tokens,omitempty"`
+	ReasoningField  string `yaml:"reasoning_field,omitempty"`
 }
 
 // Validate returns every problem found, joined, one line each; each is
@@ -239,6 +245,14 @@ func (c *Config) endpointProblems(n namer) []problem {
 	}
 	if c.RPM < 0 || c.TPM < 0 {
 		ps = append(ps, problem{key: "rpm", subject: true, msg: "and --tpm must not be negative"})
+	}
+	if c.Sim.ReasoningTokens < 0 {
+		ps = append(ps, problem{key: "sim.reasoning_tokens", subject: true, msg: fmt.Sprintf("must not be negative, got %d", c.Sim.ReasoningTokens)})
+	}
+	switch c.Sim.ReasoningField {
+	case "", "reasoning_content", "reasoning", "think":
+	default:
+		ps = append(ps, problem{key: "sim.reasoning_field", subject: true, msg: fmt.Sprintf("%q is not known (known: reasoning_content, reasoning, think)", c.Sim.ReasoningField)})
 	}
 	if c.Sim.CloseAfterResponse.D() < 0 {
 		ps = append(ps, problem{key: "sim.close_after_response", subject: true, msg: fmt.Sprintf("must not be negative, got %s", c.Sim.CloseAfterResponse.D())})

@@ -33,6 +33,9 @@ func (c *Config) planString(keyFrom string) string {
 		if c.Sim.PrefixCacheBlocks > 0 {
 			cache = fmt.Sprintf("prefix cache of %d blocks", c.Sim.PrefixCacheBlocks)
 		}
+		if c.Sim.ReasoningTokens > 0 {
+			cache += fmt.Sprintf(", %d reasoning tokens in %s", c.Sim.ReasoningTokens, orDefault(c.Sim.ReasoningField, "reasoning_content"))
+		}
 		line("endpoint", "built-in simulator, profile %s (time scale %g, max %d concurrent requests, %s)",
 			orDefault(c.Sim.Profile, DefaultSimProfile), c.Sim.TimeScale, c.Sim.MaxConcurrentRequests, cache)
 	case "":

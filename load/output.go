@@ -16,7 +16,8 @@ import (
 // output splits it off, with tags split across chunks held back until
 // they are complete. A "<think>" counts only at the start of the output
 // (after whitespace): a model that writes the tag later in its answer is
-// quoting it. The tags themselves are not counted as text.
+// quoting it. The tags are not kept as text; each counts as one
+// reasoning token (thinkTags), as in the tokenizers of those models.
 type output struct {
 	times []float64 // seconds since t_send of every chunk carrying output
 
@@ -26,6 +27,9 @@ type output struct {
 	hasReasoning, hasAnswer, hasTool       bool
 
 	reasoningChunks, toolChunks, toolCalls int
+	// thinkTags counts the complete "<think>" and "</think>" tags seen:
+	// one token each in the tokenizers of the models that write them.
+	thinkTags int
 
 	think thinkState
 }
@@ -128,6 +132,7 @@ func (o *output) text(s string, t float64) (reasoning bool) {
 				return false
 			case strings.HasPrefix(trimmed, thinkOpen):
 				th.phase = phaseThink
+				o.thinkTags++
 				o.noteReasoning(at)
 				o.reasoningChunks += th.tagChunks // the chunks that began the tag
 				th.tagStarted, th.tagChunks = false, 0
@@ -151,6 +156,7 @@ func (o *output) text(s string, t float64) (reasoning bool) {
 			reasoning = true
 			if i := strings.Index(buf, thinkClose); i >= 0 {
 				o.reasoning.WriteString(buf[:i])
+				o.thinkTags++
 				th.phase = phaseAnswer
 				if rest := buf[i+len(thinkClose):]; rest != "" {
 					o.answerText(rest, t)

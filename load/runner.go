@@ -494,8 +494,8 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 // together, since all of them are output tokens.
 func (r *Runner) fillOutput(rec *record.Record, out *output, usage *llm.Usage, count bool) {
 	var reasoningLocal int
-	if out.reasoning.Len() > 0 && (count || usage == nil || !usage.HasReasoning) {
-		reasoningLocal = r.Tokenizer.Count(out.reasoning.String())
+	if out.hasReasoning && (count || usage == nil || !usage.HasReasoning) {
+		reasoningLocal = r.Tokenizer.Count(out.reasoning.String()) + out.thinkTags
 	}
 	if count {
 		rec.OutputTokensLocal = r.Tokenizer.Count(out.answer.String()) + reasoningLocal
@@ -503,16 +503,20 @@ func (r *Runner) fillOutput(rec *record.Record, out *output, usage *llm.Usage, c
 			rec.OutputTokensLocal += r.Tokenizer.Count(out.tool.String())
 		}
 	}
+	if usage != nil && usage.HasReasoning && usage.ReasoningTokens > 0 {
+		// Also when no reasoning was streamed: hidden reasoning, which
+		// the summary warns about.
+		rec.ReasoningTokens = usage.ReasoningTokens
+	}
 	if !out.hasReasoning && !out.hasTool {
 		return // a plain answer: ttft_s is its first answer token
 	}
 	if out.hasReasoning {
 		rec.TTFTReasoningS = out.firstReasoning
 		rec.ReasoningChunks = out.reasoningChunks
-		rec.ReasoningTokens = reasoningLocal
-	}
-	if usage != nil && usage.HasReasoning {
-		rec.ReasoningTokens = usage.ReasoningTokens
+		if usage == nil || !usage.HasReasoning {
+			rec.ReasoningTokens = reasoningLocal
+		}
 	}
 	if out.hasAnswer {
 		rec.TTFTAnswerS = out.firstAnswer

@@ -128,6 +128,13 @@ func Table(w io.Writer, s *stats.Summary) error {
 	}
 	fmt.Fprintln(bw)
 
+	if rs := s.Reasoning; rs != nil && rs.Requests > 0 {
+		line(bw, "reasoning", fmt.Sprintf("%d of %d requests; first reasoning token p50 %s ms, first answer token p50 %s ms; reasoning tokens mean %s (%.0f%% of their output)",
+			rs.Requests, s.Requests.Succeeded, num(1000*rs.TTFTReasoning.P50), num(1000*rs.TTFTAnswer.P50), num(rs.ReasoningTokens.Mean), 100*rs.TokenShare))
+	}
+	if tc := s.ToolCalls; tc != nil {
+		line(bw, "tool calls", fmt.Sprintf("%d requests, %d calls; first tool-call chunk p50 %s ms", tc.Requests, tc.Calls, num(1000*tc.TTFTToolCall.P50)))
+	}
 	t := s.Throughput
 	line(bw, "throughput", fmt.Sprintf("%s output tok/s, %s input tok/s, %s total tok/s, %s req/s",
 		num(t.OutputTokensPerS), num(t.InputTokensPerS), num(t.TotalTokensPerS), num(t.RequestsPerS)))

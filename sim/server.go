@@ -76,7 +76,26 @@ type Options struct {
 	// usage.prompt_tokens_details.cached_tokens and llama.cpp-style
 	// timings.cache_n). 0 means no cache, as before.
 	PrefixCacheBlocks int
+	// ReasoningTokens, if positive, makes the OpenAI routes answer like a
+	// reasoning model: the first ReasoningTokens output tokens of every
+	// response (all of them when it has fewer) are reasoning, the rest
+	// the answer, and usage reports them in
+	// completion_tokens_details.reasoning_tokens. ReasoningField says how
+	// they are sent: "reasoning_content" (vLLM's reasoning parsers,
+	// DeepSeek; the default), "reasoning" (newer vLLM, gateways) or
+	// "think" (answer text between "<think>" and "</think>" tokens, the
+	// first and the last reasoning token, as a model served without a
+	// reasoning parser writes them).
+	ReasoningTokens int
+	ReasoningField  string
 }
+
+// Reasoning fields of Options.ReasoningField.
+const (
+	ReasoningContent = "reasoning_content"
+	ReasoningPlain   = "reasoning"
+	ReasoningThink   = "think"
+)
 
 // Trace is the ground truth of one accepted request, as the engine saw it.
 // Times are real (scaled) wall-clock times with a monotonic reading.
@@ -145,6 +164,9 @@ type Server struct {
 	tok     *workload.Tokenizer
 	ids     atomic.Uint64
 	prefix  *prefixCache // nil: no prefix cache
+	// reasoning is Options.ReasoningTokens, reasoningField its field.
+	reasoning      int
+	reasoningField string
 
 	mu        sync.Mutex
 	b         *batcher
@@ -219,6 +241,18 @@ func New(opts Options) (*Server, error) {
 	if opts.PrefixCacheBlocks > 0 {
 		s.prefix = newPrefixCache(opts.PrefixCacheBlocks)
 	}
+	if opts.ReasoningTokens < 0 {
+		return nil, fmt.Errorf("sim: negative reasoning tokens %d", opts.ReasoningTokens)
+	}
+	switch opts.ReasoningField {
+	case "":
+		s.reasoningField = ReasoningContent
+	case ReasoningContent, ReasoningPlain, ReasoningThink:
+		s.reasoningField = opts.ReasoningField
+	default:
+		return nil, fmt.Errorf("sim: reasoning field must be %s, %s or %s, got %q", ReasoningContent, ReasoningPlain, ReasoningThink, opts.ReasoningField)
+	}
+	s.reasoning = opts.ReasoningTokens
 	if opts.RPM < 0 || opts.TPM < 0 {
 		return nil, fmt.Errorf("sim: negative quota (rpm %d, tpm %d)", opts.RPM, opts.TPM)
 	}

@@ -163,6 +163,12 @@ type Summary struct {
 	// RequestedLengths describes the max_tokens asked for and how many
 	// drawn lengths were clipped (stats/lengths.go).
 	RequestedLengths *RequestedLengths `json:"requested_lengths,omitempty"`
+	// Reasoning describes the reasoning output of successful requests
+	// (stats/reasoning.go); nil when no request reasoned.
+	Reasoning *Reasoning `json:"reasoning,omitempty"`
+	// ToolCalls describes the tool calls of successful requests; nil when
+	// none made one.
+	ToolCalls *ToolCalls `json:"tool_calls,omitempty"`
 	// Warnings are other conditions that make the numbers misleading, one
 	// sentence each: most prompt tokens served from cache, many lengths
 	// clipped.
@@ -322,7 +328,9 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 	defer func() {
 		s.PromptCache = promptCache(recs)
 		s.RequestedLengths = requestedLengths(recs)
-		for _, w := range []string{cacheWarning(s.PromptCache), clipWarning(s.RequestedLengths), SimLateWarning(run.Sim)} {
+		s.Reasoning = reasoningOf(recs)
+		s.ToolCalls = toolCallsOf(recs)
+		for _, w := range append([]string{cacheWarning(s.PromptCache), clipWarning(s.RequestedLengths), SimLateWarning(run.Sim)}, reasoningWarnings(s.Reasoning)...) {
 			if w != "" {
 				s.Warnings = append(s.Warnings, w)
 			}
