@@ -51,4 +51,3 @@ func TestReasoningSummary(t *testing.T) {
 		t.Errorf("a plain run has reasoning %+v, tool calls %+v", s.Reasoning, s.ToolCalls)
 	}
 }
-
