@@ -106,7 +106,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.SystemPrompt, "system-prompt", cfg.SystemPrompt, "system message sent with every request (and paid for on every request)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed gives the same lengths, prompt-set choices and arrivals")
 	fs.Uint64Var(&cfg.PromptSeed, "prompt-seed", cfg.PromptSeed, "seed of synthetic prompt texts: the same --seed and --prompt-seed give the same texts (0: random per run, so no two runs share a prompt prefix; config.yaml records the one used)")
-	fs.StringVar(&cfg.Tokenizer, "tokenizer", cfg.Tokenizer, "local tokenizer (cl100k_base, o200k_base, p50k_base, r50k_base)")
+	fs.StringVar(&cfg.Tokenizer, "tokenizer", cfg.Tokenizer, "local tokenizer: cl100k_base, o200k_base, p50k_base, r50k_base, or hf:FILE for a Hugging Face tokenizer.json (BPE: Llama, Mistral, Qwen, …)")
 	// Load shape.
 	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "load shape: concurrency (closed loop), batch-sequential, batch-interval, rate (open loop)")
 	fs.Var(&cfg.Concurrency, "concurrency", "closed-loop concurrent requests; a list (1,5,10) runs a sweep")
