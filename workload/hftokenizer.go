@@ -45,7 +45,7 @@ type hfTokenizer struct {
 	// by first byte, longest first.
 	added map[byte][]string
 
-	cache sync.Map // piece → []int, bounded by cacheSize
+	cache  sync.Map // piece → []int, bounded by cacheSize
 	cached int64
 	mu     sync.Mutex
 }
