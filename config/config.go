@@ -32,11 +32,14 @@ type Config struct {
 	// APIKey is sent as a bearer token; written only as "REDACTED".
 	APIKey string `yaml:"api_key,omitempty"`
 	Model  string `yaml:"model"`
-	// API is "chat" or "completions".
-	API       string            `yaml:"api"`
-	Stream    bool              `yaml:"stream"`
-	IgnoreEOS bool              `yaml:"ignore_eos"`
-	Headers   map[string]string `yaml:"headers,omitempty"`
+	// API is "chat", "completions" or "embeddings".
+	API string `yaml:"api"`
+	// EmbeddingBatch is the number of inputs of each embeddings request
+	// (API "embeddings"); 0 means 1.
+	EmbeddingBatch int               `yaml:"embedding_batch,omitempty"`
+	Stream         bool              `yaml:"stream"`
+	IgnoreEOS      bool              `yaml:"ignore_eos"`
+	Headers        map[string]string `yaml:"headers,omitempty"`
 	// SecretHeaders names headers whose values are credentials beyond
 	// those SecretHeader recognises by name (Authorization, *-Key,
 	// *-Token, Cookie, …): their values are written as "REDACTED" and
@@ -281,8 +284,17 @@ func (c *Config) fieldProblems(n namer) []problem {
 	add := func(key, format string, a ...any) {
 		ps = append(ps, problem{key: key, subject: true, msg: fmt.Sprintf(format, a...)})
 	}
-	if c.API != "chat" && c.API != "completions" {
-		add("api", "%q is not known (known: chat, completions)", c.API)
+	switch c.API {
+	case "chat", "completions":
+	case "embeddings":
+		if p := c.Provider; p != "" && p != ProviderOpenAI && p != ProviderSim {
+			add("api", "embeddings needs provider openai or sim, not %s", p)
+		}
+	default:
+		add("api", "%q is not known (known: chat, completions, embeddings)", c.API)
+	}
+	if c.EmbeddingBatch < 0 {
+		add("embedding_batch", "must be at least 1, got %d", c.EmbeddingBatch)
 	}
 	if len(c.Concurrency) == 0 && (orDefault(c.Mode, ModeConcurrency) == ModeConcurrency || c.Sweep == SweepAuto) {
 		add("concurrency", "needs a value")

@@ -19,6 +19,7 @@ type API string
 const (
 	APIChat       API = "chat"        // /v1/chat/completions: messages in, delta.content out
 	APICompletion API = "completions" // /v1/completions: prompt in, text out
+	APIEmbeddings API = "embeddings"  // /v1/embeddings: Inputs in, one vector each out
 )
 
 // Message is one chat message.
@@ -34,6 +35,9 @@ type Request struct {
 	API      API
 	Messages []Message
 	Prompt   string
+	// Inputs are the texts of an embeddings request (API embeddings), one
+	// vector each.
+	Inputs []string
 	// MaxTokens caps the output; 0 leaves it to the server.
 	MaxTokens int
 	// IgnoreEOS asks the server to generate exactly MaxTokens tokens
@@ -91,6 +95,8 @@ type Event struct {
 	// and argument fragments it carries, concatenated.
 	ToolCalls    int
 	ToolCallText string
+	// Embeddings counts the vectors an embeddings response carried.
+	Embeddings int
 	// Usage is set when the event carries the server's token accounting.
 	Usage *Usage
 	// FinishReason is set on the event that ends generation ("stop", "length").

@@ -38,6 +38,40 @@ type Template struct {
 	Temperature *float64
 	Extra       map[string]any
 	Headers     map[string]string
+	// EmbeddingBatch is the number of inputs of each embeddings request
+	// (API embeddings); 0 means 1.
+	EmbeddingBatch int
+}
+
+// request returns request id's prompt and request. An embeddings request
+// carries EmbeddingBatch inputs, prompts id·B to id·B+B−1 of the source;
+// the prompt returned sums their tokens and asks for no output.
+func (r *Runner) request(id int64) (workload.Prompt, *llm.Request) {
+	t := &r.Template
+	if t.API != llm.APIEmbeddings {
+		p := r.Source.Prompt(id)
+		return p, t.build(p)
+	}
+	n := max(t.EmbeddingBatch, 1)
+	req := &llm.Request{Model: t.Model, API: t.API, Extra: t.Extra, Headers: t.Headers, Inputs: make([]string, 0, n)}
+	var p workload.Prompt
+	for k := range n {
+		q := r.Source.Prompt(id*int64(n) + int64(k))
+		text := q.Text
+		if q.System != "" {
+			text = q.System + "\n\n" + q.Text
+		}
+		req.Inputs = append(req.Inputs, text)
+		if k == 0 {
+			p = q
+			continue
+		}
+		p.InputTokens += q.InputTokens
+		p.SystemTokens += q.SystemTokens
+		p.InputClipped = p.InputClipped || q.InputClipped
+	}
+	p.MaxTokens, p.OutputClipped = 0, false
+	return p, req
 }
 
 func (t *Template) build(p workload.Prompt) *llm.Request {
@@ -310,8 +344,7 @@ func (s *runState) sleepUntil(at time.Duration) bool {
 //
 // do returns the error kind of the request's outcome, "" for a success.
 func (r *Runner) do(ctx, interrupt, sched context.Context, sl slot, emit func(*record.Record)) llm.ErrorKind {
-	p := r.Source.Prompt(sl.id)
-	req := r.Template.build(p)
+	p, req := r.request(sl.id)
 	for attempt := 0; ; attempt++ {
 		if interrupt.Err() != nil || attempt > 0 && sched.Err() != nil {
 			emit(r.canceled(sched, sl, p, req, attempt))
@@ -383,6 +416,7 @@ func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt
 		Stream:                       req.Stream,
 		ConnBackoffS:                 sl.backoff.Seconds(),
 		InputTokensClipped:           p.InputClipped,
+		Inputs:                       len(req.Inputs),
 		RequestedOutputTokensClipped: p.OutputClipped,
 	}
 }

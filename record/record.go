@@ -95,6 +95,9 @@ type Record struct {
 	// taking from its prompt (prefix) cache, tokens; absent when the server
 	// reported nothing about its cache (see docs/providers.md).
 	CachedInputTokens *int `json:"cached_input_tokens,omitempty"`
+	// Inputs is the number of inputs of an embeddings request (one vector
+	// each); absent for every other request.
+	Inputs int `json:"inputs,omitempty"`
 	// RequestedOutputTokens is the max_tokens sent (0: none).
 	RequestedOutputTokens int `json:"requested_output_tokens"`
 	// InputTokensClipped and RequestedOutputTokensClipped tell that the

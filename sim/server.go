@@ -177,6 +177,9 @@ type Server struct {
 	// Delivery lateness totals (see Stats).
 	deliveredTokens, lateTokens, lateRequests int64
 	maxLate                                   time.Duration
+	// embedBusy is when the embeddings passes queued so far end
+	// (sim/embeddings.go).
+	embedBusy time.Time
 
 	wake      chan struct{} // buffered 1: new work was queued
 	done      chan struct{} // closed by Close
@@ -519,8 +522,8 @@ func (r *traceRing) all() []Trace {
 // ServeHTTP routes each wire protocol to its handler: Bedrock runtime
 // (/model/…), SageMaker runtime (/endpoints/…), TGI (/generate,
 // /generate_stream, /info), Ollama (/api/…) and the OpenAI-compatible API
-// (POST /v1/chat/completions, POST /v1/completions, GET /v1/models, also
-// without the /v1 prefix).
+// (POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings,
+// GET /v1/models, also without the /v1 prefix).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
@@ -543,6 +546,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveGenerate(w, r, true)
 	case "/completions":
 		s.serveGenerate(w, r, false)
+	case "/embeddings":
+		s.serveEmbeddings(w, r)
 	case "/models":
 		if r.Method != http.MethodGet {
 			writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "method "+r.Method+" not allowed; use GET")
@@ -551,6 +556,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveModels(w)
 	default:
 		writeError(w, http.StatusNotFound, "not_found_error", "unknown path "+r.URL.Path+
-			" (serving /v1/chat/completions, /v1/completions, /v1/models)")
+			" (serving /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models)")
 	}
 }
