@@ -221,3 +221,31 @@ func TestReasoningAgainstSimulator(t *testing.T) {
 		})
 	}
 }
+
+// FuzzThinkSplitter checks that how a text is cut into chunks does not
+// change what the splitter takes for reasoning and for answer, nor how
+// many tags it counted: tags split across chunks are found all the same.
+func FuzzThinkSplitter(f *testing.F) {
+	for _, s := range []string{"<think>a</think>b", "\n <think>\nx y</think>\n\nz", "<th", "<think>never", "a<think>b</think>", "</think>x", "<think></think>", "<think><think></think></think>"} {
+		f.Add(s, uint64(0x9e3779b97f4a7c15))
+	}
+	f.Fuzz(func(t *testing.T, s string, cuts uint64) {
+		var whole output
+		whole.add(&llm.Event{Text: s}, 1)
+		whole.finish()
+		var parts output
+		rest := s
+		for i := 0; rest != ""; i++ {
+			n := 1 + int(cuts>>(i%60)&7) // chunks of 1 to 8 bytes
+			n = min(n, len(rest))
+			parts.add(&llm.Event{Text: rest[:n]}, float64(i+1))
+			rest = rest[n:]
+		}
+		parts.finish()
+		if whole.reasoning.String() != parts.reasoning.String() || whole.answer.String() != parts.answer.String() ||
+			whole.thinkTags != parts.thinkTags || whole.hasReasoning != parts.hasReasoning || whole.hasAnswer != parts.hasAnswer {
+			t.Errorf("%q whole: reasoning %q answer %q tags %d; in chunks: reasoning %q answer %q tags %d",
+				s, whole.reasoning.String(), whole.answer.String(), whole.thinkTags, parts.reasoning.String(), parts.answer.String(), parts.thinkTags)
+		}
+	})
+}
