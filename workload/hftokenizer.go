@@ -161,6 +161,9 @@ func loadHFTokenizer(path string) (*hfTokenizer, error) {
 		}
 		maxID = max(maxID, id)
 	}
+	if maxID >= 4*len(t.vocab)+1024 {
+		return nil, fmt.Errorf("token ids run to %d for %d tokens", maxID, len(t.vocab))
+	}
 	t.tokens = make([]string, maxID+1)
 	for s, id := range t.vocab {
 		t.tokens[id] = s
