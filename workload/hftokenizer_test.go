@@ -3,6 +3,9 @@ package workload
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // The two tokenizer.json files in testdata are small BPE vocabularies in
@@ -111,4 +114,32 @@ func TestHFTokenizerSyntheticPrompts(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzHFTokenizer checks that any text encodes without a panic and, under
+// the byte-level tokenizer, decodes back to itself once NFC-normalized,
+// and that the metaspace tokenizer never drops a byte it cannot merge
+// (byte fallback: at least one token per byte that is not a vocabulary
+// character).
+func FuzzHFTokenizer(f *testing.F) {
+	bl, err := NewTokenizer("hf:testdata/bytelevel-tokenizer.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	ms, err := NewTokenizer("hf:testdata/metaspace-tokenizer.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"the cat", "<|im_start|>x<|im_end|>", "  \n\t", "é\u0301", "\xff\xfe", "<unk></s>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := norm.NFC.String(s)
+		if got := bl.Decode(bl.Encode(s)); utf8.ValidString(s) && got != want {
+			t.Errorf("%q decodes to %q, want %q", s, got, want)
+		}
+		if n := ms.Count(s); s != "" && n == 0 {
+			t.Errorf("%q counts 0 tokens", s)
+		}
+	})
 }
