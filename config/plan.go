@@ -58,7 +58,12 @@ func (c *Config) planString(keyFrom string) string {
 	if !c.Stream {
 		stream = "not streaming"
 	}
-	line("model", "%s; api %s, %s, ignore_eos %t; API key %s", orDefault(c.Model, "(the endpoint's default)"), c.API, stream, c.IgnoreEOS, key)
+	if c.API == "embeddings" {
+		line("model", "%s; api embeddings, %d %s per request, not streamed, no output; API key %s", orDefault(c.Model, "(the endpoint's default)"),
+			max(c.EmbeddingBatch, 1), plural(max(c.EmbeddingBatch, 1), "input", "inputs"), key)
+	} else {
+		line("model", "%s; api %s, %s, ignore_eos %t; API key %s", orDefault(c.Model, "(the endpoint's default)"), c.API, stream, c.IgnoreEOS, key)
+	}
 	if len(r.Headers) > 0 {
 		var hs []string
 		for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
