@@ -143,3 +143,27 @@ func FuzzHFTokenizer(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTokenizerCount compares counting a 4,000-token synthetic
+// prompt with cl100k_base and with the byte-level tokenizer.json.
+func BenchmarkTokenizerCount(b *testing.B) {
+	for _, name := range []string{"cl100k_base", "hf:testdata/bytelevel-tokenizer.json"} {
+		tok, err := NewTokenizer(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		src, err := NewSource(Options{MeanInputTokens: 4000, MeanOutputTokens: 16, Seed: 1, Tokenizer: tok})
+		if err != nil {
+			b.Fatal(err)
+		}
+		text := src.Prompt(0).Text
+		b.Run(strings.TrimSuffix(strings.TrimPrefix(name, "hf:testdata/"), ".json"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if tok.Count(text) != 4000 {
+					b.Fatal("not 4000")
+				}
+			}
+		})
+	}
+}
