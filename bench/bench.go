@@ -275,13 +275,14 @@ func Check(cfg *config.Config) error {
 // Template is the request template of cfg.
 func Template(cfg *config.Config) load.Template {
 	return load.Template{
-		Model:       cfg.Model,
-		API:         llm.API(cfg.API),
-		Stream:      cfg.Stream,
-		IgnoreEOS:   cfg.IgnoreEOS,
-		Temperature: cfg.Temperature,
-		Extra:       cfg.ExtraBody,
-		Headers:     cfg.Headers,
+		Model:          cfg.Model,
+		API:            llm.API(cfg.API),
+		Stream:         cfg.Stream && cfg.API != string(llm.APIEmbeddings),
+		EmbeddingBatch: cfg.EmbeddingBatch,
+		IgnoreEOS:      cfg.IgnoreEOS,
+		Temperature:    cfg.Temperature,
+		Extra:          cfg.ExtraBody,
+		Headers:        cfg.Headers,
 	}
 }
 
@@ -401,7 +402,7 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, ep *endpoint, 
 		Model:              cfg.Model,
 		BaseURL:            ep.baseURL,
 		API:                APILabel(cfg),
-		Stream:             cfg.Stream,
+		Stream:             cfg.Stream && cfg.API != string(llm.APIEmbeddings),
 		Mode:               mode,
 		Concurrency:        ConcurrencyCap(plan),
 		MaxRequests:        cfg.MaxRequests,
@@ -596,6 +597,8 @@ func startSim(p sim.Profile, cfg *config.Config) (srv *sim.Server, baseURL strin
 		ModelName:             cfg.Model,
 		Seed:                  cfg.Seed,
 		PrefixCacheBlocks:     cfg.Sim.PrefixCacheBlocks,
+		ReasoningTokens:       cfg.Sim.ReasoningTokens,
+		ReasoningField:        cfg.Sim.ReasoningField,
 		// Nothing reads the ground-truth traces during a run, and a ring
 		// of them would grow with completed requests (≈3 KiB each).
 		TraceCapacity: -1,

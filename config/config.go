@@ -32,11 +32,14 @@ type Config struct {
 	// APIKey is sent as a bearer token; written only as "REDACTED".
 	APIKey string `yaml:"api_key,omitempty"`
 	Model  string `yaml:"model"`
-	// API is "chat" or "completions".
-	API       string            `yaml:"api"`
-	Stream    bool              `yaml:"stream"`
-	IgnoreEOS bool              `yaml:"ignore_eos"`
-	Headers   map[string]string `yaml:"headers,omitempty"`
+	// API is "chat", "completions" or "embeddings".
+	API string `yaml:"api"`
+	// EmbeddingBatch is the number of inputs of each embeddings request
+	// (API "embeddings"); 0 means 1.
+	EmbeddingBatch int               `yaml:"embedding_batch,omitempty"`
+	Stream         bool              `yaml:"stream"`
+	IgnoreEOS      bool              `yaml:"ignore_eos"`
+	Headers        map[string]string `yaml:"headers,omitempty"`
 	// SecretHeaders names headers whose values are credentials beyond
 	// those SecretHeader recognises by name (Authorization, *-Key,
 	// *-Token, Cookie, …): their values are written as "REDACTED" and
@@ -175,6 +178,12 @@ type SimConfig struct {
 	// PrefixCacheBlocks enables the simulator's prefix cache, that many
 	// 64-byte blocks of prompt text (0: none).
 	PrefixCacheBlocks int `yaml:"prefix_cache_blocks"`
+	// ReasoningTokens makes the simulator a reasoning model: the first
+	// that many output tokens of each response are reasoning, sent in
+	// ReasoningField ("reasoning_content", "reasoning" or "think"; see
+	// sim.Options).
+	ReasoningTokens int    `yaml:"reasoning_tokens,omitempty"`
+	ReasoningField  string `yaml:"reasoning_field,omitempty"`
 }
 
 // Validate returns every problem found, joined, one line each; each is
@@ -240,6 +249,14 @@ func (c *Config) endpointProblems(n namer) []problem {
 	if c.RPM < 0 || c.TPM < 0 {
 		ps = append(ps, problem{key: "rpm", subject: true, msg: "and --tpm must not be negative"})
 	}
+	if c.Sim.ReasoningTokens < 0 {
+		ps = append(ps, problem{key: "sim.reasoning_tokens", subject: true, msg: fmt.Sprintf("must not be negative, got %d", c.Sim.ReasoningTokens)})
+	}
+	switch c.Sim.ReasoningField {
+	case "", "reasoning_content", "reasoning", "think":
+	default:
+		ps = append(ps, problem{key: "sim.reasoning_field", subject: true, msg: fmt.Sprintf("%q is not known (known: reasoning_content, reasoning, think)", c.Sim.ReasoningField)})
+	}
 	if c.Sim.CloseAfterResponse.D() < 0 {
 		ps = append(ps, problem{key: "sim.close_after_response", subject: true, msg: fmt.Sprintf("must not be negative, got %s", c.Sim.CloseAfterResponse.D())})
 	}
@@ -267,8 +284,17 @@ func (c *Config) fieldProblems(n namer) []problem {
 	add := func(key, format string, a ...any) {
 		ps = append(ps, problem{key: key, subject: true, msg: fmt.Sprintf(format, a...)})
 	}
-	if c.API != "chat" && c.API != "completions" {
-		add("api", "%q is not known (known: chat, completions)", c.API)
+	switch c.API {
+	case "chat", "completions":
+	case "embeddings":
+		if p := c.Provider; p != "" && p != ProviderOpenAI && p != ProviderSim {
+			add("api", "embeddings needs provider openai or sim, not %s", p)
+		}
+	default:
+		add("api", "%q is not known (known: chat, completions, embeddings)", c.API)
+	}
+	if c.EmbeddingBatch < 0 {
+		add("embedding_batch", "must be at least 1, got %d", c.EmbeddingBatch)
 	}
 	if len(c.Concurrency) == 0 && (orDefault(c.Mode, ModeConcurrency) == ModeConcurrency || c.Sweep == SweepAuto) {
 		add("concurrency", "needs a value")

@@ -33,6 +33,9 @@ func (c *Config) planString(keyFrom string) string {
 		if c.Sim.PrefixCacheBlocks > 0 {
 			cache = fmt.Sprintf("prefix cache of %d blocks", c.Sim.PrefixCacheBlocks)
 		}
+		if c.Sim.ReasoningTokens > 0 {
+			cache += fmt.Sprintf(", %d reasoning tokens in %s", c.Sim.ReasoningTokens, orDefault(c.Sim.ReasoningField, "reasoning_content"))
+		}
 		line("endpoint", "built-in simulator, profile %s (time scale %g, max %d concurrent requests, %s)",
 			orDefault(c.Sim.Profile, DefaultSimProfile), c.Sim.TimeScale, c.Sim.MaxConcurrentRequests, cache)
 	case "":
@@ -55,7 +58,12 @@ func (c *Config) planString(keyFrom string) string {
 	if !c.Stream {
 		stream = "not streaming"
 	}
-	line("model", "%s; api %s, %s, ignore_eos %t; API key %s", orDefault(c.Model, "(the endpoint's default)"), c.API, stream, c.IgnoreEOS, key)
+	if c.API == "embeddings" {
+		line("model", "%s; api embeddings, %d %s per request, not streamed, no output; API key %s", orDefault(c.Model, "(the endpoint's default)"),
+			max(c.EmbeddingBatch, 1), plural(max(c.EmbeddingBatch, 1), "input", "inputs"), key)
+	} else {
+		line("model", "%s; api %s, %s, ignore_eos %t; API key %s", orDefault(c.Model, "(the endpoint's default)"), c.API, stream, c.IgnoreEOS, key)
+	}
 	if len(r.Headers) > 0 {
 		var hs []string
 		for _, k := range slices.Sorted(maps.Keys(r.Headers)) {

@@ -19,6 +19,7 @@ type API string
 const (
 	APIChat       API = "chat"        // /v1/chat/completions: messages in, delta.content out
 	APICompletion API = "completions" // /v1/completions: prompt in, text out
+	APIEmbeddings API = "embeddings"  // /v1/embeddings: Inputs in, one vector each out
 )
 
 // Message is one chat message.
@@ -34,6 +35,9 @@ type Request struct {
 	API      API
 	Messages []Message
 	Prompt   string
+	// Inputs are the texts of an embeddings request (API embeddings), one
+	// vector each.
+	Inputs []string
 	// MaxTokens caps the output; 0 leaves it to the server.
 	MaxTokens int
 	// IgnoreEOS asks the server to generate exactly MaxTokens tokens
@@ -63,14 +67,36 @@ type Usage struct {
 	// PromptTokens is always the whole prompt.
 	CachedPromptTokens int  `json:"-"`
 	HasCached          bool `json:"-"`
+	// ReasoningTokens is how many of CompletionTokens the server reports
+	// as reasoning, when HasReasoning: OpenAI's and vLLM's
+	// usage.completion_tokens_details.reasoning_tokens.
+	ReasoningTokens int  `json:"-"`
+	HasReasoning    bool `json:"-"`
 }
 
 // Event is one unit read from a response: output text, usage, or both.
 // A non-streamed response yields a single Event holding all of its text.
+//
+// Output comes in three kinds, all of them output tokens (docs/metrics.md,
+// "Reasoning and tool calls"): answer text (Text), reasoning text
+// (Reasoning) and tool calls (ToolCalls, ToolCallText). An event carries
+// output when any of them is non-empty. Providers pass "<think>" blocks
+// in Text as they come; the runner splits them off.
 type Event struct {
-	// Text is output text carried by this event; empty for events that
+	// Text is answer text carried by this event; empty for events that
 	// carry none (role-only deltas, usage-only chunks).
 	Text string
+	// Reasoning is reasoning text carried by this event: a delta's
+	// "reasoning_content" (vLLM, DeepSeek) or "reasoning" (newer vLLM,
+	// OpenRouter and other gateways).
+	Reasoning string
+	// ToolCalls counts the tool calls this event starts (the first delta
+	// of each tool_calls index); ToolCallText holds the function names
+	// and argument fragments it carries, concatenated.
+	ToolCalls    int
+	ToolCallText string
+	// Embeddings counts the vectors an embeddings response carried.
+	Embeddings int
 	// Usage is set when the event carries the server's token accounting.
 	Usage *Usage
 	// FinishReason is set on the event that ends generation ("stop", "length").
@@ -83,6 +109,11 @@ type Event struct {
 	// latencyMs, "prompt_eval_s" and "eval_s" for Ollama and llama.cpp).
 	// Providers convert units; they never add llmload's own clock readings.
 	ServerTiming map[string]float64
+}
+
+// HasOutput reports whether the event carries output of any kind.
+func (e *Event) HasOutput() bool {
+	return e.Text != "" || e.Reasoning != "" || e.ToolCalls > 0 || e.ToolCallText != ""
 }
 
 // Stream yields the events of one response in arrival order.

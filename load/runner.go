@@ -38,6 +38,40 @@ type Template struct {
 	Temperature *float64
 	Extra       map[string]any
 	Headers     map[string]string
+	// EmbeddingBatch is the number of inputs of each embeddings request
+	// (API embeddings); 0 means 1.
+	EmbeddingBatch int
+}
+
+// request returns request id's prompt and request. An embeddings request
+// carries EmbeddingBatch inputs, prompts id·B to id·B+B−1 of the source;
+// the prompt returned sums their tokens and asks for no output.
+func (r *Runner) request(id int64) (workload.Prompt, *llm.Request) {
+	t := &r.Template
+	if t.API != llm.APIEmbeddings {
+		p := r.Source.Prompt(id)
+		return p, t.build(p)
+	}
+	n := max(t.EmbeddingBatch, 1)
+	req := &llm.Request{Model: t.Model, API: t.API, Extra: t.Extra, Headers: t.Headers, Inputs: make([]string, 0, n)}
+	var p workload.Prompt
+	for k := range n {
+		q := r.Source.Prompt(id*int64(n) + int64(k))
+		text := q.Text
+		if q.System != "" {
+			text = q.System + "\n\n" + q.Text
+		}
+		req.Inputs = append(req.Inputs, text)
+		if k == 0 {
+			p = q
+			continue
+		}
+		p.InputTokens += q.InputTokens
+		p.SystemTokens += q.SystemTokens
+		p.InputClipped = p.InputClipped || q.InputClipped
+	}
+	p.MaxTokens, p.OutputClipped = 0, false
+	return p, req
 }
 
 func (t *Template) build(p workload.Prompt) *llm.Request {
@@ -310,8 +344,7 @@ func (s *runState) sleepUntil(at time.Duration) bool {
 //
 // do returns the error kind of the request's outcome, "" for a success.
 func (r *Runner) do(ctx, interrupt, sched context.Context, sl slot, emit func(*record.Record)) llm.ErrorKind {
-	p := r.Source.Prompt(sl.id)
-	req := r.Template.build(p)
+	p, req := r.request(sl.id)
 	for attempt := 0; ; attempt++ {
 		if interrupt.Err() != nil || attempt > 0 && sched.Err() != nil {
 			emit(r.canceled(sched, sl, p, req, attempt))
@@ -383,6 +416,7 @@ func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt
 		Stream:                       req.Stream,
 		ConnBackoffS:                 sl.backoff.Seconds(),
 		InputTokensClipped:           p.InputClipped,
+		Inputs:                       len(req.Inputs),
 		RequestedOutputTokensClipped: p.OutputClipped,
 	}
 }
@@ -416,10 +450,9 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 	ctx = conns.context(ctx)
 	defer conns.fill(rec)
 	var (
-		text   strings.Builder
+		out    = output{times: make([]float64, 0, min(max(p.MaxTokens, 16), 4096)+1)}
 		usage  *llm.Usage
 		failed *llm.Error
-		times  = make([]float64, 0, min(max(p.MaxTokens, 16), 4096)+1)
 	)
 	var end time.Time // t_end: the read that ended the response, before Close
 	stream, err := r.Provider.Start(ctx, req)
@@ -439,10 +472,7 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 				failed = llm.Classify(ctx, err)
 				break
 			}
-			if ev.Text != "" {
-				times = append(times, now.Sub(sent).Seconds())
-				text.WriteString(ev.Text)
-			}
+			out.add(&ev, now.Sub(sent).Seconds())
 			if ev.Usage != nil {
 				usage = ev.Usage
 			}
@@ -464,13 +494,12 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		stream.Close()
 	}
 	rec.E2ES = end.Sub(sent).Seconds()
-	if len(times) > 0 {
-		rec.TTFTS = times[0]
-		rec.ChunkTimesS = times
+	out.finish()
+	if len(out.times) > 0 {
+		rec.TTFTS = out.times[0]
+		rec.ChunkTimesS = out.times
 	}
-	if usage == nil || checksOutputCount(sl.id) {
-		rec.OutputTokensLocal = r.Tokenizer.Count(text.String())
-	}
+	r.fillOutput(rec, &out, usage, usage == nil || checksOutputCount(sl.id))
 	if usage != nil {
 		rec.TokenSource = record.SourceServer
 		rec.InputTokens, rec.OutputTokens = usage.PromptTokens, usage.CompletionTokens
@@ -492,6 +521,44 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		rec.Error = oneLine(failed.Error())
 	}
 	return rec, failed
+}
+
+// fillOutput sets the record's reasoning and tool-call fields and the
+// local output count (when count): answer, reasoning and tool-call text
+// together, since all of them are output tokens.
+func (r *Runner) fillOutput(rec *record.Record, out *output, usage *llm.Usage, count bool) {
+	var reasoningLocal int
+	if out.hasReasoning && (count || usage == nil || !usage.HasReasoning) {
+		reasoningLocal = r.Tokenizer.Count(out.reasoning.String()) + out.thinkTags
+	}
+	if count {
+		rec.OutputTokensLocal = r.Tokenizer.Count(out.answer.String()) + reasoningLocal
+		if out.tool.Len() > 0 {
+			rec.OutputTokensLocal += r.Tokenizer.Count(out.tool.String())
+		}
+	}
+	if usage != nil && usage.HasReasoning && usage.ReasoningTokens > 0 {
+		// Also when no reasoning was streamed: hidden reasoning, which
+		// the summary warns about.
+		rec.ReasoningTokens = usage.ReasoningTokens
+	}
+	if !out.hasReasoning && !out.hasTool {
+		return // a plain answer: ttft_s is its first answer token
+	}
+	if out.hasReasoning {
+		rec.TTFTReasoningS = out.firstReasoning
+		rec.ReasoningChunks = out.reasoningChunks
+		if usage == nil || !usage.HasReasoning {
+			rec.ReasoningTokens = reasoningLocal
+		}
+	}
+	if out.hasAnswer {
+		rec.TTFTAnswerS = out.firstAnswer
+	}
+	rec.ToolCalls, rec.ToolCallChunks = out.toolCalls, out.toolChunks
+	if out.hasTool {
+		rec.TTFTToolCallS = out.firstTool
+	}
 }
 
 // When the server reports usage, the local tokenizer counts the output of

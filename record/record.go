@@ -50,13 +50,35 @@ type Record struct {
 	// SentS is t_send: when the request was handed to the HTTP client,
 	// seconds since run start.
 	SentS float64 `json:"sent_s"`
-	// TTFTS is t_first − t_send in seconds; absent when no output text arrived.
+	// TTFTS is t_first − t_send in seconds, t_first the arrival of the
+	// first chunk carrying output of any kind (answer, reasoning or tool
+	// call); absent when no output arrived.
 	TTFTS float64 `json:"ttft_s,omitempty"`
+	// TTFTReasoningS, TTFTAnswerS and TTFTToolCallS are the arrivals of
+	// the first chunk carrying reasoning, answer text (other than
+	// whitespace) and a tool call, seconds since t_send. They are written
+	// only for a response that carried reasoning or tool calls (for any
+	// other, the first answer token is TTFTS), each absent when its kind
+	// never arrived.
+	TTFTReasoningS float64 `json:"ttft_reasoning_s,omitempty"`
+	TTFTAnswerS    float64 `json:"ttft_answer_s,omitempty"`
+	TTFTToolCallS  float64 `json:"ttft_tool_call_s,omitempty"`
+	// ReasoningChunks counts the chunks that carried reasoning (a
+	// reasoning delta, or text or tags of a think block). ReasoningTokens
+	// is the server's usage.completion_tokens_details.reasoning_tokens
+	// when it reported it, else the local tokenizer's count of the
+	// reasoning text; reasoning tokens are part of OutputTokens.
+	ReasoningChunks int `json:"reasoning_chunks,omitempty"`
+	ReasoningTokens int `json:"reasoning_tokens,omitempty"`
+	// ToolCalls counts the tool calls the response made (distinct
+	// tool_calls indices), ToolCallChunks the chunks that carried them.
+	ToolCalls      int `json:"tool_calls,omitempty"`
+	ToolCallChunks int `json:"tool_call_chunks,omitempty"`
 	// E2ES is t_end − t_send in seconds: to the end of the response, or to
 	// the failure.
 	E2ES float64 `json:"e2e_s"`
-	// ChunkTimesS holds the arrival of every chunk carrying output text,
-	// seconds since t_send; the first equals TTFTS.
+	// ChunkTimesS holds the arrival of every chunk carrying output of
+	// any kind, seconds since t_send; the first equals TTFTS.
 	ChunkTimesS []float64 `json:"chunk_times_s,omitempty"`
 	// InputTokens and OutputTokens are the counts statistics use: the
 	// server's usage when it reported one (TokenSource "server"), else the
@@ -73,6 +95,9 @@ type Record struct {
 	// taking from its prompt (prefix) cache, tokens; absent when the server
 	// reported nothing about its cache (see docs/providers.md).
 	CachedInputTokens *int `json:"cached_input_tokens,omitempty"`
+	// Inputs is the number of inputs of an embeddings request (one vector
+	// each); absent for every other request.
+	Inputs int `json:"inputs,omitempty"`
 	// RequestedOutputTokens is the max_tokens sent (0: none).
 	RequestedOutputTokens int `json:"requested_output_tokens"`
 	// InputTokensClipped and RequestedOutputTokensClipped tell that the

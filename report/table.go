@@ -122,15 +122,38 @@ func Table(w io.Writer, s *stats.Summary) error {
 		{"output tokens", m.OutputTokens, 1, "tok"},
 		{"schedule lag", m.ScheduleLag, 1000, "ms"},
 	}
+	if r.API == "embeddings" {
+		// No output: the output rows would be empty, not zero.
+		rows = slices.DeleteFunc(rows, func(row struct {
+			name  string
+			d     stats.Dist
+			scale float64
+			unit  string
+		}) bool {
+			return row.name != "E2E latency" && row.name != "input tokens" && row.name != "schedule lag"
+		})
+	}
 	fmt.Fprintf(bw, rowFmt, "metric", "n", "mean", "p50", "p90", "p99", "unit")
 	for _, row := range rows {
 		distRow(bw, row.name, row.d, row.scale, row.unit)
 	}
 	fmt.Fprintln(bw)
 
+	if rs := s.Reasoning; rs != nil && rs.Requests > 0 {
+		line(bw, "reasoning", fmt.Sprintf("%d of %d requests; first reasoning token p50 %s ms, first answer token p50 %s ms; reasoning tokens mean %s (%.0f%% of their output)",
+			rs.Requests, s.Requests.Succeeded, num(1000*rs.TTFTReasoning.P50), num(1000*rs.TTFTAnswer.P50), num(rs.ReasoningTokens.Mean), 100*rs.TokenShare))
+	}
+	if tc := s.ToolCalls; tc != nil {
+		line(bw, "tool calls", fmt.Sprintf("%d requests, %d calls; first tool-call chunk p50 %s ms", tc.Requests, tc.Calls, num(1000*tc.TTFTToolCall.P50)))
+	}
 	t := s.Throughput
-	line(bw, "throughput", fmt.Sprintf("%s output tok/s, %s input tok/s, %s total tok/s, %s req/s",
-		num(t.OutputTokensPerS), num(t.InputTokensPerS), num(t.TotalTokensPerS), num(t.RequestsPerS)))
+	if r.API == "embeddings" {
+		line(bw, "throughput", fmt.Sprintf("%s inputs/s, %s input tok/s, %s req/s (embeddings: no output, no TTFT or ITL)",
+			num(t.InputsPerS), num(t.InputTokensPerS), num(t.RequestsPerS)))
+	} else {
+		line(bw, "throughput", fmt.Sprintf("%s output tok/s, %s input tok/s, %s total tok/s, %s req/s",
+			num(t.OutputTokensPerS), num(t.InputTokensPerS), num(t.TotalTokensPerS), num(t.RequestsPerS)))
+	}
 	line(bw, "concurrency", fmt.Sprintf("mean %s, max %d", num(s.Concurrency.Mean), s.Concurrency.Max))
 	line(bw, "errors", errorsByKind(s.ErrorsByKind))
 	if h := s.ClientHealth; h != nil {

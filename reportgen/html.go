@@ -170,6 +170,16 @@ func renderRun(w io.Writer, d *runData, figs []figure, row Row, now time.Time) e
 	} {
 		v.Metrics = append(v.Metrics, metricView{Name: x.name, Unit: x.unit, Cells: distCells(x.d, x.scale)})
 	}
+	if rs := s.Reasoning; rs != nil && rs.Requests > 0 {
+		// Over the reasoning requests only (metrics.md, "Reasoning and tool calls").
+		v.Metrics = append(v.Metrics,
+			metricView{Name: "time to first reasoning token", Unit: "ms", Cells: distCells(rs.TTFTReasoning, 1000)},
+			metricView{Name: "time to first answer token", Unit: "ms", Cells: distCells(rs.TTFTAnswer, 1000)},
+			metricView{Name: "reasoning tokens", Unit: "tokens", Cells: distCells(rs.ReasoningTokens, 1)})
+	}
+	if tc := s.ToolCalls; tc != nil {
+		v.Metrics = append(v.Metrics, metricView{Name: "time to first tool-call chunk", Unit: "ms", Cells: distCells(tc.TTFTToolCall, 1000)})
+	}
 	v.RunHead = []string{"requests", "succeeded", "failed", "warm-up excluded", "window (s)", "output tok/s", "input tok/s", "total tok/s", "req/s", "in flight mean", "in flight max"}
 	v.RunCells = []string{strconv.Itoa(s.Requests.Total), strconv.Itoa(s.Requests.Succeeded), strconv.Itoa(s.Requests.Failed),
 		strconv.Itoa(s.Requests.WarmupExcluded), trim(s.WindowS), trim(s.Throughput.OutputTokensPerS), trim(s.Throughput.InputTokensPerS),

@@ -194,10 +194,16 @@ func (req *genRequest) params() genParams {
 // Response shapes.
 
 type usage struct {
-	PromptTokens        int            `json:"prompt_tokens"`
-	CompletionTokens    int            `json:"completion_tokens"`
-	TotalTokens         int            `json:"total_tokens"`
-	PromptTokensDetails *promptDetails `json:"prompt_tokens_details,omitempty"`
+	PromptTokens            int                `json:"prompt_tokens"`
+	CompletionTokens        int                `json:"completion_tokens"`
+	TotalTokens             int                `json:"total_tokens"`
+	PromptTokensDetails     *promptDetails     `json:"prompt_tokens_details,omitempty"`
+	CompletionTokensDetails *completionDetails `json:"completion_tokens_details,omitempty"`
+}
+
+// completionDetails is OpenAI's (and vLLM's) usage.completion_tokens_details.
+type completionDetails struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
 // promptDetails is vLLM's (and OpenAI's) usage.prompt_tokens_details.
@@ -213,8 +219,29 @@ type cacheTimings struct {
 }
 
 type delta struct {
-	Role    string `json:"role,omitempty"`
-	Content string `json:"content"`
+	Role             string `json:"role,omitempty"`
+	Content          string `json:"content"`
+	ReasoningContent string `json:"reasoning_content,omitempty"`
+	Reasoning        string `json:"reasoning,omitempty"`
+}
+
+// Kinds of output token, by the delta field that carries them.
+const (
+	kindContent   = iota // delta.content (or text, completions)
+	kindReasoning        // delta.reasoning_content
+	kindPlain            // delta.reasoning
+	kinds
+)
+
+// deltaOf is the delta carrying text as kind.
+func deltaOf(kind int, text string) *delta {
+	switch kind {
+	case kindReasoning:
+		return &delta{ReasoningContent: text}
+	case kindPlain:
+		return &delta{Reasoning: text}
+	}
+	return &delta{Content: text}
 }
 
 type chunkChoice struct {
@@ -236,8 +263,10 @@ type chunk struct {
 }
 
 type message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role             string `json:"role"`
+	Content          string `json:"content"`
+	ReasoningContent string `json:"reasoning_content,omitempty"`
+	Reasoning        string `json:"reasoning,omitempty"`
 }
 
 type fullChoice struct {
@@ -400,11 +429,14 @@ type responder struct {
 	pl      plan
 	started bool            // streaming headers sent
 	text    strings.Builder // non-streaming output
-	// buf is reused for every event; tmplHead and tmplTail are a
-	// content chunk's bytes before and after its quoted text (see
+	// reasoningText is the non-streaming output sent as reasoning_content
+	// or reasoning.
+	reasoningText strings.Builder
+	// buf is reused for every event; tmplHead and tmplTail are, per kind
+	// of token, a chunk's bytes before and after its quoted text (see
 	// plainToken).
 	buf                []byte
-	tmplHead, tmplTail []byte
+	tmplHead, tmplTail [kinds][]byte
 }
 
 func (wr *responder) event(v any) error {
@@ -439,16 +471,21 @@ const placeholder = "\x00"
 // tokens to leave at their emit times under many streams.
 // TestPlainTokenMatchesJSON holds it to event's output.
 func (wr *responder) plainToken(text string) (ok bool, err error) {
+	return wr.plainTokenOf(kindContent, text)
+}
+
+// plainTokenOf is plainToken for a token of kind.
+func (wr *responder) plainTokenOf(kind int, text string) (ok bool, err error) {
 	for i := 0; i < len(text); i++ {
 		if c := text[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			return false, nil
 		}
 	}
-	if wr.tmplHead == nil {
+	if wr.tmplHead[kind] == nil {
 		c := chunkChoice{}
 		p := placeholder
 		if wr.chat {
-			c.Delta = &delta{Content: p}
+			c.Delta = deltaOf(kind, p)
 		} else {
 			c.Text = &p
 		}
@@ -460,14 +497,14 @@ func (wr *responder) plainToken(text string) (ok bool, err error) {
 		if !found {
 			return false, nil
 		}
-		wr.tmplHead, wr.tmplTail = head, tail
+		wr.tmplHead[kind], wr.tmplTail[kind] = head, tail
 	}
 	b := append(wr.buf[:0], "data: "...)
-	b = append(b, wr.tmplHead...)
+	b = append(b, wr.tmplHead[kind]...)
 	b = append(b, '"')
 	b = append(b, text...)
 	b = append(b, '"')
-	b = append(b, wr.tmplTail...)
+	b = append(b, wr.tmplTail[kind]...)
 	wr.buf = append(b, "\n\n"...)
 	return true, wr.send()
 }
@@ -480,11 +517,43 @@ func (wr *responder) chunkOf(c chunkChoice) chunk {
 	return chunk{ID: wr.id, Object: obj, Created: wr.created, Model: wr.s.model, Choices: []chunkChoice{c}}
 }
 
+// reasoningTokens is how many of the response's first tokens are reasoning.
+func (wr *responder) reasoningTokens() int { return min(wr.s.reasoning, wr.pl.target) }
+
+// tokenOf returns output token i's text and the kind of delta that
+// carries it. Reasoning tokens of field "think", and of any field in the
+// completions API (which has no reasoning field), are content: the first
+// is "<think>", the last "</think>".
+func (wr *responder) tokenOf(i int) (string, int) {
+	text := word(wr.pl.hash, i)
+	n := wr.reasoningTokens()
+	if i >= n {
+		return text, kindContent
+	}
+	switch {
+	case wr.s.reasoningField == ReasoningThink || !wr.chat:
+		switch i {
+		case 0:
+			text = "<think>"
+		case n - 1:
+			text = "</think>"
+		}
+		return text, kindContent
+	case wr.s.reasoningField == ReasoningPlain:
+		return text, kindPlain
+	}
+	return text, kindReasoning
+}
+
 // token handles output token i.
 func (wr *responder) token(i int) error {
-	text := word(wr.pl.hash, i)
+	text, kind := wr.tokenOf(i)
 	if !wr.stream {
-		wr.text.WriteString(text)
+		if kind == kindContent {
+			wr.text.WriteString(text)
+		} else {
+			wr.reasoningText.WriteString(text)
+		}
 		return nil
 	}
 	if !wr.started {
@@ -500,13 +569,13 @@ func (wr *responder) token(i int) error {
 		}
 	}
 	if i > 0 && i < wr.pl.target-1 {
-		if ok, err := wr.plainToken(text); ok || err != nil {
+		if ok, err := wr.plainTokenOf(kind, text); ok || err != nil {
 			return err
 		}
 	}
 	c := chunkChoice{}
 	if wr.chat {
-		c.Delta = &delta{Content: text}
+		c.Delta = deltaOf(kind, text)
 	} else {
 		c.Text = &text
 	}
@@ -523,6 +592,9 @@ func (wr *responder) usageOf() usage {
 	u := usage{PromptTokens: wr.pl.prompt, CompletionTokens: wr.pl.target, TotalTokens: wr.pl.prompt + wr.pl.target}
 	if wr.pl.cacheOn {
 		u.PromptTokensDetails = &promptDetails{CachedTokens: wr.pl.cached}
+	}
+	if n := wr.reasoningTokens(); n > 0 {
+		u.CompletionTokensDetails = &completionDetails{ReasoningTokens: n}
 	}
 	return u
 }
@@ -556,6 +628,12 @@ func (wr *responder) end() {
 	c := fullChoice{FinishReason: wr.pl.finish}
 	if wr.chat {
 		c.Message = &message{Role: "assistant", Content: text}
+		switch r := wr.reasoningText.String(); wr.s.reasoningField {
+		case ReasoningPlain:
+			c.Message.Reasoning = r
+		default:
+			c.Message.ReasoningContent = r
+		}
 	} else {
 		c.Text = &text
 	}

@@ -76,7 +76,26 @@ type Options struct {
 	// usage.prompt_tokens_details.cached_tokens and llama.cpp-style
 	// timings.cache_n). 0 means no cache, as before.
 	PrefixCacheBlocks int
+	// ReasoningTokens, if positive, makes the OpenAI routes answer like a
+	// reasoning model: the first ReasoningTokens output tokens of every
+	// response (all of them when it has fewer) are reasoning, the rest
+	// the answer, and usage reports them in
+	// completion_tokens_details.reasoning_tokens. ReasoningField says how
+	// they are sent: "reasoning_content" (vLLM's reasoning parsers,
+	// DeepSeek; the default), "reasoning" (newer vLLM, gateways) or
+	// "think" (answer text between "<think>" and "</think>" tokens, the
+	// first and the last reasoning token, as a model served without a
+	// reasoning parser writes them).
+	ReasoningTokens int
+	ReasoningField  string
 }
+
+// Reasoning fields of Options.ReasoningField.
+const (
+	ReasoningContent = "reasoning_content"
+	ReasoningPlain   = "reasoning"
+	ReasoningThink   = "think"
+)
 
 // Trace is the ground truth of one accepted request, as the engine saw it.
 // Times are real (scaled) wall-clock times with a monotonic reading.
@@ -145,6 +164,9 @@ type Server struct {
 	tok     *workload.Tokenizer
 	ids     atomic.Uint64
 	prefix  *prefixCache // nil: no prefix cache
+	// reasoning is Options.ReasoningTokens, reasoningField its field.
+	reasoning      int
+	reasoningField string
 
 	mu        sync.Mutex
 	b         *batcher
@@ -155,6 +177,9 @@ type Server struct {
 	// Delivery lateness totals (see Stats).
 	deliveredTokens, lateTokens, lateRequests int64
 	maxLate                                   time.Duration
+	// embedBusy is when the embeddings passes queued so far end
+	// (sim/embeddings.go).
+	embedBusy time.Time
 
 	wake      chan struct{} // buffered 1: new work was queued
 	done      chan struct{} // closed by Close
@@ -219,6 +244,18 @@ func New(opts Options) (*Server, error) {
 	if opts.PrefixCacheBlocks > 0 {
 		s.prefix = newPrefixCache(opts.PrefixCacheBlocks)
 	}
+	if opts.ReasoningTokens < 0 {
+		return nil, fmt.Errorf("sim: negative reasoning tokens %d", opts.ReasoningTokens)
+	}
+	switch opts.ReasoningField {
+	case "":
+		s.reasoningField = ReasoningContent
+	case ReasoningContent, ReasoningPlain, ReasoningThink:
+		s.reasoningField = opts.ReasoningField
+	default:
+		return nil, fmt.Errorf("sim: reasoning field must be %s, %s or %s, got %q", ReasoningContent, ReasoningPlain, ReasoningThink, opts.ReasoningField)
+	}
+	s.reasoning = opts.ReasoningTokens
 	if opts.RPM < 0 || opts.TPM < 0 {
 		return nil, fmt.Errorf("sim: negative quota (rpm %d, tpm %d)", opts.RPM, opts.TPM)
 	}
@@ -485,8 +522,8 @@ func (r *traceRing) all() []Trace {
 // ServeHTTP routes each wire protocol to its handler: Bedrock runtime
 // (/model/…), SageMaker runtime (/endpoints/…), TGI (/generate,
 // /generate_stream, /info), Ollama (/api/…) and the OpenAI-compatible API
-// (POST /v1/chat/completions, POST /v1/completions, GET /v1/models, also
-// without the /v1 prefix).
+// (POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings,
+// GET /v1/models, also without the /v1 prefix).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
@@ -509,6 +546,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveGenerate(w, r, true)
 	case "/completions":
 		s.serveGenerate(w, r, false)
+	case "/embeddings":
+		s.serveEmbeddings(w, r)
 	case "/models":
 		if r.Method != http.MethodGet {
 			writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "method "+r.Method+" not allowed; use GET")
@@ -517,6 +556,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveModels(w)
 	default:
 		writeError(w, http.StatusNotFound, "not_found_error", "unknown path "+r.URL.Path+
-			" (serving /v1/chat/completions, /v1/completions, /v1/models)")
+			" (serving /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models)")
 	}
 }

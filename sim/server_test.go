@@ -324,7 +324,13 @@ func TestBadRequests(t *testing.T) {
 		{"max_tokens 0", chat, "POST", `{"model":"` + model + `",` + msgs + `,"max_tokens":0}`, 400, "at least 1"},
 		{"beyond context", chat, "POST", `{"model":"` + model + `",` + msgs + `,"max_tokens":5000}`, 400, "maximum context length is 4096"},
 		{"n > 1", chat, "POST", `{"model":"` + model + `",` + msgs + `,"n":2}`, 400, "n=1"},
-		{"unknown path", url + "/v1/embeddings", "POST", `{}`, 404, "unknown path"},
+		{"unknown path", url + "/v1/rerank", "POST", `{}`, 404, "unknown path"},
+		{"embeddings without input", url + "/v1/embeddings", "POST", `{"model":"` + model + `"}`, 400, "'input' is required"},
+		{"embeddings of nothing", url + "/v1/embeddings", "POST", `{"model":"` + model + `","input":[]}`, 400, "must not be empty"},
+		{"embeddings of an empty text", url + "/v1/embeddings", "POST", `{"model":"` + model + `","input":["a",""]}`, 400, "input 1 is empty"},
+		{"embeddings of an object", url + "/v1/embeddings", "POST", `{"model":"` + model + `","input":{}}`, 400, "'input' must be"},
+		{"embeddings, bad dimensions", url + "/v1/embeddings", "POST", `{"model":"` + model + `","input":"a","dimensions":0}`, 400, "dimensions"},
+		{"GET embeddings", url + "/v1/embeddings", "GET", ``, 405, "use POST"},
 		{"GET chat", chat, "GET", ``, 405, "use POST"},
 	}
 	for _, c := range cases {

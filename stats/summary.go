@@ -163,6 +163,12 @@ type Summary struct {
 	// RequestedLengths describes the max_tokens asked for and how many
 	// drawn lengths were clipped (stats/lengths.go).
 	RequestedLengths *RequestedLengths `json:"requested_lengths,omitempty"`
+	// Reasoning describes the reasoning output of successful requests
+	// (stats/reasoning.go); nil when no request reasoned.
+	Reasoning *Reasoning `json:"reasoning,omitempty"`
+	// ToolCalls describes the tool calls of successful requests; nil when
+	// none made one.
+	ToolCalls *ToolCalls `json:"tool_calls,omitempty"`
 	// Warnings are other conditions that make the numbers misleading, one
 	// sentence each: most prompt tokens served from cache, many lengths
 	// clipped.
@@ -244,6 +250,9 @@ type Throughput struct {
 	InputTokensPerS  float64 `json:"input_tokens_per_s"`
 	TotalTokensPerS  float64 `json:"total_tokens_per_s"`
 	RequestsPerS     float64 `json:"requests_per_s"`
+	// InputsPerS is the inputs of successful embeddings requests per
+	// second (each input is one vector); absent for other runs.
+	InputsPerS float64 `json:"inputs_per_s,omitempty"`
 }
 
 // Metrics are the per-request distributions. All but ScheduleLag cover
@@ -312,7 +321,7 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 	var (
 		ttft, e2e, itl, tpot, speed, reqTput []float64
 		nIn, nOut, lag                       []float64
-		sumIn, sumOut                        float64
+		sumIn, sumOut, sumInputs             float64
 		first, last                          = math.Inf(1), math.Inf(-1)
 		inDiff, outDiff                      float64
 		retries                              = Retries{ByKind: map[llm.ErrorKind]int{}}
@@ -322,7 +331,9 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 	defer func() {
 		s.PromptCache = promptCache(recs)
 		s.RequestedLengths = requestedLengths(recs)
-		for _, w := range []string{cacheWarning(s.PromptCache), clipWarning(s.RequestedLengths), SimLateWarning(run.Sim)} {
+		s.Reasoning = reasoningOf(recs)
+		s.ToolCalls = toolCallsOf(recs)
+		for _, w := range append([]string{cacheWarning(s.PromptCache), clipWarning(s.RequestedLengths), SimLateWarning(run.Sim)}, reasoningWarnings(s.Reasoning)...) {
 			if w != "" {
 				s.Warnings = append(s.Warnings, w)
 			}
@@ -394,13 +405,18 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 				speed = append(speed, 1/tp)
 			}
 		}
-		if r.E2ES > 0 {
-			reqTput = append(reqTput, float64(r.OutputTokens)/r.E2ES)
-		}
 		nIn = append(nIn, float64(r.InputTokens))
-		nOut = append(nOut, float64(r.OutputTokens))
 		sumIn += float64(r.InputTokens)
-		sumOut += float64(r.OutputTokens)
+		if r.Inputs > 0 {
+			// An embeddings request: no output, so no output metrics.
+			sumInputs += float64(r.Inputs)
+		} else {
+			if r.E2ES > 0 {
+				reqTput = append(reqTput, float64(r.OutputTokens)/r.E2ES)
+			}
+			nOut = append(nOut, float64(r.OutputTokens))
+			sumOut += float64(r.OutputTokens)
+		}
 
 		// A disagreement needs both counts: a server count, and a local
 		// one (0 means the local tokenizer did not count).
@@ -429,6 +445,7 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 		InputTokensPerS:  div(sumIn, w),
 		TotalTokensPerS:  div(sumIn+sumOut, w),
 		RequestsPerS:     div(float64(s.Requests.Succeeded), w),
+		InputsPerS:       div(sumInputs, w),
 	}
 	s.Metrics = Metrics{
 		TTFT:                    Describe(ttft),
@@ -454,9 +471,12 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 // TTFT returns the time to first token of r in seconds, and whether r has
 // one. It is r.TTFTS; else the first chunk time; else, for a non-streamed
 // response, E2E (the body is the first and only arrival of output). A
-// streamed response without output text has none.
+// streamed response without output text has none, and neither has an
+// embeddings request (Inputs > 0).
 func TTFT(r *record.Record) (float64, bool) {
 	switch {
+	case r.Inputs > 0:
+		return 0, false // an embeddings request has no output
 	case r.TTFTS > 0:
 		return r.TTFTS, true
 	case len(r.ChunkTimesS) > 0:

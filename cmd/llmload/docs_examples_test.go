@@ -127,6 +127,8 @@ var docAllowList = []allowed{
 		why: "the list of files llmload compare writes; TestCompareTwoSweeps checks each is written"},
 	{file: "docs/planning.md", first: "Llama 2 7B in fp16 (2 bytes/value)",
 		why: "llmload theory's output; checked against the command's", check: checkTheoryOutput},
+	{file: "docs/workload.md", first: "llmload run --tokenizer hf:workload/testdata/",
+		why: "its path is the repository's testdata, relative to the module root; run from this package's directory", check: checkHFTokenizerExample},
 	{file: "docs/performance.md", first: "tools/peerbench/run.sh",
 		why: "the side-by-side benchmark against hey: minutes of load at up to 10,000 streams, run by hand; tools/peerbench builds with the module"},
 	{file: "docs/performance.md", first: "machine  go1.26.8",

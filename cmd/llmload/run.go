@@ -75,7 +75,8 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.BaseURL, "base-url", cfg.BaseURL, "API root of an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default $OPENAI_BASE_URL)")
 	fs.StringVar(&cfg.APIKey, "api-key", cfg.APIKey, "bearer token (prefer $OPENAI_API_KEY: flags show up in process lists); never written to disk")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "model name sent in every request (openai, tgi, ollama: default the one model the server lists; sim: the profile's model)")
-	fs.StringVar(&cfg.API, "api", cfg.API, "request shape: chat (/chat/completions) or completions (/completions)")
+	fs.StringVar(&cfg.API, "api", cfg.API, "request shape: chat (/chat/completions), completions (/completions) or embeddings (/embeddings; never streamed)")
+	fs.IntVar(&cfg.EmbeddingBatch, "embedding-batch", cfg.EmbeddingBatch, "inputs per embeddings request (--api embeddings; default 1)")
 	fs.BoolVar(&cfg.Stream, "stream", cfg.Stream, "stream responses (SSE); --stream=false measures whole responses (TTFT = E2E)")
 	fs.BoolVar(&cfg.IgnoreEOS, "ignore-eos", cfg.IgnoreEOS, "ask the server for exactly max_tokens output tokens (ignore_eos + min_tokens: vLLM, llama.cpp); default true for sim")
 	fs.Var(&rf.headers, "header", "extra request header \"Name: value\" (repeatable); values of credential headers (Authorization, *-Key, *-Token, Cookie, …) are scrubbed from every output")
@@ -106,7 +107,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.SystemPrompt, "system-prompt", cfg.SystemPrompt, "system message sent with every request (and paid for on every request)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed gives the same lengths, prompt-set choices and arrivals")
 	fs.Uint64Var(&cfg.PromptSeed, "prompt-seed", cfg.PromptSeed, "seed of synthetic prompt texts: the same --seed and --prompt-seed give the same texts (0: random per run, so no two runs share a prompt prefix; config.yaml records the one used)")
-	fs.StringVar(&cfg.Tokenizer, "tokenizer", cfg.Tokenizer, "local tokenizer (cl100k_base, o200k_base, p50k_base, r50k_base)")
+	fs.StringVar(&cfg.Tokenizer, "tokenizer", cfg.Tokenizer, "local tokenizer: cl100k_base, o200k_base, p50k_base, r50k_base, or hf:FILE for a Hugging Face tokenizer.json (BPE: Llama, Mistral, Qwen, …)")
 	// Load shape.
 	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "load shape: concurrency (closed loop), batch-sequential, batch-interval, rate (open loop)")
 	fs.Var(&cfg.Concurrency, "concurrency", "closed-loop concurrent requests; a list (1,5,10) runs a sweep")
@@ -148,6 +149,8 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.Float64Var(&cfg.Sim.TimeScale, "sim-time-scale", cfg.Sim.TimeScale, "simulator speed: 1 = real time, 0.1 = every delay ×0.1 (provider sim)")
 	fs.Var(&cfg.Sim.CloseAfterResponse, "sim-close-after-response", "simulator closes each keep-alive connection this long after a response, without Connection: close, like llama-server (provider sim; 0: never)")
 	fs.IntVar(&cfg.Sim.PrefixCacheBlocks, "sim-prefix-cache-blocks", cfg.Sim.PrefixCacheBlocks, "simulator's prefix cache, in 64-byte blocks of prompt text: repeated prompt prefixes are served from it and reported as cached tokens (provider sim; 0: none)")
+	fs.IntVar(&cfg.Sim.ReasoningTokens, "sim-reasoning-tokens", cfg.Sim.ReasoningTokens, "simulator answers like a reasoning model: the first N output tokens of each response are reasoning (provider sim; 0: none)")
+	fs.StringVar(&cfg.Sim.ReasoningField, "sim-reasoning-field", cfg.Sim.ReasoningField, "how the simulator sends reasoning: reasoning_content (vLLM, DeepSeek), reasoning (newer vLLM, gateways) or think (<think>…</think> in the content) (provider sim; default reasoning_content)")
 	fs.IntVar(&cfg.Sim.MaxConcurrentRequests, "sim-max-concurrent-requests", cfg.Sim.MaxConcurrentRequests, "simulator's MAX_CONCURRENT_REQUESTS; beyond it requests fail as overloaded (provider sim)")
 	return fs
 }

@@ -55,6 +55,8 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		bedrock bool
 		closeKA config.Duration
 		prefix  int
+		rtoks   int
+		rfield  string
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	fs.StringVar(&profile, "profile", sim.DefaultProfile, "model × accelerator profile: "+strings.Join(sim.ProfileNames(), ", "))
@@ -68,6 +70,8 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 	fs.BoolVar(&bedrock, "bedrock-quota", false, fmt.Sprintf("enforce Bedrock's default on-demand quota: %d requests and %d tokens per minute", sim.BedrockDefaultRPM, sim.BedrockDefaultTPM))
 	fs.Var(&closeKA, "close-after-response", "close each keep-alive connection this long after a response, without Connection: close, like llama-server (0: never)")
 	fs.IntVar(&prefix, "prefix-cache", 0, "prefix cache of this many 64-byte blocks of prompt text: repeated prompt prefixes skip prefill and are reported as cached tokens (0: none)")
+	fs.IntVar(&rtoks, "reasoning-tokens", 0, "answer like a reasoning model: the first N output tokens of each response are reasoning, reported in usage.completion_tokens_details.reasoning_tokens (0: none)")
+	fs.StringVar(&rfield, "reasoning-field", sim.ReasoningContent, "how reasoning is sent: reasoning_content (vLLM, DeepSeek), reasoning (newer vLLM, gateways) or think (<think>…</think> in the content)")
 	if done, st := c.parseFlags(fs, args); done {
 		return st
 	}
@@ -101,6 +105,8 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		MoreModels:            models[1:],
 		Seed:                  seed,
 		PrefixCacheBlocks:     prefix,
+		ReasoningTokens:       rtoks,
+		ReasoningField:        rfield,
 	})
 	if err != nil {
 		return c.usageErr("sim", err)

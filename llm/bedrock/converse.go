@@ -131,13 +131,26 @@ func (p *Provider) converse(ctx context.Context, req *llm.Request, stream bool) 
 func converseEvent(out *bedrockruntime.ConverseOutput) llm.Event {
 	ev := llm.Event{ID: requestID(out.ResultMetadata), FinishReason: finishReason(string(out.StopReason))}
 	if m, ok := out.Output.(*types.ConverseOutputMemberMessage); ok {
-		var b strings.Builder
+		var b, r, tc strings.Builder
 		for _, blk := range m.Value.Content {
-			if t, ok := blk.(*types.ContentBlockMemberText); ok {
+			switch t := blk.(type) {
+			case *types.ContentBlockMemberText:
 				b.WriteString(t.Value)
+			case *types.ContentBlockMemberReasoningContent:
+				if rt, ok := t.Value.(*types.ReasoningContentBlockMemberReasoningText); ok {
+					r.WriteString(aws.ToString(rt.Value.Text))
+				}
+			case *types.ContentBlockMemberToolUse:
+				ev.ToolCalls++
+				tc.WriteString(aws.ToString(t.Value.Name))
+				if t.Value.Input != nil {
+					if in, err := t.Value.Input.MarshalSmithyDocument(); err == nil {
+						tc.Write(in)
+					}
+				}
 			}
 		}
-		ev.Text = b.String()
+		ev.Text, ev.Reasoning, ev.ToolCallText = b.String(), r.String(), tc.String()
 	}
 	ev.Usage = tokenUsage(out.Usage)
 	if out.Metrics != nil && out.Metrics.LatencyMs != nil {
@@ -238,8 +251,25 @@ func (s *converseStream) Next() (llm.Event, error) {
 		}
 		switch v := ev.(type) {
 		case *types.ConverseStreamOutputMemberContentBlockDelta:
-			if t, ok := v.Value.Delta.(*types.ContentBlockDeltaMemberText); ok && t.Value != "" {
-				return llm.Event{Text: t.Value, ID: s.id}, nil
+			switch d := v.Value.Delta.(type) {
+			case *types.ContentBlockDeltaMemberText:
+				if d.Value != "" {
+					return llm.Event{Text: d.Value, ID: s.id}, nil
+				}
+			case *types.ContentBlockDeltaMemberReasoningContent:
+				// Extended thinking: its text is reasoning output; a
+				// signature or redacted (encrypted) reasoning carries none.
+				if t, ok := d.Value.(*types.ReasoningContentBlockDeltaMemberText); ok && t.Value != "" {
+					return llm.Event{Reasoning: t.Value, ID: s.id}, nil
+				}
+			case *types.ContentBlockDeltaMemberToolUse:
+				if in := aws.ToString(d.Value.Input); in != "" {
+					return llm.Event{ToolCallText: in, ID: s.id}, nil
+				}
+			}
+		case *types.ConverseStreamOutputMemberContentBlockStart:
+			if t, ok := v.Value.Start.(*types.ContentBlockStartMemberToolUse); ok {
+				return llm.Event{ToolCalls: 1, ToolCallText: aws.ToString(t.Value.Name), ID: s.id}, nil
 			}
 		case *types.ConverseStreamOutputMemberMessageStop:
 			s.sawStop = true

@@ -19,11 +19,14 @@ import (
 type line struct {
 	content  []byte // message.content
 	response []byte // response
-	done     bool
-	reason   []byte
-	metrics  metrics
-	hasErr   bool
-	errMsg   []byte
+	// msgThinking is message.thinking (chat) and thinking is thinking
+	// (generate): a thinking model's reasoning (Ollama's "think" option).
+	msgThinking, thinking []byte
+	done                  bool
+	reason                []byte
+	metrics               metrics
+	hasErr                bool
+	errMsg                []byte
 }
 
 // metrics are the final line's counts and durations; has* tell which
@@ -39,9 +42,11 @@ type metrics struct {
 // the reference the fast path must match.
 type wireLine struct {
 	Message *struct {
-		Content string `json:"content"`
+		Content  string `json:"content"`
+		Thinking string `json:"thinking"`
 	} `json:"message"`
 	Response           string          `json:"response"`
+	Thinking           string          `json:"thinking"`
 	Done               bool            `json:"done"`
 	DoneReason         string          `json:"done_reason"`
 	TotalDuration      *int64          `json:"total_duration"`
@@ -58,6 +63,7 @@ type wireLine struct {
 type decoder struct {
 	s                                          jsonscan.Scanner
 	contentBuf, responseBuf, reasonBuf, errBuf []byte
+	thinkingBuf, msgThinkingBuf                []byte
 }
 
 func (d *decoder) decode(data []byte, l *line) error {
@@ -70,7 +76,7 @@ func (d *decoder) decode(data []byte, l *line) error {
 }
 
 var topFields = []string{"message", "response", "done", "done_reason", "total_duration", "load_duration",
-	"prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration", "error"}
+	"prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration", "error", "thinking"}
 
 func (d *decoder) fast(data []byte, l *line) error {
 	s := &d.s
@@ -103,6 +109,8 @@ func (d *decoder) fast(data []byte, l *line) error {
 			bit = 1 << 9
 		case "error":
 			bit = 1 << 10
+		case "thinking":
+			bit = 1 << 11
 		default:
 			return s.Other(key, topFields...)
 		}
@@ -137,6 +145,8 @@ func (d *decoder) fast(data []byte, l *line) error {
 			}
 			l.hasErr = true
 			l.errMsg, err = s.Str(&d.errBuf)
+		case 1 << 11:
+			l.thinking, err = s.StrOrNull(&d.thinkingBuf, nil)
 		}
 		return err
 	})
@@ -146,23 +156,32 @@ func (d *decoder) fast(data []byte, l *line) error {
 	return nil
 }
 
-var messageFields = []string{"content"}
+var messageFields = []string{"content", "thinking"}
 
 func (d *decoder) message(l *line) error {
 	s := &d.s
 	if s.Literal("null") {
 		return nil
 	}
-	seen := false
+	var seen [2]bool
 	return s.Object(func(key []byte) (err error) {
-		if string(key) != "content" {
+		k := 0
+		switch string(key) {
+		case "content":
+		case "thinking":
+			k = 1
+		default:
 			return s.Other(key, messageFields...)
 		}
-		if seen {
+		if seen[k] {
 			return jsonscan.ErrDecline
 		}
-		seen = true
-		l.content, err = s.StrOrNull(&d.contentBuf, nil)
+		seen[k] = true
+		if k == 1 {
+			l.msgThinking, err = s.StrOrNull(&d.msgThinkingBuf, nil)
+		} else {
+			l.content, err = s.StrOrNull(&d.contentBuf, nil)
+		}
 		return err
 	})
 }
@@ -186,7 +205,9 @@ func (d *decoder) slow(data []byte, l *line) error {
 	}
 	if w.Message != nil {
 		l.content = []byte(w.Message.Content)
+		l.msgThinking = []byte(w.Message.Thinking)
 	}
+	l.thinking = []byte(w.Thinking)
 	l.response, l.done, l.reason = []byte(w.Response), w.Done, []byte(w.DoneReason)
 	m := &l.metrics
 	opt := func(p *int64, v *int64, has *bool) {

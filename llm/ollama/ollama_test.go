@@ -87,9 +87,14 @@ func TestStream(t *testing.T) {
 		// /api/generate: "response"; the done line's long "context" (longer than the read buffer) is skipped.
 		{name: "generate", api: APIGenerate, parts: []string{`{"model":"m","response":"Hello","done":false}` + "\n", genDone},
 			want: []llm.Event{hello, {FinishReason: "length", Usage: &llm.Usage{PromptTokens: 3, CompletionTokens: 2}}}},
-		// Empty content lines (thinking models) yield nothing.
-		{name: "empty lines", parts: []string{`{"message":{"role":"assistant","content":"","thinking":"hmm"},"done":false}` + "\n", chatLine("Hello"), doneLine},
-			want: []llm.Event{hello, doneEvent}},
+		// A thinking model's reasoning ("think": true): message.thinking,
+		// or thinking in /api/generate; empty lines yield nothing.
+		{name: "thinking", parts: []string{`{"message":{"role":"assistant","content":"","thinking":"hmm"},"done":false}` + "\n",
+			`{"message":{"role":"assistant","content":""},"done":false}` + "\n", chatLine("Hello"), doneLine},
+			want: []llm.Event{{Reasoning: "hmm"}, hello, doneEvent}},
+		{name: "generate thinking", api: APIGenerate, parts: []string{`{"model":"m","response":"","thinking":"so","done":false}` + "\n",
+			`{"model":"m","response":"Hello","done":false}` + "\n", genDone},
+			want: []llm.Event{{Reasoning: "so"}, hello, {FinishReason: "length", Usage: &llm.Usage{PromptTokens: 3, CompletionTokens: 2}}}},
 		// The body ends before the done line.
 		{name: "no done line", parts: []string{chatLine("Hello"), chatLine(" world")}, want: []llm.Event{hello, world},
 			wantErr: llm.KindMalformedStream, wantMsg: "done"},
@@ -261,6 +266,8 @@ func TestNew(t *testing.T) {
 
 var lineSeeds = []string{
 	strings.TrimSpace(chatLine("Hello")), strings.TrimSpace(doneLine), `{"response":"a\tb\/","done":false,"context":[1,2,3]}`,
+	`{"message":{"content":"","thinking":"hm\u00e9"},"done":false}`, `{"response":"","thinking":"a","message":{"thinking":"b"}}`,
+	`{"message":{"thinking":"a","thinking":"b"}}`, `{"thinking":null}`, `{"message":{"Thinking":"x"}}`, `{"thinking":5}`,
 	`{"error":"boom"}`, `{"error":{"message":"x"}}`, `{"error":null}`, `{"message":null,"done":null}`,
 	`{"message":{"content":"a"},"message":{"role":"x"}}`, `{"Message":{"Content":"a"}}`, `{"eval_count":1.0}`, `{"eval_count":1e3}`,
 	`{"eval_count":-12,"eval_duration":999999999999999999}`, `{"eval_count":9999999999999999999}`, `{"total_duration":null}`,
@@ -277,13 +284,13 @@ func TestLineFastPathMatchesEncodingJSON(t *testing.T) {
 }
 
 type lineView struct {
-	Content, Response, Reason, ErrMsg string
-	Done, HasErr                      bool
-	M                                 metrics
+	Content, Response, Reason, ErrMsg, Thinking, MsgThinking string
+	Done, HasErr                                             bool
+	M                                                        metrics
 }
 
 func view(l line) lineView {
-	return lineView{string(l.content), string(l.response), string(l.reason), string(l.errMsg), l.done, l.hasErr, l.metrics}
+	return lineView{string(l.content), string(l.response), string(l.reason), string(l.errMsg), string(l.thinking), string(l.msgThinking), l.done, l.hasErr, l.metrics}
 }
 
 func checkLine(t *testing.T, d *decoder, data []byte) {

@@ -77,17 +77,17 @@ func (s *stream) Next() (llm.Event, error) {
 		if l.hasErr {
 			return s.fail(lineError(string(l.errMsg), s.Status()))
 		}
-		text := l.content
+		text, thinking := l.content, l.msgThinking
 		if s.api == APIGenerate {
-			text = l.response
+			text, thinking = l.response, l.thinking
 		}
 		if !l.done {
-			if len(text) == 0 {
-				continue // an empty or thinking-only line
+			if len(text) == 0 && len(thinking) == 0 {
+				continue // an empty line
 			}
-			return llm.Event{Text: string(text)}, nil
+			return llm.Event{Text: string(text), Reasoning: string(thinking)}, nil
 		}
-		ev := llm.Event{Text: string(text), FinishReason: doneReason(l.reason)}
+		ev := llm.Event{Text: string(text), Reasoning: string(thinking), FinishReason: doneReason(l.reason)}
 		m := &l.metrics
 		if m.hasEvalCount || m.hasPromptCount {
 			ev.Usage = &llm.Usage{PromptTokens: int(m.promptCount), CompletionTokens: int(m.evalCount)}

@@ -14,13 +14,17 @@ import (
 // vllmBody is a realistic vLLM chat stream of n content chunks: a
 // role-only first delta, n one-word deltas, a finish chunk, a usage-only
 // chunk and [DONE].
-func vllmBody(n int) []byte {
+func vllmBody(n int) []byte { return vllmBodyField(n, "content") }
+
+// vllmBodyField is vllmBody with the words sent in delta.<field>: content,
+// or reasoning_content as vLLM's reasoning parsers send them.
+func vllmBodyField(n int, field string) []byte {
 	const id = "chatcmpl-9f1c2b7e4d3a4f0e8b6c5d2a1e0f9b8c"
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `data: {"id":"%s","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`+"\n\n", id)
 	words := []string{" the", " quick", " brown", " fox", " jumps", " over", " lazy", " dogs", ",", " and"}
 	for i := range n {
-		fmt.Fprintf(&b, `data: {"id":"%s","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"content":"%s"},"logprobs":null,"finish_reason":null}]}`+"\n\n", id, words[i%len(words)])
+		fmt.Fprintf(&b, `data: {"id":"%s","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"%s":"%s"},"logprobs":null,"finish_reason":null}]}`+"\n\n", id, field, words[i%len(words)])
 	}
 	fmt.Fprintf(&b, `data: {"id":"%s","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"length","stop_reason":null}]}`+"\n\n", id)
 	fmt.Fprintf(&b, `data: {"id":"%s","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[],"usage":{"prompt_tokens":512,"total_tokens":%d,"completion_tokens":%d}}`+"\n\n", id, 512+n, n)
@@ -31,9 +35,17 @@ func vllmBody(n int) []byte {
 // BenchmarkStreamRead reads a whole vLLM-style stream through the real
 // sseStream from memory: the parsing cost per chunk, without the network.
 func BenchmarkStreamRead(b *testing.B) {
-	for _, n := range []int{256, 2048} {
-		b.Run(fmt.Sprintf("chunks=%d", n), func(b *testing.B) {
-			body := vllmBody(n)
+	for _, tc := range []struct {
+		n     int
+		field string
+	}{{256, "content"}, {2048, "content"}, {2048, "reasoning_content"}} {
+		n := tc.n
+		name := fmt.Sprintf("chunks=%d", n)
+		if tc.field != "content" {
+			name += "/" + tc.field
+		}
+		b.Run(name, func(b *testing.B) {
+			body := vllmBodyField(n, tc.field)
 			r := bytes.NewReader(body)
 			ctx := context.Background()
 			b.SetBytes(int64(len(body)))
@@ -52,7 +64,7 @@ func BenchmarkStreamRead(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if ev.Text != "" {
+					if ev.HasOutput() {
 						texts++
 					}
 				}

@@ -12,6 +12,9 @@ import (
 type chunk struct {
 	id         []byte // "id"
 	content    []byte // choices[0].delta.content (chat)
+	reasoning  []byte // choices[0].delta.reasoning_content (vLLM, DeepSeek)
+	reasoning2 []byte // choices[0].delta.reasoning (newer vLLM, gateways)
+	tools      tools  // choices[0].delta.tool_calls
 	text       []byte // choices[0].text (completions)
 	finish     []byte // choices[0].finish_reason
 	usage      usage  // "usage", when hasUsage
@@ -23,10 +26,24 @@ type chunk struct {
 }
 
 // usage is "usage"; cached is prompt_tokens_details.cached_tokens, set
-// when hasCached (prompt_tokens_details is an object).
+// when hasCached (prompt_tokens_details is an object); reasoning is
+// completion_tokens_details.reasoning_tokens, set when hasReasoning.
 type usage struct {
 	prompt, completion, cached int
 	hasCached                  bool
+	reasoning                  int
+	hasReasoning               bool
+}
+
+// tools is what llmload reads from a delta's "tool_calls" array: how many
+// entries it holds, which indices they name (bit i of mask for index i in
+// 0–63; entries with another index are counted in other, and in otherIDs
+// when they carry an "id"), and their function names and argument
+// fragments, concatenated in text (d.toolBuf).
+type tools struct {
+	n, other, otherIDs int
+	mask               uint64
+	text               []byte
 }
 
 // timings is the part of llama.cpp server's "timings" object llmload
@@ -55,13 +72,23 @@ const maxDepth = 10000
 //		ID      string
 //		Object  string
 //		Choices []struct {
-//			Delta        struct{ Content string }
+//			Delta        struct {
+//				Content          string
+//				ReasoningContent string // "reasoning_content"
+//				Reasoning        string
+//				ToolCalls        []struct { // "tool_calls"
+//					Index    int
+//					ID       string
+//					Function struct{ Name, Arguments string }
+//				}
+//			}
 //			Text         string
 //			FinishReason string `json:"finish_reason"`
 //		}
 //		Usage *struct {
 //			PromptTokens, CompletionTokens int // snake_case names
 //			PromptTokensDetails *struct{ CachedTokens int } // "prompt_tokens_details", "cached_tokens"
+//			CompletionTokensDetails *struct{ ReasoningTokens int } // "completion_tokens_details", "reasoning_tokens"
 //		}
 //		Error json.RawMessage
 //		Timings *struct {
@@ -79,6 +106,10 @@ type decoder struct {
 	// Scratch buffers for strings with escapes, one per field so that a
 	// later string does not overwrite an earlier one.
 	keyBuf, idBuf, contentBuf, textBuf, finishBuf, otherBuf []byte
+	reasoningBuf, reasoning2Buf, nameBuf, argsBuf           []byte
+	// toolBuf holds the first choice's tool-call text, otherToolBuf that
+	// of later choices (checked, then dropped).
+	toolBuf, otherToolBuf []byte
 }
 
 // decode parses data into c.
@@ -128,6 +159,7 @@ func (d *decoder) decode(data []byte, c *chunk) error {
 func (d *decoder) choices(c *chunk) error {
 	// Like encoding/json, null or a new array replaces an earlier one.
 	c.content, c.text, c.finish = nil, nil, nil
+	c.reasoning, c.reasoning2, c.tools = nil, nil, tools{}
 	if d.literal("null") {
 		return nil
 	}
@@ -141,11 +173,11 @@ func (d *decoder) choices(c *chunk) error {
 	for n := 0; ; n++ {
 		var err error
 		if n == 0 {
-			err = d.choice(c, &d.contentBuf, &d.textBuf, &d.finishBuf)
+			err = d.choice(c, true)
 		} else {
 			// Later choices are checked as encoding/json would, then dropped.
 			var other chunk
-			err = d.choice(&other, &d.otherBuf, &d.otherBuf, &d.otherBuf)
+			err = d.choice(&other, false)
 		}
 		if err != nil {
 			return err
@@ -162,7 +194,13 @@ func (d *decoder) choices(c *chunk) error {
 	}
 }
 
-func (d *decoder) choice(c *chunk, contentBuf, textBuf, finishBuf *[]byte) error {
+// choice parses one element of "choices" into c; first tells the first
+// one, whose strings get their own scratch buffers (later ones share one).
+func (d *decoder) choice(c *chunk, first bool) error {
+	contentBuf, textBuf, finishBuf, reasoningBuf, reasoning2Buf := &d.otherBuf, &d.otherBuf, &d.otherBuf, &d.otherBuf, &d.otherBuf
+	if first {
+		contentBuf, textBuf, finishBuf, reasoningBuf, reasoning2Buf = &d.contentBuf, &d.textBuf, &d.finishBuf, &d.reasoningBuf, &d.reasoning2Buf
+	}
 	if d.literal("null") {
 		return nil
 	}
@@ -173,9 +211,22 @@ func (d *decoder) choice(c *chunk, contentBuf, textBuf, finishBuf *[]byte) error
 				return nil
 			}
 			return d.object(3, func(key []byte) (err error) {
-				if keyIs(key, "content") {
+				switch {
+				case keyIs(key, "content"):
 					c.content, err = d.strOrNull(contentBuf, c.content)
 					return err
+				case keyIs(key, "reasoning_content"):
+					c.reasoning, err = d.strOrNull(reasoningBuf, c.reasoning)
+					return err
+				case keyIs(key, "reasoning"):
+					c.reasoning2, err = d.strOrNull(reasoning2Buf, c.reasoning2)
+					return err
+				case keyIs(key, "tool_calls"):
+					buf := &d.otherToolBuf
+					if first {
+						buf = &d.toolBuf
+					}
+					return d.toolCalls(&c.tools, buf)
 				}
 				return d.skip(4)
 			})
@@ -207,9 +258,109 @@ func (d *decoder) usage(c *chunk) error {
 			return d.intOrNull(&c.usage.completion)
 		case keyIs(key, "prompt_tokens_details"):
 			return d.promptDetails(&c.usage)
+		case keyIs(key, "completion_tokens_details"):
+			return d.completionDetails(&c.usage)
 		}
 		return d.skip(3)
 	})
+}
+
+// completionDetails parses usage.completion_tokens_details, where OpenAI
+// and vLLM report reasoning tokens. Like encoding/json with a pointer
+// field, null clears what an earlier value set.
+func (d *decoder) completionDetails(u *usage) error {
+	if d.literal("null") {
+		u.reasoning, u.hasReasoning = 0, false
+		return nil
+	}
+	if d.i < len(d.b) && d.b[d.i] == '{' {
+		u.hasReasoning = true
+	}
+	return d.object(3, func(key []byte) error {
+		if keyIs(key, "reasoning_tokens") {
+			return d.intOrNull(&u.reasoning)
+		}
+		return d.skip(4)
+	})
+}
+
+// toolCalls parses a delta's "tool_calls" array into t, its text into
+// *buf. Like encoding/json with a slice, null or a new array replaces an
+// earlier one; an element that is null still counts (as index 0).
+func (d *decoder) toolCalls(t *tools, buf *[]byte) error {
+	*t = tools{text: (*buf)[:0]}
+	if d.literal("null") {
+		t.text = nil
+		return nil
+	}
+	if !d.consume('[') {
+		return errSyntax
+	}
+	d.ws()
+	if d.consume(']') {
+		return nil
+	}
+	for {
+		var (
+			index           int
+			hasID           bool
+			name, arguments []byte
+		)
+		if !d.literal("null") {
+			err := d.object(5, func(key []byte) (err error) {
+				switch {
+				case keyIs(key, "index"):
+					return d.intOrNull(&index)
+				case keyIs(key, "id"):
+					var id []byte
+					id, err = d.strOrNull(&d.otherBuf, nil)
+					if id != nil || err != nil {
+						hasID = len(id) > 0
+					}
+					return err
+				case keyIs(key, "function"):
+					if d.literal("null") {
+						return nil
+					}
+					return d.object(6, func(key []byte) (err error) {
+						switch {
+						case keyIs(key, "name"):
+							name, err = d.strOrNull(&d.nameBuf, name)
+						case keyIs(key, "arguments"):
+							arguments, err = d.strOrNull(&d.argsBuf, arguments)
+						default:
+							err = d.skip(7)
+						}
+						return err
+					})
+				}
+				return d.skip(6)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		t.n++
+		if 0 <= index && index < 64 {
+			t.mask |= 1 << uint(index)
+		} else {
+			t.other++
+			if hasID {
+				t.otherIDs++
+			}
+		}
+		t.text = append(append(t.text, name...), arguments...)
+		d.ws()
+		if d.consume(',') {
+			d.ws()
+			continue
+		}
+		if d.consume(']') {
+			*buf = t.text[:0]
+			return nil
+		}
+		return errSyntax
+	}
 }
 
 // promptDetails parses usage.prompt_tokens_details, where OpenAI (and

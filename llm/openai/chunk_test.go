@@ -12,7 +12,17 @@ type refChunk struct {
 	Object  string `json:"object"`
 	Choices []struct {
 		Delta struct {
-			Content string `json:"content"`
+			Content          string `json:"content"`
+			ReasoningContent string `json:"reasoning_content"`
+			Reasoning        string `json:"reasoning"`
+			ToolCalls        []struct {
+				Index    int    `json:"index"`
+				ID       string `json:"id"`
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
 		} `json:"delta"`
 		Text         string `json:"text"`
 		FinishReason string `json:"finish_reason"`
@@ -23,6 +33,9 @@ type refChunk struct {
 		PromptTokensDetails *struct {
 			CachedTokens int `json:"cached_tokens"`
 		} `json:"prompt_tokens_details"`
+		CompletionTokensDetails *struct {
+			ReasoningTokens int `json:"reasoning_tokens"`
+		} `json:"completion_tokens_details"`
 	} `json:"usage"`
 	Error   json.RawMessage `json:"error"`
 	Timings *struct {
@@ -46,6 +59,12 @@ type decoded struct {
 	cached                    int
 	hasCacheN                 bool
 	cacheN                    int
+	reasoning, reasoning2     string
+	toolN, toolOther, toolIDs int
+	toolMask                  uint64
+	toolText                  string
+	hasReasoningTokens        bool
+	reasoningTokens           int
 }
 
 func decodeRef(data []byte) decoded {
@@ -56,11 +75,27 @@ func decodeRef(data []byte) decoded {
 	d := decoded{ok: true, id: r.ID, hasError: (len(r.Error) > 0 && string(r.Error) != "null") || r.Object == "error"}
 	if len(r.Choices) > 0 {
 		d.content, d.text, d.finish = r.Choices[0].Delta.Content, r.Choices[0].Text, r.Choices[0].FinishReason
+		d.reasoning, d.reasoning2 = r.Choices[0].Delta.ReasoningContent, r.Choices[0].Delta.Reasoning
+		for _, tc := range r.Choices[0].Delta.ToolCalls {
+			d.toolN++
+			if 0 <= tc.Index && tc.Index < 64 {
+				d.toolMask |= 1 << uint(tc.Index)
+			} else {
+				d.toolOther++
+				if tc.ID != "" {
+					d.toolIDs++
+				}
+			}
+			d.toolText += tc.Function.Name + tc.Function.Arguments
+		}
 	}
 	if r.Usage != nil {
 		d.hasUsage, d.prompt, d.completion = true, r.Usage.PromptTokens, r.Usage.CompletionTokens
 		if pd := r.Usage.PromptTokensDetails; pd != nil {
 			d.hasCached, d.cached = true, pd.CachedTokens
+		}
+		if cd := r.Usage.CompletionTokensDetails; cd != nil {
+			d.hasReasoningTokens, d.reasoningTokens = true, cd.ReasoningTokens
 		}
 	}
 	if t := r.Timings; t != nil {
@@ -91,6 +126,9 @@ func decodeLean(dec *decoder, data []byte) decoded {
 		hasPromptMS: c.timings.hasPromptMS, hasPredicted: c.timings.hasPredictedMS,
 		hasCached: c.usage.hasCached, cached: c.usage.cached,
 		hasCacheN: c.timings.hasCacheN, cacheN: c.timings.cacheN,
+		reasoning: string(c.reasoning), reasoning2: string(c.reasoning2),
+		toolN: c.tools.n, toolOther: c.tools.other, toolIDs: c.tools.otherIDs, toolMask: c.tools.mask, toolText: string(c.tools.text),
+		hasReasoningTokens: c.usage.hasReasoning, reasoningTokens: c.usage.reasoning,
 	}
 }
 
@@ -126,6 +164,24 @@ var chunkSeeds = []string{
 	`{"usage":{"prompt_tokens_details":[]}}`, `{"usage":{"Prompt_Tokens_Details":{"CACHED_TOKENS":7}}}`, `{"usage":{"prompt_tokens_details":{"cached_tokens":2,"cached_tokens":null}}}`,
 	`{"timings":{"cache_n":12,"prompt_n":1,"prompt_ms":0.5}}`, `{"timings":{"cache_n":null}}`, `{"timings":{"cache_n":1},"timings":{"cache_n":null}}`,
 	`{"timings":{"cache_n":1e1}}`, `{"timings":{"cache_n":-3}}`,
+	// Reasoning deltas: vLLM's reasoning_content, newer vLLM's and gateways' reasoning, DeepSeek's.
+	`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"reasoning_content":" Let"},"logprobs":null,"finish_reason":null}]}`,
+	`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"reasoning":" me","content":null},"finish_reason":null}]}`,
+	`{"id":"1","object":"chat.completion.chunk","created":1,"model":"deepseek-reasoner","system_fingerprint":"fp","choices":[{"index":0,"delta":{"content":null,"reasoning_content":"Okay"},"logprobs":null,"finish_reason":null}]}`,
+	`{"choices":[{"delta":{"reasoning_content":"a\u00e9","REASONING":"b","Reasoning_Content":null}}]}`,
+	`{"choices":[{"delta":{"reasoning_content":5}}]}`, `{"choices":[{"delta":{"reasoning":[]}}]}`,
+	`{"usage":{"prompt_tokens":9,"completion_tokens":30,"completion_tokens_details":{"reasoning_tokens":21}}}`,
+	`{"usage":{"completion_tokens_details":null}}`, `{"usage":{"completion_tokens_details":{"reasoning_tokens":2}},"usage":{"completion_tokens_details":null}}`,
+	`{"usage":{"completion_tokens_details":{"reasoning_tokens":1.5}}}`, `{"usage":{"completion_tokens_details":{}}}`,
+	// Tool calls: the name first, then argument fragments, one or several calls.
+	`{"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\": \"Par"}}]},"finish_reason":null}]}`,
+	`{"choices":[{"delta":{"tool_calls":[{"index":1,"id":"b"},{"index":64,"id":"c"},{"index":-1},null,{"index":63,"function":null}]}}]}`,
+	`{"choices":[{"delta":{"tool_calls":null}}]}`, `{"choices":[{"delta":{"tool_calls":[]}}]}`, `{"choices":[{"delta":{"tool_calls":{}}}]}`,
+	`{"choices":[{"delta":{"tool_calls":[{"index":"0"}]}}]}`, `{"choices":[{"delta":{"tool_calls":[{"index":1.0}]}}]}`, `{"choices":[{"delta":{"tool_calls":[{"function":[]}]}}]}`,
+	`{"choices":[{"delta":{"tool_calls":[{"id":null,"function":{"name":"a","name":null,"arguments":"x","arguments":"y"}}]}}]}`,
+	`{"choices":[{"delta":{"tool_calls":[{"index":99,"id":"x","id":""}]}}]}`,
+	`{"choices":[{},{"delta":{"tool_calls":[{"index":"bad"}]}}]}`, `{"choices":[{},{"delta":{"tool_calls":[{"index":2}]}}]}`,
 }
 
 // TestChunkDecodeMatchesEncodingJSON checks the lean decoder against encoding/json on the seed corpus.

@@ -48,6 +48,7 @@ type Options struct {
 type Provider struct {
 	chatURL       string
 	completionURL string
+	embeddingsURL string
 	modelsURL     string
 	apiKey        string
 	headers       map[string]string
@@ -66,6 +67,7 @@ func New(opts Options) (*Provider, error) {
 	p := &Provider{
 		chatURL:       wire.Endpoint(u, "/chat/completions"),
 		completionURL: wire.Endpoint(u, "/completions"),
+		embeddingsURL: wire.Endpoint(u, "/embeddings"),
 		modelsURL:     wire.Endpoint(u, "/models"),
 		apiKey:        opts.APIKey,
 		headers:       wire.CopyHeaders(opts.Headers),
@@ -94,6 +96,11 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 		api = llm.APIChat
 	case llm.APICompletion:
 		target = p.completionURL
+	case llm.APIEmbeddings:
+		if len(req.Inputs) == 0 {
+			return nil, &llm.Error{Kind: llm.KindClient, Message: "openai: embeddings request without inputs"}
+		}
+		target = p.embeddingsURL
 	default:
 		return nil, &llm.Error{Kind: llm.KindClient, Message: fmt.Sprintf("openai: unsupported API %q", req.API)}
 	}
@@ -106,7 +113,7 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 		return nil, &llm.Error{Kind: llm.KindClient, Message: "openai: " + wire.Redact(err.Error(), p.apiKey)}
 	}
 	accept := "application/json"
-	if req.Stream {
+	if req.Stream && api != llm.APIEmbeddings {
 		accept = "text/event-stream"
 	}
 	wire.SetHeaders(hreq, accept, p.apiKey, p.headers, req.Headers)
@@ -118,6 +125,11 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, p.statusError(resp)
+	}
+	if api == llm.APIEmbeddings {
+		s := newJSONStream(ctx, resp.Body, api, resp.StatusCode, p.apiKey)
+		s.inputs = len(req.Inputs)
+		return s, nil
 	}
 	sse := req.Stream
 	switch wire.MediaType(resp.Header) {
@@ -137,6 +149,14 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 func requestBody(req *llm.Request, api llm.API) ([]byte, error) {
 	m := make(map[string]any, 8+len(req.Extra))
 	m["model"] = req.Model
+	if api == llm.APIEmbeddings {
+		m["input"] = req.Inputs
+		m["encoding_format"] = "float"
+		for k, v := range req.Extra {
+			m[k] = v
+		}
+		return json.Marshal(m)
+	}
 	if api == llm.APIChat {
 		msgs := req.Messages
 		if len(msgs) == 0 && req.Prompt != "" {

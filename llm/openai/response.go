@@ -3,7 +3,9 @@ package openai
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -22,6 +24,9 @@ type jsonStream struct {
 	api    llm.API
 	status int
 	apiKey string
+	// inputs is the number of inputs of an embeddings request, whose
+	// response must carry as many vectors.
+	inputs int
 
 	err       error
 	closed    atomic.Bool
@@ -41,7 +46,15 @@ type completion struct {
 	Object  string `json:"object"`
 	Choices []struct {
 		Message struct {
-			Content string `json:"content"`
+			Content          string `json:"content"`
+			ReasoningContent string `json:"reasoning_content"`
+			Reasoning        string `json:"reasoning"`
+			ToolCalls        []struct {
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
 		} `json:"message"`
 		Text         string `json:"text"`
 		FinishReason string `json:"finish_reason"`
@@ -52,6 +65,9 @@ type completion struct {
 		PromptTokensDetails *struct {
 			CachedTokens int `json:"cached_tokens"`
 		} `json:"prompt_tokens_details"`
+		CompletionTokensDetails *struct {
+			ReasoningTokens int `json:"reasoning_tokens"`
+		} `json:"completion_tokens_details"`
 	} `json:"usage"`
 	Error   json.RawMessage `json:"error"`
 	Timings *struct {
@@ -89,6 +105,9 @@ func (s *jsonStream) read() (llm.Event, error) {
 	if len(b) > maxResponseBytes {
 		return llm.Event{}, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "response body too large"}
 	}
+	if s.api == llm.APIEmbeddings {
+		return s.embeddings(b)
+	}
 	var c completion
 	if err := json.Unmarshal(b, &c); err != nil {
 		return llm.Event{}, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "invalid JSON response: " + err.Error()}
@@ -103,6 +122,9 @@ func (s *jsonStream) read() (llm.Event, error) {
 			ev.Usage.CachedPromptTokens, ev.Usage.HasCached = d.CachedTokens, true
 		} else if t := c.Timings; t != nil && t.CacheN != nil {
 			ev.Usage.CachedPromptTokens, ev.Usage.HasCached = *t.CacheN, true
+		}
+		if d := u.CompletionTokensDetails; d != nil {
+			ev.Usage.ReasoningTokens, ev.Usage.HasReasoning = d.ReasoningTokens, true
 		}
 	}
 	if t := c.Timings; t != nil {
@@ -121,8 +143,62 @@ func (s *jsonStream) read() (llm.Event, error) {
 		if s.api == llm.APICompletion {
 			ev.Text = ch.Text
 		} else {
-			ev.Text = ch.Message.Content
+			m := &ch.Message
+			ev.Text = m.Content
+			ev.Reasoning = m.ReasoningContent
+			if ev.Reasoning == "" {
+				ev.Reasoning = m.Reasoning
+			}
+			ev.ToolCalls = len(m.ToolCalls)
+			var tc strings.Builder
+			for _, t := range m.ToolCalls {
+				tc.WriteString(t.Function.Name)
+				tc.WriteString(t.Function.Arguments)
+			}
+			ev.ToolCallText = tc.String()
 		}
+	}
+	return ev, nil
+}
+
+// embeddingResponse is a /v1/embeddings response; the vectors are
+// checked to be JSON, not decoded.
+type embeddingResponse struct {
+	Object string `json:"object"`
+	Data   []struct {
+		Index     int             `json:"index"`
+		Embedding json.RawMessage `json:"embedding"`
+	} `json:"data"`
+	Usage *struct {
+		PromptTokens int `json:"prompt_tokens"`
+	} `json:"usage"`
+	Error json.RawMessage `json:"error"`
+}
+
+// embeddings reads an embeddings response: an event with the number of
+// vectors and the usage. A response with another number of vectors than
+// inputs, or an empty vector, is malformed.
+func (s *jsonStream) embeddings(b []byte) (llm.Event, error) {
+	var e embeddingResponse
+	if err := json.Unmarshal(b, &e); err != nil {
+		return llm.Event{}, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status, Message: "invalid JSON response: " + err.Error()}
+	}
+	if (len(e.Error) > 0 && string(e.Error) != "null") || e.Object == "error" {
+		return llm.Event{}, streamError(b, s.status, s.apiKey)
+	}
+	if len(e.Data) != s.inputs {
+		return llm.Event{}, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status,
+			Message: fmt.Sprintf("embeddings response carries %d vectors for %d inputs", len(e.Data), s.inputs)}
+	}
+	for i, d := range e.Data {
+		if v := strings.TrimSpace(string(d.Embedding)); v == "" || v == "null" || v == "[]" || v == `""` {
+			return llm.Event{}, &llm.Error{Kind: llm.KindMalformedStream, Status: s.status,
+				Message: fmt.Sprintf("embeddings response: vector %d is empty", i)}
+		}
+	}
+	ev := llm.Event{Embeddings: len(e.Data)}
+	if e.Usage != nil {
+		ev.Usage = &llm.Usage{PromptTokens: e.Usage.PromptTokens}
 	}
 	return ev, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math/bits"
 
 	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/llm/internal/wire"
@@ -45,6 +46,9 @@ type sseStream struct {
 	usage     *llm.Usage
 	cacheN    int
 	hasCacheN bool
+	// toolSeen has bit i set once tool_calls index i (0–63) appeared: the
+	// first delta of an index starts a tool call.
+	toolSeen uint64
 
 	err error // sticky: returned by every Next after the first failure or io.EOF
 }
@@ -170,8 +174,24 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 	if len(c.finish) > 0 {
 		s.sawFinish = true
 	}
-	if len(text) == 0 && len(c.finish) == 0 && !c.hasUsage && !c.hasTimings {
+	reasoning := c.reasoning
+	if len(reasoning) == 0 {
+		reasoning = c.reasoning2
+	}
+	if len(text) == 0 && len(reasoning) == 0 && c.tools.n == 0 && len(c.finish) == 0 && !c.hasUsage && !c.hasTimings {
 		return ev, false, nil // a role-only delta or an empty chunk
+	}
+	if len(reasoning) > 0 {
+		ev.Reasoning = string(reasoning)
+	}
+	if t := &c.tools; t.n > 0 {
+		// A tool call starts with the first delta of its index; entries
+		// whose index lies outside 0–63 start one when they carry an id.
+		ev.ToolCalls = bits.OnesCount64(t.mask&^s.toolSeen) + t.otherIDs
+		s.toolSeen |= t.mask
+		if len(t.text) > 0 {
+			ev.ToolCallText = string(t.text)
+		}
 	}
 	if len(c.id) > 0 && string(c.id) != s.id {
 		s.id = string(c.id)
@@ -184,7 +204,8 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 	}
 	if c.hasUsage {
 		u := &llm.Usage{PromptTokens: c.usage.prompt, CompletionTokens: c.usage.completion,
-			CachedPromptTokens: c.usage.cached, HasCached: c.usage.hasCached}
+			CachedPromptTokens: c.usage.cached, HasCached: c.usage.hasCached,
+			ReasoningTokens: c.usage.reasoning, HasReasoning: c.usage.hasReasoning}
 		s.usage = u
 		ev.Usage = u
 	}

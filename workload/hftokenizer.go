@@ -1,0 +1,548 @@
+package workload
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/dlclark/regexp2/v2"
+	"golang.org/x/text/unicode/norm"
+)
+
+// hfTokenizer is a Hugging Face tokenizer.json with a BPE model, the
+// tokenizers of Llama 2 and 3, Mistral, Qwen, GPT-2 and most open models:
+// added tokens matched verbatim, then the normalizers, the pre-tokenizers
+// and BPE merges of the file, as the tokenizers library applies them
+// (encode with add_special_tokens=False: no BOS, no template).
+//
+// It implements the parts of the format those models use and refuses
+// the rest by name rather than count wrongly: model BPE (vocab, merges as
+// "a b" or ["a","b"], byte_fallback, unk_token, ignore_merges);
+// normalizers Sequence, Prepend, Replace (of a String), NFC, NFKC,
+// Lowercase; pre-tokenizers Sequence, Split (a Regex or a String,
+// behavior Isolated or Removed, not inverted), ByteLevel and Metaspace.
+// Regular expressions are compiled with regexp2, which has the look-ahead
+// the Llama 3 and Qwen patterns need.
+type hfTokenizer struct {
+	vocab        map[string]int
+	tokens       []string // id → token
+	ranks        map[[2]string]int
+	byteLevel    bool // symbols are GPT-2's byte-to-unicode characters
+	byteFallback bool
+	unk          string
+	hasUnk       bool
+	ignoreMerges bool
+
+	normalizers []func(string) string
+	pre         []preTokenizer
+
+	// added are the added tokens, matched verbatim before anything else,
+	// by first byte, longest first.
+	added map[byte][]string
+
+	cache  sync.Map // piece → []int, bounded by cacheSize
+	cached int64
+	mu     sync.Mutex
+}
+
+// preTokenizer splits each piece of a text further.
+type preTokenizer func(pieces []string, first bool) []string
+
+// hfCacheSize bounds the per-piece cache of BPE results.
+const hfCacheSize = 1 << 16
+
+// hfFile is the part of tokenizer.json llmload reads.
+type hfFile struct {
+	AddedTokens []struct {
+		Content string `json:"content"`
+	} `json:"added_tokens"`
+	Normalizer    json.RawMessage `json:"normalizer"`
+	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
+	Model         *hfModel        `json:"model"`
+	PostProcessor json.RawMessage `json:"post_processor"`
+}
+
+type hfModel struct {
+	Type         string            `json:"type"`
+	Vocab        map[string]int    `json:"vocab"`
+	Merges       []json.RawMessage `json:"merges"`
+	UnkToken     *string           `json:"unk_token"`
+	ByteFallback bool              `json:"byte_fallback"`
+	IgnoreMerges bool              `json:"ignore_merges"`
+}
+
+// hfComponent is a normalizer or pre-tokenizer object.
+type hfComponent struct {
+	Type           string            `json:"type"`
+	Normalizers    []json.RawMessage `json:"normalizers"`
+	Pretokenizers  []json.RawMessage `json:"pretokenizers"`
+	Prepend        string            `json:"prepend"`
+	Pattern        *hfPattern        `json:"pattern"`
+	Content        string            `json:"content"`
+	Behavior       string            `json:"behavior"`
+	Invert         bool              `json:"invert"`
+	AddPrefixSpace bool              `json:"add_prefix_space"`
+	UseRegex       *bool             `json:"use_regex"`
+	Replacement    string            `json:"replacement"`
+	PrependScheme  string            `json:"prepend_scheme"`
+	Split          *bool             `json:"split"`
+}
+
+type hfPattern struct {
+	String *string `json:"String"`
+	Regex  *string `json:"Regex"`
+}
+
+// gpt2Split is the GPT-2 pattern of a ByteLevel pre-tokenizer with use_regex.
+const gpt2Split = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+
+// loadHFTokenizer reads a tokenizer.json.
+func loadHFTokenizer(path string) (*hfTokenizer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f hfFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("not a tokenizer.json: %w", err)
+	}
+	m := f.Model
+	if m == nil {
+		return nil, errors.New(`not a tokenizer.json: no "model"`)
+	}
+	if m.Type != "BPE" && !(m.Type == "" && m.Merges != nil) {
+		return nil, fmt.Errorf("model type %q is not supported (only BPE)", m.Type)
+	}
+	if len(m.Vocab) == 0 {
+		return nil, errors.New("the model's vocab is empty")
+	}
+	t := &hfTokenizer{vocab: m.Vocab, ranks: make(map[[2]string]int, len(m.Merges)),
+		byteFallback: m.ByteFallback, ignoreMerges: m.IgnoreMerges, added: map[byte][]string{}}
+	if m.UnkToken != nil {
+		t.unk, t.hasUnk = *m.UnkToken, true
+	}
+	for i, raw := range m.Merges {
+		var pair [2]string
+		var s string
+		if err := json.Unmarshal(raw, &s); err == nil {
+			a, b, ok := strings.Cut(s, " ")
+			if !ok {
+				return nil, fmt.Errorf("merge %d (%q) is not two tokens", i, s)
+			}
+			pair = [2]string{a, b}
+		} else if err := json.Unmarshal(raw, &pair); err != nil {
+			return nil, fmt.Errorf("merge %d is neither \"a b\" nor [\"a\", \"b\"]", i)
+		}
+		if _, dup := t.ranks[pair]; !dup {
+			t.ranks[pair] = i
+		}
+	}
+	for _, a := range f.AddedTokens {
+		if a.Content == "" {
+			continue
+		}
+		if _, ok := t.vocab[a.Content]; !ok {
+			t.vocab[a.Content] = len(t.vocab)
+		}
+		t.added[a.Content[0]] = append(t.added[a.Content[0]], a.Content)
+	}
+	for k := range t.added {
+		slices.SortFunc(t.added[k], func(a, b string) int { return len(b) - len(a) })
+	}
+	maxID := 0
+	for _, id := range t.vocab {
+		if id < 0 {
+			return nil, fmt.Errorf("negative token id %d", id)
+		}
+		maxID = max(maxID, id)
+	}
+	if maxID >= 4*len(t.vocab)+1024 {
+		return nil, fmt.Errorf("token ids run to %d for %d tokens", maxID, len(t.vocab))
+	}
+	t.tokens = make([]string, maxID+1)
+	for s, id := range t.vocab {
+		t.tokens[id] = s
+	}
+	if err := t.normalizer(f.Normalizer); err != nil {
+		return nil, fmt.Errorf("normalizer: %w", err)
+	}
+	if err := t.preTokenizer(f.PreTokenizer); err != nil {
+		return nil, fmt.Errorf("pre_tokenizer: %w", err)
+	}
+	return t, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	s := strings.TrimSpace(string(raw))
+	return s == "" || s == "null"
+}
+
+func (t *hfTokenizer) normalizer(raw json.RawMessage) error {
+	if isNull(raw) {
+		return nil
+	}
+	var c hfComponent
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return err
+	}
+	switch c.Type {
+	case "Sequence":
+		for _, n := range c.Normalizers {
+			if err := t.normalizer(n); err != nil {
+				return err
+			}
+		}
+	case "Prepend":
+		p := c.Prepend
+		t.normalizers = append(t.normalizers, func(s string) string {
+			if s == "" {
+				return s
+			}
+			return p + s
+		})
+	case "Replace":
+		if c.Pattern == nil || c.Pattern.String == nil {
+			return errors.New("Replace: only a String pattern is supported")
+		}
+		from, to := *c.Pattern.String, c.Content
+		t.normalizers = append(t.normalizers, func(s string) string { return strings.ReplaceAll(s, from, to) })
+	case "NFC":
+		t.normalizers = append(t.normalizers, norm.NFC.String)
+	case "NFKC":
+		t.normalizers = append(t.normalizers, norm.NFKC.String)
+	case "Lowercase":
+		t.normalizers = append(t.normalizers, strings.ToLower)
+	default:
+		return fmt.Errorf("type %q is not supported (supported: Sequence, Prepend, Replace, NFC, NFKC, Lowercase)", c.Type)
+	}
+	return nil
+}
+
+func (t *hfTokenizer) preTokenizer(raw json.RawMessage) error {
+	if isNull(raw) {
+		return nil
+	}
+	var c hfComponent
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return err
+	}
+	switch c.Type {
+	case "Sequence":
+		for _, p := range c.Pretokenizers {
+			if err := t.preTokenizer(p); err != nil {
+				return err
+			}
+		}
+	case "Split":
+		if c.Invert {
+			return errors.New("Split: invert is not supported")
+		}
+		var re *regexp2.Regexp
+		switch {
+		case c.Pattern != nil && c.Pattern.Regex != nil:
+			var err error
+			if re, err = regexp2.Compile(*c.Pattern.Regex, regexp2.None); err != nil {
+				return fmt.Errorf("Split: %w", err)
+			}
+		case c.Pattern != nil && c.Pattern.String != nil && *c.Pattern.String != "":
+			re = regexp2.MustCompile(regexp2.Escape(*c.Pattern.String), regexp2.None)
+		default:
+			return errors.New("Split: no pattern")
+		}
+		var keep bool
+		switch c.Behavior {
+		case "Isolated":
+			keep = true
+		case "Removed":
+		default:
+			return fmt.Errorf("Split: behavior %q is not supported (supported: Isolated, Removed)", c.Behavior)
+		}
+		t.pre = append(t.pre, func(pieces []string, _ bool) []string { return splitEach(pieces, re, keep) })
+	case "ByteLevel":
+		t.byteLevel = true
+		useRegex := c.UseRegex == nil || *c.UseRegex
+		re := regexp2.MustCompile(gpt2Split, regexp2.None)
+		prefix := c.AddPrefixSpace
+		t.pre = append(t.pre, func(pieces []string, _ bool) []string {
+			if prefix {
+				for i, p := range pieces {
+					if !strings.HasPrefix(p, " ") {
+						pieces[i] = " " + p
+					}
+				}
+			}
+			if useRegex {
+				pieces = splitEach(pieces, re, true)
+			}
+			for i, p := range pieces {
+				pieces[i] = byteLevelString(p)
+			}
+			return pieces
+		})
+	case "Metaspace":
+		repl := c.Replacement
+		if repl == "" {
+			repl = "▁"
+		}
+		scheme := c.PrependScheme
+		if scheme == "" {
+			scheme = "always"
+			if !c.AddPrefixSpace && strings.Contains(string(raw), `"add_prefix_space"`) {
+				scheme = "never" // the older form: add_prefix_space false
+			}
+		}
+		if scheme != "always" && scheme != "first" && scheme != "never" {
+			return fmt.Errorf("Metaspace: prepend_scheme %q is not supported", scheme)
+		}
+		split := c.Split == nil || *c.Split
+		t.pre = append(t.pre, func(pieces []string, first bool) []string {
+			var out []string
+			for i, p := range pieces {
+				p = strings.ReplaceAll(p, " ", repl)
+				if (scheme == "always" || scheme == "first" && first && i == 0) && !strings.HasPrefix(p, repl) {
+					p = repl + p
+				}
+				if !split {
+					out = append(out, p)
+					continue
+				}
+				// Split before each replacement character (MergedWithNext).
+				for p != "" {
+					j := strings.Index(p[len(repl):], repl)
+					if !strings.HasPrefix(p, repl) {
+						j = strings.Index(p, repl)
+						if j < 0 {
+							j = len(p)
+						}
+						out = append(out, p[:j])
+						p = p[j:]
+						continue
+					}
+					if j < 0 {
+						out = append(out, p)
+						break
+					}
+					out = append(out, p[:len(repl)+j])
+					p = p[len(repl)+j:]
+				}
+			}
+			return out
+		})
+	default:
+		return fmt.Errorf("type %q is not supported (supported: Sequence, Split, ByteLevel, Metaspace)", c.Type)
+	}
+	return nil
+}
+
+// splitEach splits every piece at the matches of re; keep keeps the
+// matches as pieces of their own (Isolated), else they are dropped.
+func splitEach(pieces []string, re *regexp2.Regexp, keep bool) []string {
+	var out []string
+	for _, p := range pieces {
+		rs := []rune(p)
+		last := 0
+		m, _ := re.FindRunesMatch(rs)
+		for m != nil {
+			if m.RuneIndex > last {
+				out = append(out, string(rs[last:m.RuneIndex]))
+			}
+			if keep && m.RuneLength > 0 {
+				out = append(out, string(rs[m.RuneIndex:m.RuneIndex+m.RuneLength]))
+			}
+			last = m.RuneIndex + m.RuneLength
+			m, _ = re.FindNextMatch(m)
+		}
+		if last < len(rs) {
+			out = append(out, string(rs[last:]))
+		}
+	}
+	return out
+}
+
+// byteToRune and runeToByte are GPT-2's bytes_to_unicode table: printable
+// bytes stand for themselves, the others for code points from 256 up.
+var byteToRune, runeToByte = func() ([256]rune, map[rune]byte) {
+	var b2r [256]rune
+	r2b := make(map[rune]byte, 256)
+	n := 0
+	for b := range 256 {
+		if '!' <= b && b <= '~' || 0xA1 <= b && b <= 0xAC || 0xAE <= b && b <= 0xFF {
+			b2r[b] = rune(b)
+		} else {
+			b2r[b] = rune(256 + n)
+			n++
+		}
+		r2b[b2r[b]] = byte(b)
+	}
+	return b2r, r2b
+}()
+
+func byteLevelString(s string) string {
+	var b strings.Builder
+	b.Grow(2 * len(s))
+	for i := 0; i < len(s); i++ {
+		b.WriteRune(byteToRune[s[i]])
+	}
+	return b.String()
+}
+
+// encode returns the token ids of s.
+func (t *hfTokenizer) encode(s string) []int {
+	var ids []int
+	first := true
+	for s != "" {
+		// The next added token, matched verbatim.
+		at, tok := -1, ""
+		for i := 0; i < len(s) && at < 0; i++ {
+			for _, a := range t.added[s[i]] {
+				if strings.HasPrefix(s[i:], a) {
+					at, tok = i, a
+					break
+				}
+			}
+		}
+		seg := s
+		if at >= 0 {
+			seg = s[:at]
+		}
+		if seg != "" {
+			ids = t.encodeSegment(ids, seg, first)
+		}
+		if at < 0 {
+			break
+		}
+		ids = append(ids, t.vocab[tok])
+		s = s[at+len(tok):]
+		first = false
+	}
+	return ids
+}
+
+// encodeSegment appends the ids of text without added tokens.
+func (t *hfTokenizer) encodeSegment(ids []int, s string, first bool) []int {
+	for _, n := range t.normalizers {
+		s = n(s)
+	}
+	pieces := []string{s}
+	for _, p := range t.pre {
+		pieces = p(pieces, first)
+	}
+	for _, p := range pieces {
+		if p == "" {
+			continue
+		}
+		ids = append(ids, t.bpe(p)...)
+	}
+	return ids
+}
+
+// bpe returns the ids of one pre-tokenized piece, cached.
+func (t *hfTokenizer) bpe(piece string) []int {
+	if v, ok := t.cache.Load(piece); ok {
+		return v.([]int)
+	}
+	ids := t.merge(piece)
+	t.mu.Lock()
+	if t.cached < hfCacheSize {
+		t.cached++
+		t.cache.Store(piece, ids)
+	}
+	t.mu.Unlock()
+	return ids
+}
+
+// merge runs the BPE merges over the characters of piece: the pair of
+// adjacent symbols with the lowest merge rank is merged until none has
+// one.
+func (t *hfTokenizer) merge(piece string) []int {
+	if t.ignoreMerges {
+		if id, ok := t.vocab[piece]; ok {
+			return []int{id}
+		}
+	}
+	syms := make([]string, 0, utf8.RuneCountInString(piece))
+	for _, r := range piece {
+		syms = append(syms, string(r))
+	}
+	for len(syms) > 1 {
+		best, at := -1, -1
+		for i := 0; i+1 < len(syms); i++ {
+			if r, ok := t.ranks[[2]string{syms[i], syms[i+1]}]; ok && (best < 0 || r < best) {
+				best, at = r, i
+			}
+		}
+		if at < 0 {
+			break
+		}
+		syms[at] += syms[at+1]
+		syms = slices.Delete(syms, at+1, at+2)
+	}
+	ids := make([]int, 0, len(syms))
+	unk := false
+	for _, s := range syms {
+		if id, ok := t.vocab[s]; ok {
+			ids, unk = append(ids, id), false
+			continue
+		}
+		if t.byteFallback {
+			okAll := true
+			var bs []int
+			for i := 0; i < len(s); i++ {
+				id, ok := t.vocab[fmt.Sprintf("<0x%02X>", s[i])]
+				if !ok {
+					okAll = false
+					break
+				}
+				bs = append(bs, id)
+			}
+			if okAll {
+				ids, unk = append(ids, bs...), false
+				continue
+			}
+		}
+		if t.hasUnk && !unk {
+			if id, ok := t.vocab[t.unk]; ok {
+				ids, unk = append(ids, id), true // consecutive unknowns fuse
+			}
+		}
+	}
+	return ids
+}
+
+// decode returns the text of ids: the tokens' strings joined, byte-level
+// characters and byte-fallback tokens turned back into bytes, and a
+// Metaspace replacement character into a space. It does not strip the
+// space a Metaspace pre-tokenizer prepended.
+func (t *hfTokenizer) decode(ids []uint) string {
+	var b strings.Builder
+	for _, id := range ids {
+		if int(id) >= len(t.tokens) {
+			continue
+		}
+		s := t.tokens[id]
+		if len(s) == 6 && strings.HasPrefix(s, "<0x") && s[5] == '>' && t.byteFallback {
+			var v byte
+			if _, err := fmt.Sscanf(s, "<0x%02X>", &v); err == nil {
+				b.WriteByte(v)
+				continue
+			}
+		}
+		if t.byteLevel {
+			for _, r := range s {
+				if c, ok := runeToByte[r]; ok {
+					b.WriteByte(c)
+				} else {
+					b.WriteRune(r)
+				}
+			}
+			continue
+		}
+		b.WriteString(strings.ReplaceAll(s, "▁", " "))
+	}
+	return b.String()
+}
