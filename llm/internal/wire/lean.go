@@ -39,7 +39,8 @@ const connBufSize = 2 << 10
 // connections in an idle pool per host, a request lost on a reused
 // connection before any response byte is sent once more on a new one
 // (when net/http would: the request is replayable), httptrace hooks
-// (GotConn, ConnectStart/Done, GotFirstResponseByte: load/conntrace.go),
+// (GotConn, GotFirstResponseByte, and the dialer's ConnectStart/Done:
+// load/conntrace.go),
 // context cancellation and deadlines at any point, 1xx responses skipped,
 // Content-Length, chunked and close-delimited bodies (http.ReadResponse
 // parses the response), Connection: close. It sends no Accept-Encoding,
@@ -116,14 +117,9 @@ func (c *leanConn) alive() bool {
 	return peekAlive(c.raw)
 }
 
-func (t *leanTransport) dial(ctx context.Context, key string, trace *httptrace.ClientTrace) (*leanConn, error) {
-	if trace != nil && trace.ConnectStart != nil {
-		trace.ConnectStart("tcp", key)
-	}
+func (t *leanTransport) dial(ctx context.Context, key string) (*leanConn, error) {
+	// The dialer calls the trace's ConnectStart and ConnectDone itself.
 	nc, err := t.dialer.DialContext(ctx, "tcp", key)
-	if trace != nil && trace.ConnectDone != nil {
-		trace.ConnectDone("tcp", key, err)
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +160,7 @@ func (t *leanTransport) getConn(ctx context.Context, key string, trace *httptrac
 		c = nil
 	}
 	if c == nil {
-		if c, err = t.dial(ctx, key, trace); err != nil {
+		if c, err = t.dial(ctx, key); err != nil {
 			return nil, false, err
 		}
 	}
