@@ -318,6 +318,15 @@ func (t *leanTransport) send(ctx context.Context, c *leanConn, req *http.Request
 		}
 	}
 	keep := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	if resp.Body == http.NoBody {
+		// Nothing to read (204, 304, HEAD): the connection is free now.
+		if stop() && keep {
+			t.putIdle(c)
+		} else {
+			c.conn.Close()
+		}
+		return resp, nil
+	}
 	resp.Body = &leanBody{t: t, c: c, body: resp.Body, keep: keep, stop: stop, aborted: &aborted, ctx: ctx}
 	return resp, nil
 }

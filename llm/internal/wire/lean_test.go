@@ -195,6 +195,27 @@ func TestLeanOddButLegalHTTP(t *testing.T) {
 	}
 }
 
+// TestLeanNoBodyFreesConnection: a response without a body (204) needs
+// no read or Close to give its connection back.
+func TestLeanNoBodyFreesConnection(t *testing.T) {
+	url := rawServer(t, func(n int, c net.Conn, r *bufio.Reader) {
+		for readRequest(r) {
+			io.WriteString(c, "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n")
+		}
+	})
+	c, _ := leanClient(t)
+	var cc connCount
+	for range 3 {
+		resp, err := post(t, cc.ctx(t.Context()), c, url, "{}", nil)
+		if err != nil || resp.StatusCode != http.StatusNoContent || resp.Header.Get("x-a") != "1" {
+			t.Fatalf("%v, %v", resp, err)
+		}
+	}
+	if cc.dials != 1 || cc.reused != 2 {
+		t.Errorf("connections %s; want 1 dial, 2 reused", cc.String())
+	}
+}
+
 // TestLeanReplaysOnceOnAClosedKeepAlive: a server that reads the request
 // on a kept-alive connection and closes it without a byte of response
 // costs a replay on a new connection, not an error; a request the server
