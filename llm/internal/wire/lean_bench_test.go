@@ -169,4 +169,3 @@ func memSample() [3]int64 {
 	metrics.Read(s)
 	return [3]int64{int64(s[0].Value.Uint64()), int64(s[1].Value.Uint64()), int64(s[2].Value.Uint64())}
 }
-
