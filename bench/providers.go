@@ -20,11 +20,11 @@ func newProvider(ctx context.Context, cfg *config.Config, baseURL string, conns 
 	po := cfg.Providers
 	switch cfg.Provider {
 	case config.ProviderOpenAI, config.ProviderSim:
-		return openai.New(openai.Options{BaseURL: baseURL, APIKey: cfg.APIKey, Headers: cfg.Headers, MaxConns: conns})
+		return openai.New(openai.Options{BaseURL: baseURL, APIKey: cfg.APIKey, Headers: cfg.Headers, MaxConns: conns, Client: po.HTTPClient})
 	case config.ProviderTGI:
-		return tgi.New(tgi.Options{BaseURL: baseURL, APIKey: cfg.APIKey, Headers: cfg.Headers, MaxConns: conns})
+		return tgi.New(tgi.Options{BaseURL: baseURL, APIKey: cfg.APIKey, Headers: cfg.Headers, MaxConns: conns, Client: po.HTTPClient})
 	case config.ProviderOllama:
-		return ollama.New(ollama.Options{BaseURL: baseURL, Headers: cfg.Headers, MaxConns: conns, API: po.OllamaAPI})
+		return ollama.New(ollama.Options{BaseURL: baseURL, Headers: cfg.Headers, MaxConns: conns, API: po.OllamaAPI, Client: po.HTTPClient})
 	case config.ProviderBedrock:
 		return bedrock.New(ctx, bedrock.Options{
 			Region:      po.Region,

@@ -240,6 +240,9 @@ func (c *Config) endpointProblems(n namer) []problem {
 	default:
 		ps = append(ps, problem{key: "provider", subject: true, msg: fmt.Sprintf("%q is not known (known: openai, sim, bedrock, sagemaker, tgi, ollama)", c.Provider)})
 	}
+	if hc := c.Providers.HTTPClient; hc != "" && hc != "auto" && hc != "std" {
+		ps = append(ps, problem{key: "http_client", subject: true, msg: fmt.Sprintf("%q is not known (known: auto, std)", hc)})
+	}
 	if u := c.Providers.EndpointURL; u != "" && (c.Provider == ProviderBedrock || c.Provider == ProviderSageMaker) {
 		if p, bad := baseURLProblem(u); bad {
 			p.key, p.msg = "endpoint_url", fmt.Sprintf("%q is not an http(s) URL", RedactURL(u))

@@ -23,4 +23,8 @@ type ProviderOptions struct {
 	CustomAttributes   string `yaml:"custom_attributes,omitempty"`
 	// OllamaAPI is chat (default) or generate.
 	OllamaAPI string `yaml:"ollama_api,omitempty"`
+	// HTTPClient is the HTTP client of the openai, sim, tgi and ollama
+	// providers: auto (default: a lean HTTP/1.1 client for plain http://
+	// without a proxy, net/http otherwise) or std (net/http always).
+	HTTPClient string `yaml:"http_client,omitempty"`
 }

@@ -192,6 +192,7 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"zero time scale", []string{"run", "--sim-time-scale", "0"}, "sim-time-scale"},
 		{"unknown profile", []string{"run", "--sim-profile", "h100-9000"}, "h100-9000"},
 		{"bad extra body", []string{"run", "--extra-body", "[1]"}, "JSON object"},
+		{"unknown HTTP client", []string{"run", "--http-client", "fast"}, "http-client"},
 		{"unknown command", []string{"bench"}, "bench"},
 		{"stray argument", []string{"run", "extra"}, "extra"},
 	}

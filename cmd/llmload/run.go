@@ -97,6 +97,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&po.InferenceComponent, "inference-component", po.InferenceComponent, "SageMaker inference component name")
 	fs.StringVar(&po.CustomAttributes, "custom-attributes", po.CustomAttributes, "SageMaker custom attributes header")
 	fs.StringVar(&po.OllamaAPI, "ollama-api", po.OllamaAPI, "ollama API: chat (/api/chat, default) or generate (/api/generate)")
+	fs.StringVar(&po.HTTPClient, "http-client", po.HTTPClient, "HTTP client of openai, sim, tgi, ollama: auto (default: a lean HTTP/1.1 client for plain http:// without a proxy, net/http otherwise) or std (net/http always)")
 	// Workload.
 	fs.IntVar(&cfg.MeanInputTokens, "mean-input-tokens", cfg.MeanInputTokens, "mean prompt length in tokens (synthetic prompts)")
 	fs.IntVar(&cfg.StddevInputTokens, "stddev-input-tokens", cfg.StddevInputTokens, "standard deviation of prompt length in tokens (-1: a quarter of the mean)")

@@ -48,6 +48,12 @@ type Options struct {
 	// MaxConns is the number of streams expected to run at once; it sizes
 	// the pool of the client New builds. 0 means DefaultMaxConns.
 	MaxConns int
+	// Client chooses the client New builds: "auto" (or "") sends plain
+	// http:// requests that no proxy applies to through a lean HTTP/1.1
+	// client made for many streams at once (one goroutine per stream, one
+	// read per chunk), and https, proxied and HTTP/2 ones through
+	// net/http; "std" uses net/http for everything (docs/performance.md).
+	Client string
 	// API is APIChat (the default when empty) or APIGenerate.
 	API string
 }
@@ -87,7 +93,11 @@ func New(opts Options) (*Provider, error) {
 		client:  opts.HTTPClient,
 	}
 	if p.client == nil {
-		p.client = wire.NewClient(opts.MaxConns)
+		c, err := wire.NewClient(opts.MaxConns, opts.Client)
+		if err != nil {
+			return nil, fmt.Errorf("ollama: %w", err)
+		}
+		p.client = c
 	}
 	return p, nil
 }

@@ -373,7 +373,7 @@ func TestNew(t *testing.T) {
 
 // TestDefaultClient: the built client's pool is sized to MaxConns, with no overall timeout.
 func TestDefaultClient(t *testing.T) {
-	p, err := New(Options{BaseURL: "http://127.0.0.1/v1", MaxConns: 512})
+	p, err := New(Options{BaseURL: "http://127.0.0.1/v1", MaxConns: 512, Client: "std"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,6 +381,14 @@ func TestDefaultClient(t *testing.T) {
 	if tr.MaxIdleConnsPerHost != 512 || tr.MaxConnsPerHost != 0 || tr.MaxIdleConns < 512 || !tr.ForceAttemptHTTP2 || p.client.Timeout != 0 {
 		t.Errorf("transport: idle/host %d, conns/host %d, idle %d, h2 %v, timeout %v",
 			tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost, tr.MaxIdleConns, tr.ForceAttemptHTTP2, p.client.Timeout)
+	}
+	if p, err = New(Options{BaseURL: "http://127.0.0.1/v1"}); err != nil {
+		t.Fatal(err)
+	} else if _, std := p.client.Transport.(*http.Transport); std {
+		t.Error("the default client (auto) is net/http's alone")
+	}
+	if _, err := New(Options{BaseURL: "http://127.0.0.1/v1", Client: "fast"}); err == nil {
+		t.Error(`Client "fast" accepted`)
 	}
 	custom := &http.Client{}
 	p, _ = New(Options{BaseURL: "http://127.0.0.1/v1", HTTPClient: custom})

@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,6 +47,12 @@ type Options struct {
 	// MaxConns is the number of streams expected to run at once; it sizes
 	// the pool of the client New builds. 0 means DefaultMaxConns.
 	MaxConns int
+	// Client chooses the client New builds: "auto" (or "") sends plain
+	// http:// requests that no proxy applies to through a lean HTTP/1.1
+	// client made for many streams at once (one goroutine per stream, one
+	// read per chunk), and https, proxied and HTTP/2 ones through
+	// net/http; "std" uses net/http for everything (docs/performance.md).
+	Client string
 }
 
 // Provider sends requests to one TGI server. It is safe for concurrent
@@ -77,7 +84,11 @@ func New(opts Options) (*Provider, error) {
 		client:      opts.HTTPClient,
 	}
 	if p.client == nil {
-		p.client = wire.NewClient(opts.MaxConns)
+		c, err := wire.NewClient(opts.MaxConns, opts.Client)
+		if err != nil {
+			return nil, fmt.Errorf("tgi: %w", err)
+		}
+		p.client = c
 	}
 	return p, nil
 }

@@ -33,8 +33,11 @@ const writeBufSize = 1 << 10
 // connection per expected stream (maxConns, or DefaultMaxConns when it is
 // not positive) so keep-alive connections are reused instead of re-dialed
 // under load. It has no cap on connections per host and no Timeout: the
-// context of each request bounds it.
-func NewClient(maxConns int) *http.Client {
+// context of each request bounds it. kind is ClientAuto ("" too: plain
+// http:// requests that no proxy applies to go through the lean HTTP/1.1
+// client, leanTransport; https, proxies and HTTP/2 through net/http) or
+// ClientStd (net/http for everything); anything else is an error.
+func NewClient(maxConns int, kind string) (*http.Client, error) {
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
 	}
@@ -47,7 +50,13 @@ func NewClient(maxConns int) *http.Client {
 	// default is 4) saves 3 KiB per stream at no cost in syscalls worth
 	// counting (docs/performance.md).
 	t.WriteBufferSize = writeBufSize
-	return &http.Client{Transport: t}
+	switch kind {
+	case ClientAuto, "":
+		return &http.Client{Transport: &autoTransport{lean: newLeanTransport(maxConns), std: t}}, nil
+	case ClientStd:
+		return &http.Client{Transport: t}, nil
+	}
+	return nil, fmt.Errorf("HTTP client %q: want %s or %s", kind, ClientAuto, ClientStd)
 }
 
 // ParseBaseURL parses a provider's BaseURL: an absolute http or https URL
