@@ -378,7 +378,7 @@ func writePlanText(w io.Writer, p *analysis.Plan) {
 			fmt.Fprintln(w)
 		}
 		if c.InstancePrice != nil {
-			fmt.Fprintf(w, "instance price: $%g/h × %g instances\n", c.InstancePrice.PerHour, c.InstancePrice.Instances)
+			fmt.Fprintf(w, "instance price: $%g/h × %g (instances)\n", c.InstancePrice.PerHour, c.InstancePrice.Instances)
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "level\t$/request\tof it system prompt\t+ retried\t+ failed\t$/1M out\t$/user-hour\tinstance $/1M out\tinstance $/user-hour\t")

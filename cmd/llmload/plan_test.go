@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/llmload/llmload/analysis"
+	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/record"
+	"github.com/llmload/llmload/rundir"
+	"github.com/llmload/llmload/stats"
+)
+
+// writeHandSweep writes a sweep directory by hand: c1, c4 and c8 meet
+// e2e_p95<=10s, c16 does not. Every success takes 1000 input and 200
+// output tokens; c16 also has 8 failed requests and 4 retried attempts of
+// 1000 input tokens each.
+func writeHandSweep(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "sweep")
+	ss := analysis.SweepSummary{SchemaVersion: 1, Kind: analysis.SweepConcurrency}
+	for _, h := range []struct {
+		level                     int
+		n, failed, retried        int
+		rps, mean, p95, ttft, con float64
+	}{
+		{1, 10, 0, 0, 0.5, 2, 2.2, 0.3, 1},
+		{4, 40, 0, 0, 1.6, 2.5, 3, 0.4, 4},
+		{8, 80, 0, 0, 4, 2, 4, 0.5, 8},
+		{16, 160, 8, 4, 2, 8, 12, 2, 16},
+	} {
+		name := "c" + strconv.Itoa(h.level)
+		ld := filepath.Join(dir, name)
+		if err := os.MkdirAll(ld, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		w, err := record.Create(filepath.Join(ld, rundir.RecordsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < h.n; i++ {
+			r := record.Record{SchemaVersion: 1, ID: int64(i), InputTokens: 1000, OutputTokens: 200, E2ES: h.mean}
+			if i < h.failed {
+				r.OutputTokens, r.ErrorKind = 0, llm.KindServer
+			}
+			w.Write(&r)
+		}
+		for i := 0; i < h.retried; i++ {
+			w.Write(&record.Record{SchemaVersion: 1, ID: int64(i), Retried: true, InputTokens: 1000, ErrorKind: llm.KindThrottled})
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s := stats.Summary{SchemaVersion: 1, ErrorRate: float64(h.failed) / float64(h.n), WindowS: 100}
+		s.Run.Mode, s.Run.Concurrency = "concurrency", h.level
+		s.Requests.Total, s.Requests.Succeeded, s.Requests.Failed = h.n, h.n-h.failed, h.failed
+		s.Throughput.RequestsPerS, s.Throughput.OutputTokensPerS = h.rps, h.rps*200
+		s.Metrics.E2E = stats.Dist{Count: h.n - h.failed, Mean: h.mean, P95: h.p95}
+		s.Metrics.TTFT = stats.Dist{Count: h.n - h.failed, Mean: h.ttft, P95: h.ttft}
+		s.Concurrency.Mean = h.con
+		b, _ := json.Marshal(s)
+		if err := os.WriteFile(filepath.Join(ld, rundir.SummaryFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		row := analysis.SweepRowOf(float64(h.level), name, &s)
+		ss.Rows = append(ss.Rows, row)
+	}
+	b, _ := json.Marshal(ss)
+	if err := os.WriteFile(filepath.Join(dir, "sweep.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestPlanCommand(t *testing.T) {
+	dir := writeHandSweep(t)
+	st, out, errs := runCLI(t, nil, "plan", dir, "--quota-rpm", "800", "--quota-tpm", "240000", "--target", "e2e_p95<=10s",
+		"--requests-per-user-per-min", "2", "--users", "100", "--price-model", "claude-3.5-sonnet", "--price-per-hour", "1.212")
+	if st != exitOK {
+		t.Fatalf("status %d: %s", st, errs)
+	}
+	// c8 carries 4 req/s × 30 s = 120 users, 72 at 60%; TPM allows
+	// 0.6 × 240000 / (2 × 1200) = 60.
+	for _, want := range []string{"supports 60 concurrent users (each sending 2 requests/min) at p95 response time 4 s (measured at c8); the binding limit is TPM",
+		"ask for a quota of 334 RPM and 400,000 TPM", "   c8            yes", "for a sustained 11.22 output tokens/s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	var p analysis.Plan
+	b, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.SchemaVersion != 1 || p.Answer.Users != 60 || p.Answer.Binding != "tpm" || len(p.Levels) != 4 || p.Cost == nil {
+		t.Fatalf("plan.json: %s", b)
+	}
+	c16 := p.Levels[3]
+	if c16.Tokens.Retried.Attempts != 4 || c16.Tokens.Failed.Attempts != 8 || math.Abs(c16.TokensPerRequest-1215) > 1e-9 || c16.MeetsTargets {
+		t.Errorf("c16: %+v", c16)
+	}
+	if tc := p.Cost.Levels[3].Token; tc == nil || math.Abs(tc.RetriedPerRequest-4*0.003/152) > 1e-12 || math.Abs(tc.FailedPerRequest-8*0.003/152) > 1e-12 {
+		t.Errorf("c16 cost: %+v", tc)
+	}
+
+	// --out elsewhere; batch prices at half.
+	other := filepath.Join(t.TempDir(), "p.json")
+	if st, _, errs := runCLI(t, nil, "plan", dir, "--out", other, "--price-input", "2", "--price-output", "8", "--batch", "--batch-discount", "0.5"); st != exitOK {
+		t.Fatalf("--out: %d %s", st, errs)
+	}
+	b, _ = os.ReadFile(other)
+	if !strings.Contains(string(b), `"input_per_1m": 1,`) || !strings.Contains(string(b), `"output_per_1m": 4,`) {
+		t.Errorf("batch prices not halved: %s", b)
+	}
+
+	// Bad input: one line, status 2.
+	runDir := filepath.Join(t.TempDir(), "run")
+	os.MkdirAll(runDir, 0o755)
+	os.WriteFile(filepath.Join(runDir, rundir.SummaryFile), []byte(`{"schema_version":1}`), 0o644)
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.MkdirAll(empty, 0o755)
+	os.WriteFile(filepath.Join(empty, rundir.RecordsFile), nil, 0o644)
+	for _, args := range [][]string{
+		{"plan", runDir},                        // a run without records
+		{"plan", empty},                         // records.jsonl with nothing in it
+		{"plan", dir, "--quota-rpm", "-5"},      // a negative quota
+		{"plan", dir, "--price-model", "gpt-9"}, // an unknown price model
+		{"plan", dir, "--headroom", "0"},        // no headroom
+		{"plan", dir, "--think-time", "5s", "--requests-per-user-per-min", "2"},
+		{"plan", dir, "--target", "ttft_p95<=fast"},     // a bad target
+		{"plan", dir, "--price-input", "3"},             // half a price
+		{"plan", dir, "--price-per-hour", "-1"},         // a negative price
+		{"plan", filepath.Join(t.TempDir(), "nowhere")}, // no directory
+		{"plan"},
+	} {
+		st, _, errs := runCLI(t, nil, args...)
+		if st != exitUsage || errs == "" || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("%v: status %d, stderr %q; want 2 and one line", args, st, errs)
+		}
+	}
+	if st, out, _ := runCLI(t, nil, "plan", "--print-prices"); st != exitOK || !strings.Contains(out, "claude-3.5-sonnet") {
+		t.Errorf("--print-prices: %d %s", st, out)
+	}
+}
+
+// A single run directory plans from its one level.
+func TestPlanSingleRun(t *testing.T) {
+	dir := writeHandSweep(t)
+	st, out, errs := runCLI(t, nil, "plan", filepath.Join(dir, "c4"), "--requests-per-user-per-min", "2")
+	if st != exitOK {
+		t.Fatalf("status %d: %s", st, errs)
+	}
+	// 1.6 req/s × 30 s = 48 users carried, 28.8 at 60%: 28.
+	if !strings.Contains(out, "supports 28 concurrent users") || !strings.Contains(out, "sweep higher") {
+		t.Errorf("output:\n%s", out)
+	}
+}
