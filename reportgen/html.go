@@ -100,6 +100,7 @@ type runView struct {
 	Overhead           string
 	Sets               [][]string
 	Config             string
+	Plan               *planView
 }
 
 // renderRun writes the report.html of a run.
@@ -221,6 +222,18 @@ func renderRun(w io.Writer, d *runData, figs []figure, row Row, now time.Time) e
 			trim(ps.InputTokens.Mean), trim(ps.OutputTokens.Mean)})
 	}
 	v.Config = d.ConfigYAML
+	switch plan, err := readPlan(d.Dir); {
+	case err != nil:
+		v.Warnings = append(v.Warnings, Warning{PlanFile, "The plan could not be read: " + err.Error()})
+	case plan != nil:
+		v.Plan = planSection(plan.Kind, plan)
+		if len(plan.Levels) == 1 {
+			v.Plan.Table.Rows[0][0] = "this run"
+		}
+		for _, w := range plan.Warnings {
+			v.Warnings = append(v.Warnings, Warning{PlanFile, "Plan: " + w})
+		}
+	}
 	return pages.ExecuteTemplate(w, "run.tmpl", v)
 }
 

@@ -70,6 +70,8 @@ func writeHandSweep(t *testing.T) string {
 		row := analysis.SweepRowOf(float64(h.level), name, &s)
 		ss.Rows = append(ss.Rows, row)
 	}
+	k := analysis.FindKnee(ss.Rows, analysis.KneeOptions{Integer: true})
+	ss.Knee = &k
 	b, _ := json.Marshal(ss)
 	if err := os.WriteFile(filepath.Join(dir, "sweep.json"), b, 0o644); err != nil {
 		t.Fatal(err)
@@ -109,6 +111,22 @@ func TestPlanCommand(t *testing.T) {
 	}
 	if tc := p.Cost.Levels[3].Token; tc == nil || math.Abs(tc.RetriedPerRequest-4*0.003/152) > 1e-12 || math.Abs(tc.FailedPerRequest-8*0.003/152) > 1e-12 {
 		t.Errorf("c16 cost: %+v", tc)
+	}
+
+	// The sweep's report shows the plan and the cost.
+	if st, _, errs := runCLI(t, nil, "report", "--quiet", dir); st != exitOK {
+		t.Fatalf("report: %d %s", st, errs)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<section id="plan">`, "supports 60 concurrent users", `<section id="cost">`,
+		"token price claude-3.5-sonnet: $3 input", "<td>$0.00007895</td>", "<td>$0.0001579</td>", // c16's retried and failed share
+		"for a sustained 11.22 output tokens/s", `<section id="knee">`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
 	}
 
 	// --out elsewhere; batch prices at half.
