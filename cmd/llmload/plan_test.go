@@ -181,3 +181,20 @@ func TestPlanSingleRun(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+// checkPlanOutput holds docs/planning.md's sample of llmload plan's
+// output to what the command prints on the hand-built sweep.
+func checkPlanOutput(t *testing.T, _ *docsEnv, ex docExample) {
+	dir := writeHandSweep(t)
+	st, out, errs := runCLI(t, nil, "plan", dir, "--quota-rpm", "800", "--quota-tpm", "240000", "--target", "e2e_p95<=10s",
+		"--requests-per-user-per-min", "2", "--users", "100", "--price-model", "claude-3.5-sonnet", "--price-per-hour", "1.212")
+	if st != exitOK {
+		t.Fatalf("status %d: %s", st, errs)
+	}
+	got := strings.Split(out, "\n")
+	for i, l := range strings.Split(strings.TrimRight(ex.text, "\n"), "\n") {
+		if i >= len(got) || strings.TrimRight(got[i], " ") != strings.TrimRight(l, " ") {
+			t.Errorf("%s: line %d differs from the command's output\n doc: %q\n got: %q", ex, i+1, l, strings.TrimRight(got[min(i, len(got)-1)], " "))
+		}
+	}
+}
