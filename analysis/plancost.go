@@ -3,6 +3,9 @@ package analysis
 import (
 	"fmt"
 	"math"
+
+	"github.com/llmload/llmload/record"
+	"github.com/llmload/llmload/stats"
 )
 
 // CostPlan prices every level of a plan by the token and by the
@@ -35,32 +38,9 @@ type LevelCost struct {
 	InstanceCostPerUserHour       *float64 `json:"instance_cost_per_user_hour,omitempty"`
 }
 
-// TokenCost is a level's token-priced cost. "Per request" is per
-// successful request: what an answer costs.
-type TokenCost struct {
-	// CostPerRequest is every attempt's tokens priced (successful,
-	// retried and failed) ÷ successful requests.
-	CostPerRequest float64 `json:"cost_per_request"`
-	// SucceededPerRequest is the successful attempts alone;
-	// SystemPromptPerRequest is the part of it the system prompt costs
-	// (its tokens at the full input price); RetriedPerRequest and
-	// FailedPerRequest the retried attempts and failed requests, spread
-	// over the successful requests. CostPerRequest is
-	// SucceededPerRequest + RetriedPerRequest + FailedPerRequest.
-	SucceededPerRequest    float64 `json:"succeeded_per_request"`
-	SystemPromptPerRequest float64 `json:"system_prompt_per_request"`
-	RetriedPerRequest      float64 `json:"retried_per_request"`
-	FailedPerRequest       float64 `json:"failed_per_request"`
-	// CostPer1MOutputTokens is every attempt's cost ÷ the successful
-	// requests' output tokens × 1e6.
-	CostPer1MOutputTokens float64 `json:"cost_per_1m_output_tokens"`
-	// CostPerUserHour is every attempt's cost ÷ requests × one user's
-	// requests per hour.
-	CostPerUserHour float64 `json:"cost_per_user_hour"`
-	// InputTokensPerOutputToken is every attempt's input tokens ÷ the
-	// successful requests' output tokens: the measured mix.
-	InputTokensPerOutputToken float64 `json:"input_tokens_per_output_token"`
-}
+// TokenCost is a level's token-priced cost (stats.TokenCost: a run's
+// summary.json carries the same).
+type TokenCost = stats.TokenCost
 
 // CostBreakEven is where an instance-priced deployment and a
 // token-priced endpoint cost the same, for the measured workload.
@@ -222,4 +202,25 @@ func money(v float64) string {
 		return fmt.Sprintf("$%.0f", v)
 	}
 	return "$" + trimNum(v)
+}
+
+// RunCost prices one run from its summary and records (nil when neither
+// price is given): the token-priced cost for a user who always has a
+// request in flight, and the instance-priced cost per 1M output tokens.
+func RunCost(s *stats.Summary, recs []record.Record, systemPromptTokens int, tok *ModelPrice, inst *InstancePrice) *stats.Cost {
+	if s == nil || tok == nil && inst == nil {
+		return nil
+	}
+	c := &stats.Cost{}
+	if tok != nil {
+		l := PlanLevelOf(0, "", s, recs, systemPromptTokens, nil)
+		planLevel(&l, PlanOptions{}, DefaultHeadroom)
+		c.PriceModel, c.Token = tok.ID, tokenCost(l, *tok)
+	}
+	if inst != nil {
+		if v, ok := inst.CostPer1M(s.Throughput.OutputTokensPerS); ok {
+			c.InstanceCostPer1MOutputTokens = &v
+		}
+	}
+	return c
 }

@@ -161,3 +161,73 @@ func (t *PriceTable) Model(id string) (ModelPrice, error) {
 	}
 	return ModelPrice{}, fmt.Errorf("unknown price model %q (known: %s; or --price-input and --price-output)", id, strings.Join(ids, ", "))
 }
+
+// PriceSpec is how a token price is asked for: a model of a price table
+// and/or explicit prices (which override the model's), and batch pricing.
+type PriceSpec struct {
+	// Table is a price table's YAML; nil: the built-in one.
+	Table []byte
+	// Model is an id of the table; empty: the prices are all explicit.
+	Model string
+	// Input, Output, CachedInput and BatchDiscount set or override the
+	// model's (nil: keep).
+	Input, Output, CachedInput, BatchDiscount *float64
+	// Batch applies the batch discount.
+	Batch bool
+}
+
+// Resolve returns the token price spec asks for; nil, nil when it asks
+// for none. Errors: an unknown model, half a price, a bad value, batch
+// pricing without a discount, a table or batch flags with no price.
+func (s PriceSpec) Resolve() (*ModelPrice, error) {
+	explicit := s.Input != nil || s.Output != nil || s.CachedInput != nil
+	if s.Model == "" && !explicit {
+		if s.Table != nil || s.Batch || s.BatchDiscount != nil {
+			return nil, errors.New("a price table, batch pricing or a batch discount needs a token price: a price model, or input and output prices")
+		}
+		return nil, nil
+	}
+	var mp ModelPrice
+	if s.Model != "" {
+		tab := BuiltinPrices()
+		if s.Table != nil {
+			var err error
+			if tab, err = ParsePrices(s.Table); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if mp, err = tab.Model(s.Model); err != nil {
+			return nil, err
+		}
+	} else {
+		if s.Input == nil || s.Output == nil {
+			return nil, errors.New("token prices need a price model, or both an input and an output price")
+		}
+		mp.ID = "given"
+	}
+	if s.Input != nil {
+		mp.InputPer1M = *s.Input
+	}
+	if s.Output != nil {
+		mp.OutputPer1M = *s.Output
+	}
+	if s.CachedInput != nil {
+		v := *s.CachedInput
+		mp.CachedInputPer1M = &v
+	}
+	if s.BatchDiscount != nil {
+		mp.BatchDiscount = *s.BatchDiscount
+	}
+	if err := mp.Check(); err != nil {
+		return nil, fmt.Errorf("token prices: %w", err)
+	}
+	if s.Batch {
+		b, err := mp.Batched()
+		if err != nil {
+			return nil, fmt.Errorf("batch pricing: %w (give a batch discount)", err)
+		}
+		mp = b
+	}
+	return &mp, nil
+}

@@ -343,7 +343,7 @@ func (b *block) theory(t *testing.T, c shellCmd, env map[string]string, args []s
 // and --out in a temporary directory.
 func (b *block) plan(t *testing.T, c shellCmd, env map[string]string, args []string) {
 	t.Helper()
-	f := flagArgs{args: slices.Clone(args), isBool: func(n string) bool { return n == "print-prices" || n == "batch" }}
+	f := flagArgs{args: slices.Clone(args), isBool: func(n string) bool { return n == "print-prices" || n == "price-batch" }}
 	if _, ok := f.get("prices"); ok {
 		path := filepath.Join(t.TempDir(), "prices.yaml")
 		if err := os.WriteFile(path, analysis.PricesYAML(), 0o644); err != nil {

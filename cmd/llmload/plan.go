@@ -86,8 +86,8 @@ func (c *cli) plan(args []string) int {
 	fs.Var(&f.priceIn, "price-input", "price per 1M input tokens (instead of, or overriding, --price-model's)")
 	fs.Var(&f.priceOut, "price-output", "price per 1M output tokens (instead of, or overriding, --price-model's)")
 	fs.Var(&f.priceCached, "price-cached-input", "price per 1M input tokens read from the prompt cache (default: the input price)")
-	fs.BoolVar(&f.batch, "batch", false, "price as batch inference: take the batch discount off every token price")
-	fs.Var(&f.batchDiscount, "batch-discount", "share batch inference takes off, e.g. 0.5 (default: the table's)")
+	fs.BoolVar(&f.batch, "price-batch", false, "price as batch inference: take the batch discount off every token price")
+	fs.Var(&f.batchDiscount, "price-batch-discount", "share batch inference takes off, e.g. 0.5 (default: the table's)")
 	fs.Float64Var(&f.pricePerHour, "price-per-hour", 0, "price per hour of one instance serving the endpoint: instance-priced cost and the break-even (0: none)")
 	fs.Float64Var(&f.instances, "instances", 1, "instances serving the endpoint, for --price-per-hour")
 	fs.BoolVar(&f.printPrices, "print-prices", false, "print the built-in price table (YAML), to copy and edit")
@@ -167,56 +167,23 @@ func (f *planFlags) resolve() error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	// Token prices: a table model, explicit prices, or both (explicit
-	// prices override the model's).
-	explicit := f.set["price-input"] || f.set["price-output"] || f.set["price-cached-input"]
-	if f.priceModel != "" || explicit {
-		var mp analysis.ModelPrice
-		if f.priceModel != "" {
-			tab := analysis.BuiltinPrices()
-			if f.prices != "" {
-				b, err := os.ReadFile(f.prices)
-				if err != nil {
-					return fmt.Errorf("--prices: %w", err)
-				}
-				if tab, err = analysis.ParsePrices(b); err != nil {
-					return fmt.Errorf("%s: %w", f.prices, err)
-				}
-			}
-			if mp, err = tab.Model(f.priceModel); err != nil {
-				return err
-			}
-		} else if !(f.set["price-input"] && f.set["price-output"]) {
-			return errors.New("token prices need --price-model, or both --price-input and --price-output")
+	spec := analysis.PriceSpec{Model: f.priceModel, Input: f.priceIn.v, Output: f.priceOut.v, CachedInput: f.priceCached.v,
+		BatchDiscount: f.batchDiscount.v, Batch: f.batch}
+	if f.prices != "" {
+		b, err := os.ReadFile(f.prices)
+		if err != nil {
+			return fmt.Errorf("--prices: %w", err)
 		}
-		if f.priceIn.v != nil {
-			mp.InputPer1M = *f.priceIn.v
-		}
-		if f.priceOut.v != nil {
-			mp.OutputPer1M = *f.priceOut.v
-		}
-		if f.priceCached.v != nil {
-			v := *f.priceCached.v
-			mp.CachedInputPer1M = &v
-		}
-		if f.batchDiscount.v != nil {
-			mp.BatchDiscount = *f.batchDiscount.v
-		}
-		if explicit && f.priceModel == "" {
-			mp.ID = "given"
-		}
-		if err := mp.Check(); err != nil {
-			return fmt.Errorf("token prices: %w", err)
-		}
-		if f.batch {
-			if mp, err = mp.Batched(); err != nil {
-				return fmt.Errorf("--batch: %w (set --batch-discount)", err)
-			}
-		}
-		f.tokenPrice = &mp
-	} else if f.prices != "" || f.batch || f.set["batch-discount"] {
-		return errors.New("--prices, --batch and --batch-discount need --price-model or --price-input and --price-output")
+		spec.Table = b
 	}
+	tp, err := spec.Resolve()
+	if err != nil {
+		if f.prices != "" && strings.HasPrefix(err.Error(), "price table:") {
+			err = fmt.Errorf("%s: %w", f.prices, err)
+		}
+		return err
+	}
+	f.tokenPrice = tp
 	if f.set["price-per-hour"] || f.set["instances"] {
 		ip := analysis.InstancePrice{PerHour: f.pricePerHour, Instances: f.instances}
 		if err := ip.Check(); err != nil {

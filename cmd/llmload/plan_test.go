@@ -131,7 +131,7 @@ func TestPlanCommand(t *testing.T) {
 
 	// --out elsewhere; batch prices at half.
 	other := filepath.Join(t.TempDir(), "p.json")
-	if st, _, errs := runCLI(t, nil, "plan", dir, "--out", other, "--price-input", "2", "--price-output", "8", "--batch", "--batch-discount", "0.5"); st != exitOK {
+	if st, _, errs := runCLI(t, nil, "plan", dir, "--out", other, "--price-input", "2", "--price-output", "8", "--price-batch", "--price-batch-discount", "0.5"); st != exitOK {
 		t.Fatalf("--out: %d %s", st, errs)
 	}
 	b, _ = os.ReadFile(other)
