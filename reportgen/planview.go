@@ -155,6 +155,10 @@ func costSection(kind string, ss *analysis.SweepSummary, p *analysis.Plan) *cost
 			row[2] = money(*r.CostPer1MOutputTokens)
 			v.Priced = true
 		}
+		if r.TokenCostPerRequest != nil && r.TokenCostPer1MOutputTokens != nil {
+			row[3], row[7] = money(*r.TokenCostPerRequest), money(*r.TokenCostPer1MOutputTokens)
+			v.Priced = true
+		}
 		if lc, ok := byDir[r.Dir]; ok {
 			if row[2] == "-" && lc.InstanceCostPer1MOutputTokens != nil {
 				row[2] = money(*lc.InstanceCostPer1MOutputTokens)

@@ -198,3 +198,70 @@ func checkPlanOutput(t *testing.T, _ *docsEnv, ex docExample) {
 		}
 	}
 }
+
+// A sweep priced by the token: summary.json's cost equals the records
+// priced by hand, and every sweep row carries it.
+func TestRunTokenPrice(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "priced")
+	st, out, errs := runCLI(t, nil, "run", "--concurrency", "1,2", "--max-requests", "4", "--sim-time-scale", "0.02", "--no-progress", "--no-report",
+		"--results-dir", dir, "--system-prompt", "You are a concise assistant.", "--price-model", "claude-3.5-sonnet", "--price-input", "2", "--price-per-hour", "1.2")
+	if st != exitOK {
+		t.Fatalf("status %d: %s", st, errs)
+	}
+	if !strings.Contains(out, "token-priced cost") {
+		t.Errorf("no token-priced cost under the sweep table:\n%s", out)
+	}
+	var ss analysis.SweepSummary
+	b, _ := os.ReadFile(filepath.Join(dir, "sweep.json"))
+	if err := json.Unmarshal(b, &ss); err != nil || len(ss.Rows) != 2 {
+		t.Fatalf("sweep.json: %v %s", err, b)
+	}
+	for _, r := range ss.Rows {
+		recs, err := record.ReadFile(filepath.Join(dir, r.Dir, rundir.RecordsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s stats.Summary
+		b, _ := os.ReadFile(filepath.Join(dir, r.Dir, rundir.SummaryFile))
+		if err := json.Unmarshal(b, &s); err != nil || s.Cost == nil || s.Cost.Token == nil {
+			t.Fatalf("%s: summary.json cost: %v %s", r.Dir, err, b)
+		}
+		// By hand: $2 per 1M input (overriding the model's $3), $15 per 1M
+		// output; the simulator reports no cache.
+		total, ok, outTok := 0.0, 0, 0
+		for _, rec := range recs {
+			if rec.Warmup {
+				continue
+			}
+			total += (float64(rec.InputTokens)*2 + float64(rec.OutputTokens)*15) / 1e6
+			if rec.OK() && !rec.Retried {
+				ok++
+				outTok += rec.OutputTokens
+			}
+		}
+		c := s.Cost.Token
+		if math.Abs(c.CostPerRequest-total/float64(ok)) > 1e-12 || math.Abs(c.CostPer1MOutputTokens-total/float64(outTok)*1e6) > 1e-9 {
+			t.Errorf("%s: cost %+v; by hand %g per request, %g per 1M output", r.Dir, c, total/float64(ok), total/float64(outTok)*1e6)
+		}
+		// "You are a concise assistant." is 6 cl100k tokens.
+		if math.Abs(c.SystemPromptPerRequest-6*2/1e6) > 1e-15 || s.Cost.PriceModel != "claude-3.5-sonnet" {
+			t.Errorf("%s: system prompt %g per request, model %q", r.Dir, c.SystemPromptPerRequest, s.Cost.PriceModel)
+		}
+		if s.Cost.InstanceCostPer1MOutputTokens == nil || !strings.Contains(strings.Join(s.Warnings, " "), "time scale 0.02") {
+			t.Errorf("%s: instance cost %v, warnings %q", r.Dir, s.Cost.InstanceCostPer1MOutputTokens, s.Warnings)
+		}
+		if r.TokenCostPerRequest == nil || *r.TokenCostPerRequest != c.CostPerRequest || *r.TokenCostPer1MOutputTokens != c.CostPer1MOutputTokens {
+			t.Errorf("%s: row token cost %v %v", r.Dir, r.TokenCostPerRequest, r.TokenCostPer1MOutputTokens)
+		}
+	}
+	for _, args := range [][]string{
+		{"run", "--price-model", "gpt-9", "--dry-run"},
+		{"run", "--price-input", "3", "--dry-run"},
+		{"run", "--price-model", "claude-3.5-sonnet", "--price-output", "-1", "--dry-run"},
+	} {
+		st, _, errs := runCLI(t, nil, args...)
+		if st != exitUsage || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("%v: status %d, stderr %q; want 2 and one line", args, st, errs)
+		}
+	}
+}
