@@ -277,3 +277,29 @@ func TestPrices(t *testing.T) {
 		}
 	}
 }
+
+// A sweep's break-even at its knee: the first method that found one.
+func TestSweepBreakEven(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	ss := SweepSummary{Kind: SweepConcurrency, Rows: []SweepRow{
+		{Level: 1, Dir: "c1", OutputTokensPerS: 100, TokenCostPerRequest: f(0.006), TokenCostPer1MOutputTokens: f(30)},
+		{Level: 8, Dir: "c8", OutputTokensPerS: 486, TokenCostPerRequest: f(0.0036), TokenCostPer1MOutputTokens: f(18)},
+	}}
+	ss.Knee = &Knee{Methods: []KneeMethod{{Method: KneeTarget}, {Method: KneeCurvature, Found: true, Level: 8, Dir: "c8"}}}
+	ss.SetBreakEven(&InstancePrice{PerHour: 1.212, Instances: 1})
+	b := ss.BreakEven
+	if b == nil || b.Dir != "c8" {
+		t.Fatalf("break-even %+v, want at c8", b)
+	}
+	// planning.md's example: $1.212/h against $18 per 1M output tokens.
+	near(t, "tok/s", b.OutputTokensPerS, 1.212e6/(3600*18))
+	near(t, "utilization", b.Utilization, 1.212e6/(3600*18)/486)
+	near(t, "req/min", b.RequestsPerMin, 1.212/0.0036/60)
+	if !strings.Contains(b.Sentence, "the curvature knee") || !strings.Contains(b.Sentence, "above it the instances are cheaper") {
+		t.Errorf("sentence %q", b.Sentence)
+	}
+	ss.SetBreakEven(nil)
+	if ss.BreakEven != nil {
+		t.Error("a break-even without an instance price")
+	}
+}

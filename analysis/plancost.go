@@ -224,3 +224,46 @@ func RunCost(s *stats.Summary, recs []record.Record, systemPromptTokens int, tok
 	}
 	return c
 }
+
+// SetBreakEven sets ss.BreakEven from the first method of its knee that
+// found one (target, then curvature, then the marginal methods): that
+// level's all-in token cost per 1M output tokens (its row's
+// TokenCostPer1MOutputTokens) and its output throughput as the capacity.
+// It clears it when there is no price, knee or token cost.
+func (ss *SweepSummary) SetBreakEven(inst *InstancePrice) {
+	ss.BreakEven = nil
+	if inst == nil || inst.Check() != nil || ss.Knee == nil {
+		return
+	}
+	for _, m := range ss.Knee.Methods {
+		if !m.Found {
+			continue
+		}
+		for _, r := range ss.Rows {
+			if r.Dir != m.Dir || r.TokenCostPer1MOutputTokens == nil {
+				continue
+			}
+			perM := *r.TokenCostPer1MOutputTokens
+			be, err := FindBreakEven(*inst, TokenPrice{OutputPer1M: perM}, 0, r.OutputTokensPerS)
+			if err != nil {
+				return
+			}
+			b := &CostBreakEven{Level: r.Level, Dir: r.Dir, TokenCostPer1MOutputTokens: perM,
+				OutputTokensPerS: be.OutputTokensPerS, CapacityOutputTokensPerS: be.CapacityOutputTokensPerS,
+				Utilization: be.Utilization, InstanceCostPerHour: be.InstanceCostPerHour, TokenCostPerHour: be.TokenCostPerHour}
+			if r.TokenCostPerRequest != nil && *r.TokenCostPerRequest > 0 {
+				// Successful requests per minute: the break-even's cost per
+				// hour ÷ the cost of one request ÷ 60.
+				b.RequestsPerMin = be.OutputTokensPerS * 3600 * perM / 1e6 / *r.TokenCostPerRequest / 60
+			}
+			verdict := "above it the instances are cheaper"
+			if b.Utilization > 1 {
+				verdict = "they never pay off"
+			}
+			b.Sentence = fmt.Sprintf("At %s/h the instances cost as much as tokens at %s per 1M output tokens (the mix of %s, the %s knee) for a sustained %s output tokens/s (%s requests/min); that is %s of the %s tokens/s measured there: %s.",
+				money(inst.Hourly()), money(perM), r.Dir, m.Method, trimNum(b.OutputTokensPerS), trimNum(b.RequestsPerMin), pct(b.Utilization), trimNum(r.OutputTokensPerS), verdict)
+			ss.BreakEven = b
+			return
+		}
+	}
+}

@@ -144,6 +144,11 @@ type SweepSummary struct {
 	// series (groups) it is nil and Knees holds one per series.
 	Knee  *Knee  `json:"knee,omitempty"`
 	Knees []Knee `json:"knees,omitempty"`
+	// BreakEven compares the instances (--price-per-hour) with the token
+	// price at the knee: the knee level's all-in token cost and its
+	// throughput as the capacity. Absent without both prices, a knee, or
+	// in an experiment of several series.
+	BreakEven *CostBreakEven `json:"break_even,omitempty"`
 }
 
 // AutoSweep is how an auto sweep found its range.

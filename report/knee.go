@@ -32,6 +32,9 @@ func writeKnees(w io.Writer, ss *analysis.SweepSummary) {
 	if len(tokenCosts) > 0 {
 		fmt.Fprintf(w, "token-priced cost (every attempt, retried and failed ones included; docs/planning.md): %s\n", strings.Join(tokenCosts, "; "))
 	}
+	if ss.BreakEven != nil {
+		fmt.Fprintf(w, "break-even: %s\n", ss.BreakEven.Sentence)
+	}
 	knees := ss.Knees
 	if ss.Knee != nil {
 		knees = []analysis.Knee{*ss.Knee}

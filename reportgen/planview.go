@@ -148,6 +148,9 @@ func costSection(kind string, ss *analysis.SweepSummary, p *analysis.Plan) *cost
 		}
 		v.Notes = pc.Notes
 	}
+	if v.BreakEven == "" && ss.BreakEven != nil {
+		v.BreakEven = ss.BreakEven.Sentence
+	}
 	v.Table.Head = []string{"level", "out tok/s", "$/1M out (instance)", "$/request (token)", "of it system prompt", "+ retried", "+ failed", "$/1M out (token)", "$/user-hour (token)", "$/user-hour (instance)"}
 	for _, r := range ss.Rows {
 		row := []string{levelLabel(kind, r.Level), trim(r.OutputTokensPerS), "-", "-", "-", "-", "-", "-", "-", "-"}
