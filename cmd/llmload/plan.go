@@ -249,14 +249,23 @@ func loadPlanLevels(dir, group string, targets []analysis.Threshold) (kind strin
 	for _, t := range todo {
 		ld := filepath.Join(dir, t.dir)
 		recs, err := record.ReadFile(filepath.Join(ld, rundir.RecordsFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", nil, nil, fmt.Errorf("%s: no %s: a plan needs the records (tokens per request, retries, failures)", ld, rundir.RecordsFile)
-		}
-		if err != nil {
+		var why string
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			why = fmt.Sprintf("%s: no %s: a plan needs the records (tokens per request, retries, failures)", ld, rundir.RecordsFile)
+		case err != nil:
 			return "", nil, nil, err
+		case len(recs) == 0:
+			why = fmt.Sprintf("%s: %s holds no records: nothing was measured", ld, rundir.RecordsFile)
 		}
-		if len(recs) == 0 {
-			return "", nil, nil, fmt.Errorf("%s: %s holds no records: nothing was measured", ld, rundir.RecordsFile)
+		if why != "" {
+			if k == reportgen.KindRun {
+				return "", nil, nil, errors.New(why)
+			}
+			// A sweep's level that measured nothing (interrupted before
+			// its first request ended) is left out, and said so.
+			warns = append(warns, why+"; left out of the plan")
+			continue
 		}
 		cfg, _ := rundir.ReadConfig(ld)
 		var s stats.Summary
@@ -272,12 +281,19 @@ func loadPlanLevels(dir, group string, targets []analysis.Threshold) (kind strin
 		default:
 			return "", nil, nil, err
 		}
+		name := t.dir
 		if k == reportgen.KindRun {
 			kind = s.Run.Mode
 			t.level = float64(s.Run.Concurrency)
 			if s.Run.Rate > 0 {
 				t.level = s.Run.Rate
 			}
+			if abs, err := filepath.Abs(dir); err == nil {
+				name = filepath.Base(abs)
+			}
+		}
+		if si := s.Run.Sim; si != nil && si.TimeScale > 0 && si.TimeScale != 1 {
+			warns = append(warns, fmt.Sprintf("%s ran the simulator at time scale %g: its throughput and latencies are the sped-up clock's, not the modelled hardware's, and so are users per quota-minute and costs per hour", name, si.TimeScale))
 		}
 		sys := 0
 		if cfg != nil && cfg.SystemPrompt != "" {
@@ -293,7 +309,10 @@ func loadPlanLevels(dir, group string, targets []analysis.Threshold) (kind strin
 				}
 			}
 		}
-		levels = append(levels, analysis.PlanLevelOf(t.level, t.dir, &s, recs, sys, targets))
+		levels = append(levels, analysis.PlanLevelOf(t.level, name, &s, recs, sys, targets))
+	}
+	if len(levels) == 0 {
+		return "", nil, nil, fmt.Errorf("%s: no level holds records: nothing to plan from", dir)
 	}
 	return kind, levels, warns, nil
 }

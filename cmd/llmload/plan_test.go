@@ -265,3 +265,20 @@ func TestRunTokenPrice(t *testing.T) {
 		}
 	}
 }
+
+// A sweep's level without records is left out, said so; a sweep with no
+// level holding records is refused.
+func TestPlanSweepLevelWithoutRecords(t *testing.T) {
+	dir := writeHandSweep(t)
+	os.Remove(filepath.Join(dir, "c16", rundir.RecordsFile))
+	st, out, errs := runCLI(t, nil, "plan", dir, "--requests-per-user-per-min", "2")
+	if st != exitOK || !strings.Contains(out, "warning: "+filepath.Join(dir, "c16")+": no records.jsonl") || strings.Contains(out, "   c16 ") {
+		t.Errorf("status %d\n%s%s", st, out, errs)
+	}
+	for _, l := range []string{"c1", "c4", "c8"} {
+		os.Remove(filepath.Join(dir, l, rundir.RecordsFile))
+	}
+	if st, _, errs := runCLI(t, nil, "plan", dir); st != exitUsage || !strings.Contains(errs, "no level holds records") {
+		t.Errorf("no records at all: status %d, %q", st, errs)
+	}
+}
