@@ -19,10 +19,21 @@ import (
 // the plan (plan.json, when `llmload plan` wrote one). Their formulas are
 // in docs/planning.md; the pages only show what the files hold.
 
-// tableView is a plain table: a header and rows of cells.
+// tableView is a plain table: a header and rows of cells; Left marks
+// the columns of text (left-aligned; numbers align right).
 type tableView struct {
 	Head []string
 	Rows [][]string
+	Left []bool
+}
+
+// left marks columns cols as text.
+func left(n int, cols ...int) []bool {
+	l := make([]bool, n)
+	for _, c := range cols {
+		l[c] = true
+	}
+	return l
 }
 
 // kneeView is the Knee section: one table per series.
@@ -86,7 +97,8 @@ func kneeSection(kind string, ss *analysis.SweepSummary) *kneeView {
 	}
 	v := &kneeView{}
 	for _, k := range knees {
-		s := kneeSeries{Name: k.Group, Table: tableView{Head: []string{"method", "found", "level", "out tok/s", "E2E p50 (ms)", "TTFT p50 (ms)", "$/1M out (instance)", "how it decided", "levels too coarse"}}}
+		s := kneeSeries{Name: k.Group, Table: tableView{Head: []string{"method", "found", "level", "out tok/s", "E2E p50 (ms)", "TTFT p50 (ms)", "$/1M out (instance)", "how it decided", "levels too coarse"},
+			Left: left(9, 0, 1, 2, 7, 8)}}
 		for _, m := range k.Methods {
 			row := []string{m.Method, "no", "-", "-", "-", "-", "-", m.Detail, "-"}
 			if m.Found {
@@ -179,6 +191,7 @@ func costSection(kind string, ss *analysis.SweepSummary, p *analysis.Plan) *cost
 	}
 	if ss.Knee != nil {
 		v.Knee.Head = []string{"knee method", "level", "out tok/s", "$/1M out (instance)"}
+		v.Knee.Left = left(4, 0, 1)
 		for _, m := range ss.Knee.Methods {
 			if !m.Found || m.CostPer1MOutputTokens == nil {
 				continue
@@ -214,6 +227,7 @@ func planSection(kind string, p *analysis.Plan) *planView {
 	}
 	v.Params = [][2]string{{"RPM quota", quota(p.QuotaRPM)}, {"TPM quota", quota(p.QuotaTPM)}, {"targets", targets},
 		{"a user", user}, {"headroom", pct(p.Headroom)}}
+	v.Table.Left = left(13, 0, 1, 12)
 	v.Table.Head = []string{"level", "meets targets", "req/s", "response p95 (s)", "attempts/request", "tokens/request", "requests/user/min", "users carried", "users by RPM", "users by TPM", "users by endpoint", "users", "binding"}
 	opt := func(f *float64) string {
 		if f == nil {
