@@ -303,3 +303,35 @@ func TestSweepBreakEven(t *testing.T) {
 		t.Error("a break-even without an instance price")
 	}
 }
+
+// CALIBRATION.md's Bedrock quotas (800 RPM, 600,000 TPM) for Llama 3.3 70B
+// at max_tokens 350: with the 43-token prompt a request takes 393 tokens
+// and RPM binds; with the 6,027-token prompt it takes 6,377 and TPM binds.
+func TestPlanBedrockQuotas(t *testing.T) {
+	for _, c := range []struct {
+		input   int
+		users   int
+		binding string
+	}{
+		{43, 240, BindingRPM},  // 0.6 × 800 / 2
+		{6027, 28, BindingTPM}, // 0.6 × 600000 / (2 × 6377) = 28.2
+	} {
+		recs := make([]record.Record, 100)
+		for i := range recs {
+			recs[i] = record.Record{InputTokens: c.input, OutputTokens: 350}
+		}
+		s := &stats.Summary{WindowS: 100}
+		s.Requests.Total, s.Requests.Succeeded = 100, 100
+		// Concurrency 50 at ≈3 s a request: ≈1000 users' worth of load.
+		s.Throughput.RequestsPerS, s.Metrics.E2E = 16.7, stats.Dist{Count: 100, Mean: 3, P95: 3.3}
+		s.Concurrency.Mean = 50.1
+		l := PlanLevelOf(50, "c50", s, recs, 0, nil)
+		p, err := MakePlan("bedrock", SweepConcurrency, []PlanLevel{l}, PlanOptions{QuotaRPM: 800, QuotaTPM: 600000, RequestsPerUserPerMin: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := p.Answer; a.Users != c.users || a.Binding != c.binding {
+			t.Errorf("%d-token prompt: %d users bound by %s, want %d by %s", c.input, a.Users, a.Binding, c.users, c.binding)
+		}
+	}
+}
