@@ -282,3 +282,27 @@ func TestPlanSweepLevelWithoutRecords(t *testing.T) {
 		t.Errorf("no records at all: status %d, %q", st, errs)
 	}
 }
+
+// An experiment sweeping two series: plan one with --group.
+func TestPlanGroup(t *testing.T) {
+	dir := writeHandSweep(t)
+	var ss analysis.SweepSummary
+	b, _ := os.ReadFile(filepath.Join(dir, "sweep.json"))
+	json.Unmarshal(b, &ss)
+	for i := range ss.Rows {
+		ss.Rows[i].Group = []string{"endpoint=a", "endpoint=b"}[i%2]
+	}
+	b, _ = json.Marshal(ss)
+	os.WriteFile(filepath.Join(dir, "sweep.json"), b, 0o644)
+	if st, _, errs := runCLI(t, nil, "plan", dir); st != exitUsage || !strings.Contains(errs, "plan one with --group") {
+		t.Errorf("two series without --group: status %d, %q", st, errs)
+	}
+	if st, _, errs := runCLI(t, nil, "plan", dir, "--group", "endpoint=c"); st != exitUsage || !strings.Contains(errs, `"endpoint=a", "endpoint=b"`) {
+		t.Errorf("an unknown series: status %d, %q", st, errs)
+	}
+	// endpoint=b holds c4 and c16; c4 carries 48 users at 2 requests/min.
+	st, out, errs := runCLI(t, nil, "plan", dir, "--group", "endpoint=b", "--requests-per-user-per-min", "2", "--target", "e2e_p95<=10s")
+	if st != exitOK || !strings.Contains(out, "supports 28 concurrent users") || strings.Contains(out, "   c8 ") {
+		t.Errorf("status %d\n%s%s", st, out, errs)
+	}
+}
