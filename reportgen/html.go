@@ -158,6 +158,15 @@ func renderRun(w io.Writer, d *runData, figs []figure, row Row, now time.Time) e
 	if s.Goodput != nil {
 		v.KPIs = append(v.KPIs, [2]string{"goodput (met every SLO)", pct(s.Goodput.Share)})
 	}
+	if c := s.Cost; c != nil {
+		if t := c.Token; t != nil {
+			v.KPIs = append(v.KPIs, [2]string{"cost per request (" + c.PriceModel + "; hidden " + money(t.RetriedPerRequest+t.FailedPerRequest) + ")", money(t.CostPerRequest)},
+				[2]string{"cost per 1M output tokens (" + c.PriceModel + ")", money(t.CostPer1MOutputTokens)})
+		}
+		if c.InstanceCostPer1MOutputTokens != nil {
+			v.KPIs = append(v.KPIs, [2]string{"cost per 1M output tokens (instances)", money(*c.InstanceCostPer1MOutputTokens)})
+		}
+	}
 	m := s.Metrics
 	for _, x := range []struct {
 		name, unit string

@@ -254,6 +254,15 @@ func TestRunTokenPrice(t *testing.T) {
 			t.Errorf("%s: row token cost %v %v", r.Dir, r.TokenCostPerRequest, r.TokenCostPer1MOutputTokens)
 		}
 	}
+	// The reports show it: a level's KPIs, the sweep's Cost section.
+	if st, _, errs := runCLI(t, nil, "report", "--quiet", dir); st != exitOK {
+		t.Fatalf("report: %d %s", st, errs)
+	}
+	lp, _ := os.ReadFile(filepath.Join(dir, ss.Rows[0].Dir, "report.html"))
+	sp, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if !strings.Contains(string(lp), "cost per request (claude-3.5-sonnet") || !strings.Contains(string(sp), "$/request (token)") {
+		t.Error("the reports do not show the token cost")
+	}
 	for _, args := range [][]string{
 		{"run", "--price-model", "gpt-9", "--dry-run"},
 		{"run", "--price-input", "3", "--dry-run"},
