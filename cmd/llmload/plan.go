@@ -246,6 +246,7 @@ func loadPlanLevels(dir, group string, targets []analysis.Threshold) (kind strin
 	if k == reportgen.KindRun {
 		todo = append(todo, lv{0, "."})
 	}
+	scaled := false
 	for _, t := range todo {
 		ld := filepath.Join(dir, t.dir)
 		recs, err := record.ReadFile(filepath.Join(ld, rundir.RecordsFile))
@@ -292,7 +293,8 @@ func loadPlanLevels(dir, group string, targets []analysis.Threshold) (kind strin
 				name = filepath.Base(abs)
 			}
 		}
-		if si := s.Run.Sim; si != nil && si.TimeScale > 0 && si.TimeScale != 1 {
+		if si := s.Run.Sim; si != nil && si.TimeScale > 0 && si.TimeScale != 1 && !scaled {
+			scaled = true // once: every level of a sweep shares it
 			warns = append(warns, fmt.Sprintf("%s ran the simulator at time scale %g: its throughput and latencies are the sped-up clock's, not the modelled hardware's, and so are users per quota-minute and costs per hour", name, si.TimeScale))
 		}
 		sys := 0
