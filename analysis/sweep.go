@@ -84,6 +84,12 @@ type SweepRow struct {
 	// tokens at this level's throughput, in the currency of
 	// --price-per-hour; absent without a price.
 	CostPer1MOutputTokens *float64 `json:"cost_per_1m_output_tokens,omitempty"`
+	// TokenCostPerRequest and TokenCostPer1MOutputTokens are the level's
+	// token-priced cost per successful request and per 1M output tokens,
+	// every attempt included (summary.json's cost.token), in the
+	// currency of the token prices; absent without a token price.
+	TokenCostPerRequest        *float64 `json:"token_cost_per_request,omitempty"`
+	TokenCostPer1MOutputTokens *float64 `json:"token_cost_per_1m_output_tokens,omitempty"`
 }
 
 // SweepRowOf extracts the row of one level from its summary. StoppedEarly
@@ -111,6 +117,10 @@ func SweepRowOf(level float64, dir string, s *stats.Summary) SweepRow {
 		row.GoodputShare = &share
 	}
 	row.ClientLimited = s.ClientHealth != nil && s.ClientHealth.ClientLimited
+	if s.Cost != nil && s.Cost.Token != nil {
+		perReq, perM := s.Cost.Token.CostPerRequest, s.Cost.Token.CostPer1MOutputTokens
+		row.TokenCostPerRequest, row.TokenCostPer1MOutputTokens = &perReq, &perM
+	}
 	return row
 }
 
@@ -134,6 +144,11 @@ type SweepSummary struct {
 	// series (groups) it is nil and Knees holds one per series.
 	Knee  *Knee  `json:"knee,omitempty"`
 	Knees []Knee `json:"knees,omitempty"`
+	// BreakEven compares the instances (--price-per-hour) with the token
+	// price at the knee: the knee level's all-in token cost and its
+	// throughput as the capacity. Absent without both prices, a knee, or
+	// in an experiment of several series.
+	BreakEven *CostBreakEven `json:"break_even,omitempty"`
 }
 
 // AutoSweep is how an auto sweep found its range.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -180,6 +181,10 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		return nil, invalid(err)
 	}
 	sum.ClientHealth = AssessHealth(healthReport, sum, plan)
+	sum.Cost = runCost(cfg, pre, sum, recs)
+	if si := sum.Run.Sim; sum.Cost != nil && si != nil && si.TimeScale != 1 && si.TimeScale > 0 {
+		sum.Warnings = append(sum.Warnings, fmt.Sprintf("the simulator ran at time scale %g: the instance cost per 1M output tokens and the cost per user-hour follow its sped-up throughput and latency, not the modelled hardware's (costs per request and per 1M tokens by the token do not depend on time)", si.TimeScale))
+	}
 	if err := report.WriteSummaryJSON(filepath.Join(cfg.ResultsDir, rundir.SummaryFile), sum); err != nil {
 		return nil, err
 	}
@@ -230,6 +235,8 @@ type preflight struct {
 	tok  *workload.Tokenizer
 	src  workload.Source
 	plan load.Plan
+	// price is the token price asked for; nil: none.
+	price *analysis.ModelPrice
 }
 
 // check runs every check a run makes before it sends anything: the
@@ -257,7 +264,39 @@ func check(cfg *config.Config) (*preflight, error) {
 	if _, err := analysis.ParseThresholds(cfg.Thresholds); err != nil {
 		return nil, invalid(err)
 	}
-	return &preflight{tok: tok, src: src, plan: plan}, nil
+	price, err := TokenPrice(cfg)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	return &preflight{tok: tok, src: src, plan: plan, price: price}, nil
+}
+
+// TokenPrice is the token price cfg asks for (price_model, prices,
+// price_input, …); nil, nil when it asks for none.
+func TokenPrice(cfg *config.Config) (*analysis.ModelPrice, error) {
+	spec := analysis.PriceSpec{Model: cfg.PriceModel, Input: cfg.PriceInput, Output: cfg.PriceOutput,
+		CachedInput: cfg.PriceCachedInput, BatchDiscount: cfg.PriceBatchDiscount, Batch: cfg.PriceBatch}
+	if cfg.Prices != "" {
+		b, err := os.ReadFile(cfg.Prices)
+		if err != nil {
+			return nil, fmt.Errorf("prices: %w", err)
+		}
+		spec.Table = b
+	}
+	p, err := spec.Resolve()
+	if err != nil && cfg.Prices != "" {
+		err = fmt.Errorf("%s: %w", cfg.Prices, err)
+	}
+	return p, err
+}
+
+// runCost prices a run when cfg gives a price (nil otherwise).
+func runCost(cfg *config.Config, pre *preflight, s *stats.Summary, recs []record.Record) *stats.Cost {
+	var inst *analysis.InstancePrice
+	if cfg.PricePerHour > 0 {
+		inst = &analysis.InstancePrice{PerHour: cfg.PricePerHour, Instances: float64(cfg.Instances)}
+	}
+	return analysis.RunCost(s, recs, pre.tok.Count(cfg.SystemPrompt), pre.price, inst)
 }
 
 // Check makes every check `llmload run` makes before sending anything, for

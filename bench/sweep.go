@@ -238,6 +238,9 @@ func (so *SweepOutcome) RunLevels(ctx context.Context, levels []Level, stopError
 		}
 		so.Summary.Rows = append(so.Summary.Rows, row)
 		so.setKnees(l)
+		if c.PricePerHour > 0 {
+			so.Summary.SetBreakEven(&analysis.InstancePrice{PerHour: c.PricePerHour, Instances: float64(c.Instances)})
+		}
 		if err := writeSweep(dir, &so.Summary); err != nil {
 			return err
 		}

@@ -135,6 +135,19 @@ type Config struct {
 	// price, a sweep writes each level's cost per 1M output tokens.
 	PricePerHour float64 `yaml:"price_per_hour,omitempty"`
 	Instances    int     `yaml:"instances,omitempty"`
+	// PriceModel (an id of the price table, Prices a file replacing the
+	// built-in one), PriceInput, PriceOutput, PriceCachedInput (dollars
+	// per 1M tokens, overriding the model's), PriceBatch and
+	// PriceBatchDiscount ask for a token price (analysis.PriceSpec): with
+	// one, every run's summary.json and every sweep row carry the
+	// token-priced cost.
+	PriceModel         string   `yaml:"price_model,omitempty"`
+	Prices             string   `yaml:"prices,omitempty"`
+	PriceInput         *float64 `yaml:"price_input,omitempty"`
+	PriceOutput        *float64 `yaml:"price_output,omitempty"`
+	PriceCachedInput   *float64 `yaml:"price_cached_input,omitempty"`
+	PriceBatch         bool     `yaml:"price_batch,omitempty"`
+	PriceBatchDiscount *float64 `yaml:"price_batch_discount,omitempty"`
 
 	// SLOs are per-request objectives ("ttft<=500ms"); every summary
 	// reports goodput against them.

@@ -22,6 +22,19 @@ func writeKnees(w io.Writer, ss *analysis.SweepSummary) {
 	if len(costs) > 0 {
 		fmt.Fprintf(w, "cost per 1M output tokens (price per hour × instances, at each level's throughput): %s\n", strings.Join(costs, ", "))
 	}
+	var tokenCosts []string
+	for _, r := range ss.Rows {
+		if r.TokenCostPerRequest != nil && r.TokenCostPer1MOutputTokens != nil {
+			tokenCosts = append(tokenCosts, fmt.Sprintf("%s%s: %s per request, %s per 1M output tokens", groupPrefix(r.Group), levelText(r.Level),
+				money(*r.TokenCostPerRequest), money(*r.TokenCostPer1MOutputTokens)))
+		}
+	}
+	if len(tokenCosts) > 0 {
+		fmt.Fprintf(w, "token-priced cost (every attempt, retried and failed ones included; docs/planning.md): %s\n", strings.Join(tokenCosts, "; "))
+	}
+	if ss.BreakEven != nil {
+		fmt.Fprintf(w, "break-even: %s\n", ss.BreakEven.Sentence)
+	}
 	knees := ss.Knees
 	if ss.Knee != nil {
 		knees = []analysis.Knee{*ss.Knee}

@@ -94,6 +94,19 @@ func Table(w io.Writer, s *stats.Summary) error {
 		req += fmt.Sprintf("; %d warm-up excluded", s.Requests.WarmupExcluded)
 	}
 	line(bw, "requests", req)
+	if c := s.Cost; c != nil {
+		var parts []string
+		if t := c.Token; t != nil {
+			parts = append(parts, fmt.Sprintf("%s per request (%s: %s of it the system prompt; hidden %s retried, %s failed), %s per 1M output tokens",
+				money(t.CostPerRequest), c.PriceModel, money(t.SystemPromptPerRequest), money(t.RetriedPerRequest), money(t.FailedPerRequest), money(t.CostPer1MOutputTokens)))
+		}
+		if c.InstanceCostPer1MOutputTokens != nil {
+			parts = append(parts, fmt.Sprintf("instances %s per 1M output tokens", money(*c.InstanceCostPer1MOutputTokens)))
+		}
+		if len(parts) > 0 {
+			line(bw, "cost", strings.Join(parts, "; "))
+		}
+	}
 	if s.ScheduleLagWarning != "" {
 		line(bw, "WARNING", s.ScheduleLagWarning)
 	}
@@ -352,4 +365,15 @@ func extraLines(bw io.Writer, s *stats.Summary) {
 		line(bw, "cache", fmt.Sprintf("%d of %d input tokens (%.1f%%) served from the server's prompt cache, over %d requests reporting it",
 			c.CachedInputTokens, c.InputTokens, 100*c.Share, c.Requests))
 	}
+}
+
+// money formats an amount with about four significant digits, never in
+// exponent notation, without trailing zeros: 0.003523, 27.92, 0.00007895.
+func money(v float64) string {
+	a := math.Abs(v)
+	if a == 0 || a >= 1 {
+		return num(v)
+	}
+	s := strconv.FormatFloat(v, 'f', min(3-int(math.Floor(math.Log10(a))), 12), 64)
+	return strings.TrimRight(strings.TrimRight(s, "0"), ".")
 }

@@ -31,6 +31,9 @@ const (
 	MDFile   = "summary.md"
 	CSVFile  = "summary.csv"
 	PlotsDir = "plots"
+	// PlanFile is what `llmload plan` writes into a run or sweep
+	// directory; a report includes it when present.
+	PlanFile = "plan.json"
 )
 
 // Options tune a build. The zero value builds what `llmload report` does

@@ -100,6 +100,7 @@ type runView struct {
 	Overhead           string
 	Sets               [][]string
 	Config             string
+	Plan               *planView
 }
 
 // renderRun writes the report.html of a run.
@@ -156,6 +157,15 @@ func renderRun(w io.Writer, d *runData, figs []figure, row Row, now time.Time) e
 	}
 	if s.Goodput != nil {
 		v.KPIs = append(v.KPIs, [2]string{"goodput (met every SLO)", pct(s.Goodput.Share)})
+	}
+	if c := s.Cost; c != nil {
+		if t := c.Token; t != nil {
+			v.KPIs = append(v.KPIs, [2]string{"cost per request (" + c.PriceModel + "; hidden " + money(t.RetriedPerRequest+t.FailedPerRequest) + ")", money(t.CostPerRequest)},
+				[2]string{"cost per 1M output tokens (" + c.PriceModel + ")", money(t.CostPer1MOutputTokens)})
+		}
+		if c.InstanceCostPer1MOutputTokens != nil {
+			v.KPIs = append(v.KPIs, [2]string{"cost per 1M output tokens (instances)", money(*c.InstanceCostPer1MOutputTokens)})
+		}
 	}
 	m := s.Metrics
 	for _, x := range []struct {
@@ -231,6 +241,18 @@ func renderRun(w io.Writer, d *runData, figs []figure, row Row, now time.Time) e
 			trim(ps.InputTokens.Mean), trim(ps.OutputTokens.Mean)})
 	}
 	v.Config = d.ConfigYAML
+	switch plan, err := readPlan(d.Dir); {
+	case err != nil:
+		v.Warnings = append(v.Warnings, Warning{PlanFile, "The plan could not be read: " + err.Error()})
+	case plan != nil:
+		v.Plan = planSection(plan.Kind, plan)
+		if len(plan.Levels) == 1 {
+			v.Plan.Table.Rows[0][0] = "this run"
+		}
+		for _, w := range plan.Warnings {
+			v.Warnings = append(v.Warnings, Warning{PlanFile, "Plan: " + w})
+		}
+	}
 	return pages.ExecuteTemplate(w, "run.tmpl", v)
 }
 

@@ -121,7 +121,8 @@ func BuildSweep(dir string, opts Options) (*Result, error) {
 		return nil, err
 	}
 	opts.progress("writing %s", filepath.Join(dir, HTMLFile))
-	if err := renderSweep(&html, dir, ss, levels, figs[:overall], names, groupFigs, rows, opts.now()); err != nil {
+	plan, planErr := readPlan(dir)
+	if err := renderSweep(&html, dir, ss, levels, figs[:overall], names, groupFigs, rows, plan, planErr, opts.now()); err != nil {
 		return nil, err
 	}
 	written, err := writePages(dir, HTMLFile, html.Bytes(), MDFile, md.Bytes(), CSVFile, csvb.Bytes())
@@ -196,10 +197,13 @@ type sweepView struct {
 	Groups  []groupView
 	SumHead []string
 	SumRows [][]string
+	Knee    *kneeView
+	Cost    *costView
+	Plan    *planView
 }
 
 func renderSweep(w io.Writer, dir string, ss *analysis.SweepSummary, levels []level, figs []figure,
-	names []string, groupFigs [][]figure, rows []Row, now time.Time) error {
+	names []string, groupFigs [][]figure, rows []Row, plan *analysis.Plan, planErr error, now time.Time) error {
 	v := sweepView{page: page{
 		Title: "llmload sweep " + cmp.Or(ss.Name, filepath.Base(dir)), Dir: dir,
 		Generated: now.UTC().Format("2006-01-02 15:04:05 UTC"), CSS: template.CSS(css),
@@ -265,6 +269,17 @@ func renderSweep(w io.Writer, dir string, ss *analysis.SweepSummary, levels []le
 			}
 			gv.Figures = figViews(groupFigs[i], "sweep", "")
 			v.Groups = append(v.Groups, gv)
+		}
+	}
+	v.Knee = kneeSection(ss.Kind, ss)
+	v.Cost = costSection(ss.Kind, ss, plan)
+	v.Plan = planSection(ss.Kind, plan)
+	if planErr != nil {
+		v.Warnings = append(v.Warnings, Warning{PlanFile, "The plan could not be read: " + planErr.Error()})
+	}
+	if v.Plan != nil {
+		for _, w := range v.Plan.Warnings {
+			v.Warnings = append(v.Warnings, Warning{PlanFile, "Plan: " + w})
 		}
 	}
 	v.SumHead = mdHeader

@@ -178,6 +178,10 @@ type Summary struct {
 	// own measurements (ClientLimited). It is measured live, not computed
 	// from the records: Summarize leaves it nil and bench.Run sets it.
 	ClientHealth *health.Assessment `json:"client_health,omitempty"`
+	// Cost is what the run cost, token- and instance-priced, when prices
+	// were given (stats.Cost); Summarize leaves it nil and bench.Run sets
+	// it.
+	Cost *Cost `json:"cost,omitempty"`
 }
 
 // Retries describes the retried attempts of a run (non-warm-up).

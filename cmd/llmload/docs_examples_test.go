@@ -125,6 +125,8 @@ var docAllowList = []allowed{
 		why: "the list of files a report writes; reportgen's tests check each is written"},
 	{file: "docs/reports.md", first: "compare.html    overlaid curves",
 		why: "the list of files llmload compare writes; TestCompareTwoSweeps checks each is written"},
+	{file: "docs/planning.md", first: "With a quota of 800 RPM and 240,000 TPM",
+		why: "llmload plan's output on TestPlanCommand's hand-built sweep; checked against the command's", check: checkPlanOutput},
 	{file: "docs/planning.md", first: "Llama 2 7B in fp16 (2 bytes/value)",
 		why: "llmload theory's output; checked against the command's", check: checkTheoryOutput},
 	{file: "docs/workload.md", first: "llmload run --tokenizer hf:workload/testdata/",
@@ -262,10 +264,10 @@ var docOtherFlags = map[string]string{
 }
 
 // TestDocsFlags checks that every --flag the docs name is a flag of
-// `llmload run`, `sim`, `selfcheck`, `report`, `compare` or `theory`.
+// `llmload run`, `sim`, `selfcheck`, `report`, `compare`, `theory` or `plan`.
 func TestDocsFlags(t *testing.T) {
 	known := map[string]bool{}
-	for _, cmd := range []string{"run", "sim", "selfcheck", "report", "compare", "theory"} {
+	for _, cmd := range []string{"run", "sim", "selfcheck", "report", "compare", "theory", "plan"} {
 		st, out, _ := runCLI(t, nil, cmd, "-h")
 		if st != exitOK {
 			t.Fatalf("llmload %s -h: status %d", cmd, st)
@@ -283,7 +285,7 @@ func TestDocsFlags(t *testing.T) {
 		for i, l := range strings.Split(string(b), "\n") {
 			for _, m := range flagRE.FindAllStringSubmatch(l, -1) {
 				if !known[m[2]] && docOtherFlags[m[2]] == "" {
-					t.Errorf("%s:%d: --%s is no flag of llmload run or llmload sim", strings.TrimPrefix(f, "../../"), i+1, m[2])
+					t.Errorf("%s:%d: --%s is no flag of any llmload command", strings.TrimPrefix(f, "../../"), i+1, m[2])
 				}
 			}
 		}

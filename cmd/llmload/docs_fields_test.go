@@ -140,6 +140,7 @@ func TestDocsFields(t *testing.T) {
 		{"docs/metrics.md", "## summary.json", jsonPaths(reflect.TypeFor[stats.Summary](), "", map[string]bool{})},
 		{"docs/metrics.md", "## sweep.json and sweep.csv", jsonPaths(reflect.TypeFor[analysis.SweepRow](), "", map[string]bool{})},
 		{"docs/experiments.md", "## Every key", experimentKeys()},
+		{"docs/planning.md", "## plan.json (schema_version 1)", jsonPaths(reflect.TypeFor[analysis.Plan](), "", map[string]bool{})},
 	} {
 		doc := docFields(t, c.file, c.heading)
 		written := c.written

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmload/llmload/analysis"
 	"github.com/llmload/llmload/config"
 	"github.com/llmload/llmload/load"
 	"github.com/llmload/llmload/sim"
@@ -197,6 +198,8 @@ func (b *block) llmload(t *testing.T, c shellCmd, args []string) {
 		b.compare(t, c, env, args[1:])
 	case "theory":
 		b.theory(t, c, env, args[1:])
+	case "plan":
+		b.plan(t, c, env, args[1:])
 	default:
 		b.errorf(t, c, "this test does not know llmload %s", args[0])
 	}
@@ -330,6 +333,56 @@ func (b *block) theory(t *testing.T, c shellCmd, env map[string]string, args []s
 		f.set("catalog", path)
 	}
 	st, stdout, errs := runCLI(t, env, append([]string{"theory"}, f.args...)...)
+	if st != exitOK || stdout == "" {
+		b.errorf(t, c, "status %d, want 0 and output\n%s%s", st, stdout, errs)
+	}
+}
+
+// plan runs `llmload plan DIR` on a small sweep made for it (a small run
+// when the documented directory's name does not say sweep), with --prices
+// and --out in a temporary directory.
+func (b *block) plan(t *testing.T, c shellCmd, env map[string]string, args []string) {
+	t.Helper()
+	f := flagArgs{args: slices.Clone(args), isBool: func(n string) bool { return n == "print-prices" || n == "price-batch" }}
+	if _, ok := f.get("prices"); ok {
+		path := filepath.Join(t.TempDir(), "prices.yaml")
+		if err := os.WriteFile(path, analysis.PricesYAML(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f.set("prices", path)
+	}
+	if _, ok := f.get("out"); ok {
+		f.set("out", filepath.Join(t.TempDir(), "plan.json"))
+	}
+	args = f.args
+	if !slices.Contains(args, "--print-prices") {
+		i := -1
+		for j := 0; j < len(args) && i < 0; j++ {
+			k, _, eq := strings.Cut(strings.TrimLeft(args[j], "-"), "=")
+			switch {
+			case !strings.HasPrefix(args[j], "-"):
+				i = j
+			case !eq && !f.isBool(k):
+				j++ // the flag's value
+			}
+		}
+		if i < 0 {
+			b.errorf(t, c, "llmload plan needs a directory")
+			return
+		}
+		documented := args[i]
+		dir := filepath.Join(t.TempDir(), filepath.Base(documented))
+		mk := []string{"run", "--max-requests", "3", "--concurrency", "2", "--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress"}
+		if strings.Contains(documented, "sweep") {
+			mk[4] = "1,2"
+		}
+		if st, out, errs := runCLI(t, nil, mk...); st != exitOK {
+			t.Fatalf("%s: making %s to plan from: status %d\n%s%s", b.at(c), documented, st, out, errs)
+		}
+		args = slices.Clone(args)
+		args[i] = dir
+	}
+	st, stdout, errs := runCLI(t, env, append([]string{"plan"}, args...)...)
 	if st != exitOK || stdout == "" {
 		b.errorf(t, c, "status %d, want 0 and output\n%s%s", st, stdout, errs)
 	}

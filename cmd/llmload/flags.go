@@ -83,3 +83,22 @@ func visited(fs *flag.FlagSet) map[string]bool {
 	fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
 	return m
 }
+
+// ptrFloat is a float flag that sets a *float64 field (nil: not given).
+type ptrFloat struct{ p **float64 }
+
+func (o ptrFloat) String() string {
+	if o.p == nil || *o.p == nil {
+		return ""
+	}
+	return fmt.Sprint(**o.p)
+}
+
+func (o ptrFloat) Set(s string) error {
+	var f float64
+	if _, err := fmt.Sscan(s, &f); err != nil {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	*o.p = &f
+	return nil
+}

@@ -69,6 +69,7 @@ Usage:
   llmload sim [flags]    serve a simulated OpenAI-compatible endpoint
   llmload selfcheck      measure llmload's own timing error on this machine
   llmload theory [flags] estimate memory, batch and speed of a model on an accelerator
+  llmload plan DIR       users a quota and latency targets allow, the quota N users need, cost
   llmload version        print the version
 
 Run 'llmload <command> -h' for a command's flags.
@@ -92,6 +93,8 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		return c.compare(args[1:])
 	case "theory":
 		return c.theory(ctx, args[1:])
+	case "plan":
+		return c.plan(args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintln(c.stdout, "llmload", versionString())
 		return exitOK
@@ -99,7 +102,7 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		fmt.Fprint(c.stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(c.stderr, "llmload: unknown command %q (commands: run, report, sim, selfcheck, theory, version)\n", args[0])
+	fmt.Fprintf(c.stderr, "llmload: unknown command %q (commands: run, report, compare, sim, selfcheck, theory, plan, version)\n", args[0])
 	return exitUsage
 }
 

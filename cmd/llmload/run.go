@@ -138,6 +138,13 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.BoolVar(&cfg.StopOnTimeout, "stop-on-timeout", cfg.StopOnTimeout, "end a sweep at the first level with a timeout")
 	fs.Float64Var(&cfg.PricePerHour, "price-per-hour", cfg.PricePerHour, "price of one instance serving the endpoint per hour: a sweep writes each level's cost per 1M output tokens (0: none)")
 	fs.IntVar(&cfg.Instances, "instances", cfg.Instances, "instances serving the endpoint, for --price-per-hour (0: 1)")
+	fs.StringVar(&cfg.PriceModel, "price-model", cfg.PriceModel, "price by the token with this model's prices (llmload plan --print-prices lists them): summary.json and every sweep row carry the token cost")
+	fs.StringVar(&cfg.Prices, "prices", cfg.Prices, "YAML price table to use instead of the built-in one")
+	fs.Var(ptrFloat{&cfg.PriceInput}, "price-input", "price per 1M input tokens (instead of, or overriding, --price-model's)")
+	fs.Var(ptrFloat{&cfg.PriceOutput}, "price-output", "price per 1M output tokens (instead of, or overriding, --price-model's)")
+	fs.Var(ptrFloat{&cfg.PriceCachedInput}, "price-cached-input", "price per 1M input tokens read from the prompt cache (default: the input price)")
+	fs.BoolVar(&cfg.PriceBatch, "price-batch", cfg.PriceBatch, "price as batch inference: take the batch discount off every token price")
+	fs.Var(ptrFloat{&cfg.PriceBatchDiscount}, "price-batch-discount", "share batch inference takes off, e.g. 0.5 (default: the table's)")
 	fs.Var(&rf.slos, "slo", "per-request objective for goodput, e.g. ttft<=500ms (repeatable)")
 	fs.Var(&rf.thresholds, "threshold", "pass/fail check on the summary, e.g. 'ttft_p95<500ms' (repeatable); a failure exits 3")
 	// Output.

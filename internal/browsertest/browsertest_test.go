@@ -68,7 +68,11 @@ func TestPagesRenderOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	small, large := filepath.Join(root, "small"), filepath.Join(root, "large")
-	if _, err := bench.Sweep(ctx, simCfg(t, small, 100, 1, 4), bench.SweepHooks{}); err != nil {
+	// The small sweep is priced, so its page has every planning section
+	// filled: knee, cost (token and instance) and the break-even.
+	priced := simCfg(t, small, 100, 1, 4)
+	priced.PriceModel, priced.PricePerHour = "claude-3.5-sonnet", 1.212
+	if _, err := bench.Sweep(ctx, priced, bench.SweepHooks{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bench.Sweep(ctx, simCfg(t, large, 2000, 1, 4), bench.SweepHooks{}); err != nil {
