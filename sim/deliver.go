@@ -46,8 +46,9 @@ func (s *Server) deliver(r *http.Request, q *seq, pl plan, arrived time.Time, em
 // (SageMaker's 60 s).
 func (s *Server) deliverWithin(r *http.Request, q *seq, pl plan, arrived time.Time, em emitter, limit time.Duration) {
 	var timeout <-chan time.Time
+	deadline := arrived.Add(limit)
 	if limit > 0 {
-		t := time.NewTimer(limit - time.Since(arrived))
+		t := time.NewTimer(time.Until(deadline))
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -58,6 +59,14 @@ func (s *Server) deliverWithin(r *http.Request, q *seq, pl plan, arrived time.Ti
 	for got := 0; got < pl.target; {
 		select {
 		case tk := <-q.out:
+			// A token the engine emitted after the deadline means the
+			// timeout came first, even when this goroutine, starved of CPU,
+			// reads it only after the whole response was generated.
+			if limit > 0 && tk.at.After(deadline) {
+				s.abort(q, reasonTimeout)
+				em.fail(reasonTimeout)
+				return
+			}
 			got++
 			if err := em.token(tk.index); err != nil {
 				s.abort(q, reasonDisconnect)

@@ -229,3 +229,51 @@ func TestNoTraces(t *testing.T) {
 		t.Errorf("%d chunks; stats %+v", len(times), st)
 	}
 }
+
+// timeoutEmitter records how a response ended; its first token write
+// takes firstDelay, like a handler starved of CPU.
+type timeoutEmitter struct {
+	firstDelay time.Duration
+	tokens     int
+	failed     string
+	ended      bool
+}
+
+func (e *timeoutEmitter) token(int) error {
+	if e.tokens == 0 {
+		time.Sleep(e.firstDelay)
+	}
+	e.tokens++
+	return nil
+}
+func (e *timeoutEmitter) end()          { e.ended = true }
+func (e *timeoutEmitter) fail(r string) { e.failed = r }
+
+// A response the engine finishes after the invocation timeout fails with
+// the timeout even when its handler, starved, reads the tokens only after
+// the engine has produced all of them: the timer and the finished
+// sequence are both ready then, and the emit times decide, not the order
+// in which the handler happens to see them.
+func TestTimeoutJudgedByEmitTimes(t *testing.T) {
+	for i := range 5 {
+		s, err := New(Options{TimeScale: 0.001, MaxConcurrentRequests: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 200 tokens at ≈ 33 µs each: the engine ends ≈ 7 ms after the
+		// start, past the 2 ms limit; the handler wakes at 60 ms.
+		const tokens = 200
+		pl := plan{prompt: 10, target: tokens, reserve: 10 + tokens, finish: "length", hash: uint64(i + 1)}
+		now := time.Now()
+		q, err := s.enqueue(fmt.Sprintf("starved-%d", i), pl, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		em := &timeoutEmitter{firstDelay: 60 * time.Millisecond}
+		s.deliverWithin(httptest.NewRequest(http.MethodPost, "/", nil), q, pl, now, em, 2*time.Millisecond)
+		s.Close()
+		if em.ended || em.failed != reasonTimeout {
+			t.Fatalf("attempt %d: ended %v, failed %q after %d tokens; want the timeout", i, em.ended, em.failed, em.tokens)
+		}
+	}
+}
