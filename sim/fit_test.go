@@ -1,0 +1,137 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The fit: each family's engine parameters minimize the sum of squared
+// log errors over the family's CALIBRATION.md rows (coordinate descent
+// on multiplicative steps). It is slow (minutes), so it runs only with
+// LLMLOAD_FIT=1; it prints the fitted parameters and the leave-one-out
+// table of docs/simulator.md (fit on every row of the family but one,
+// then predict that one).
+
+// fitParam is one engine parameter the fit moves, as a multiplier.
+type fitParam struct {
+	name string
+	get  func(*Profile) float64
+	set  func(*Profile, float64)
+}
+
+func durParam(name string, f func(*Profile) *time.Duration) fitParam {
+	return fitParam{name,
+		func(p *Profile) float64 { return float64(*f(p)) },
+		func(p *Profile, v float64) { *f(p) = time.Duration(v) }}
+}
+
+func floatParam(name string, f func(*Profile) *float64, hi float64) fitParam {
+	return fitParam{name,
+		func(p *Profile) float64 { return *f(p) },
+		func(p *Profile, v float64) { *f(p) = min(v, hi) }}
+}
+
+var fitParams = []fitParam{
+	floatParam("MemoryEfficiency", func(p *Profile) *float64 { return &p.MemoryEfficiency }, 1),
+	floatParam("AttentionEfficiency", func(p *Profile) *float64 { return &p.AttentionEfficiency }, 1),
+	floatParam("AttentionBlocks", func(p *Profile) *float64 { return &p.AttentionBlocks }, 1e6),
+	floatParam("ComputeEfficiency", func(p *Profile) *float64 { return &p.ComputeEfficiency }, 1),
+	durParam("StepOverhead", func(p *Profile) *time.Duration { return &p.StepOverhead }),
+	durParam("SeqOverhead", func(p *Profile) *time.Duration { return &p.SeqOverhead }),
+	durParam("AllReduceHop", func(p *Profile) *time.Duration { return &p.AllReduceHop }),
+	floatParam("LinkBytesPerS", func(p *Profile) *float64 { return &p.LinkBytesPerS }, 1e15),
+	durParam("FrontendOverhead", func(p *Profile) *time.Duration { return &p.FrontendOverhead }),
+}
+
+// applyVec sets the fitted parameters of vec (multipliers of base) on p.
+func applyVec(p *Profile, base Profile, vec []float64) {
+	for i, fp := range fitParams {
+		b := base
+		fp.set(p, fp.get(&b)*vec[i])
+	}
+}
+
+func familyLoss(t *testing.T, rows []calRow, vec []float64) float64 {
+	loss := 0.0
+	for _, r := range rows {
+		p := mustProfile(t, r.profile)
+		applyVec(&p, p, vec)
+		got, err := r.predict(p)
+		if err != nil || got <= 0 || math.IsNaN(got) {
+			return math.Inf(1)
+		}
+		l := math.Log(got / r.want)
+		loss += l * l
+	}
+	return loss
+}
+
+func fitFamily(t *testing.T, rows []calRow) ([]float64, float64) {
+	vec := make([]float64, len(fitParams))
+	for i := range vec {
+		vec[i] = 1
+	}
+	best := familyLoss(t, rows, vec)
+	for _, step := range []float64{1.5, 1.2, 1.07, 1.02} {
+		for round := 0; round < 3; round++ {
+			improved := false
+			for i := range vec {
+				for _, f := range []float64{step, 1 / step} {
+					v := append([]float64(nil), vec...)
+					v[i] *= f
+					if l := familyLoss(t, rows, v); l < best {
+						best, vec, improved = l, v, true
+					}
+				}
+			}
+			if !improved {
+				break
+			}
+		}
+	}
+	return vec, best
+}
+
+func TestFitFamilies(t *testing.T) {
+	if os.Getenv("LLMLOAD_FIT") == "" {
+		t.Skip("set LLMLOAD_FIT=1 to fit the engine families (minutes)")
+	}
+	only := os.Getenv("LLMLOAD_FIT_FAMILY")
+	fams := map[string][]calRow{}
+	var order []string
+	for _, r := range calRows {
+		if fams[r.family] == nil {
+			order = append(order, r.family)
+		}
+		fams[r.family] = append(fams[r.family], r)
+	}
+	for _, fam := range order {
+		if only != "" && fam != only {
+			continue
+		}
+		rows := fams[fam]
+		vec, loss := fitFamily(t, rows)
+		p := mustProfile(t, rows[0].profile)
+		applyVec(&p, p, vec)
+		var b strings.Builder
+		fmt.Fprintf(&b, "family %s: loss %.4f\n", fam, loss)
+		for i, fp := range fitParams {
+			fmt.Fprintf(&b, "  %s = %.4g (×%.3f)\n", fp.name, fp.get(&p), vec[i])
+		}
+		if os.Getenv("LLMLOAD_FIT_LOO") != "" {
+			for k, r := range rows {
+				rest := append(append([]calRow(nil), rows[:k]...), rows[k+1:]...)
+				v, _ := fitFamily(t, rest)
+				q := mustProfile(t, r.profile)
+				applyVec(&q, q, v)
+				got, _ := r.predict(q)
+				fmt.Fprintf(&b, "  LOO %s: published %.4g, predicted %.4g (%+.1f%%)\n", r.id, r.want, got, 100*(got/r.want-1))
+			}
+		}
+		t.Log(b.String())
+	}
+}
