@@ -36,14 +36,14 @@ type Family struct {
 func Families() []Family {
 	pcie := Engine{
 		ReservedBytesPerDevice: 1e9,
-		MemoryEfficiency:       0.80,
-		AttentionEfficiency:    0.50,
-		AttentionBlocks:        120,
-		ComputeEfficiency:      0.45,
-		StepOverhead:           4250 * time.Microsecond,
-		SeqOverhead:            200 * time.Microsecond,
-		AllReduceHop:           13 * time.Microsecond,
-		LinkBytesPerS:          20e9,
+		MemoryEfficiency:       0.856,
+		AttentionEfficiency:    0.918,
+		AttentionBlocks:        207,
+		ComputeEfficiency:      0.4325,
+		StepOverhead:           4136 * time.Microsecond,
+		SeqOverhead:            283 * time.Microsecond,
+		AllReduceHop:           8667 * time.Nanosecond,
+		LinkBytesPerS:          21.56e9,
 		SharedLink:             true,
 	}
 	nvlink := Engine{
@@ -57,13 +57,17 @@ func Families() []Family {
 		AllReduceHop:           14 * time.Microsecond,
 		LinkBytesPerS:          150e9,
 	}
-	h100 := nvlink
-	h100.ReservedBytesPerDevice = 4e9
-	h100.StepOverhead = 500 * time.Microsecond
-	h100.SeqOverhead = 20 * time.Microsecond
-	h100.AllReduceHop = 1 * time.Microsecond
-	h100.AttentionBlocks = 200
-	h100.LinkBytesPerS = 300e9
+	hopper := Engine{
+		ReservedBytesPerDevice: 4e9,
+		MemoryEfficiency:       0.95,
+		AttentionEfficiency:    0.95,
+		AttentionBlocks:        26.4,
+		ComputeEfficiency:      0.294,
+		StepOverhead:           1148 * time.Microsecond,
+		SeqOverhead:            82700 * time.Nanosecond,
+		AllReduceHop:           1 * time.Microsecond,
+		LinkBytesPerS:          245e9,
+	}
 	return []Family{
 		{Name: "a10g-pcie", Accelerators: []string{"a10g"}, Calibrated: true,
 			Basis: "Llama 2 7B behind TGI on ml.g5.2xlarge, 12xlarge and 48xlarge", Engine: pcie},
@@ -71,8 +75,8 @@ func Families() []Family {
 			Basis: "borrows a10g-pcie (PCIe, no NVLink)", Engine: pcie},
 		{Name: "a100-nvlink", Accelerators: []string{"a100-40gb", "a100-80gb"}, Calibrated: true,
 			Basis: "Llama 2 7B behind TGI on ml.p4d.24xlarge", Engine: nvlink},
-		{Name: "h100-nvlink", Accelerators: []string{"h100", "h200"}, Calibrated: true,
-			Basis: "Llama 3.3 70B on Bedrock, assumed served on 8×H100", Engine: h100},
+		{Name: "hopper-nvlink", Accelerators: []string{"h100", "h200"}, Calibrated: true,
+			Basis: "Llama 3.3 70B on Bedrock, assumed served in fp16 on 8×H200", Engine: hopper},
 		{Name: "neuron", Accelerators: []string{"inferentia2", "trainium", "trainium2"},
 			Basis: "borrows a100-nvlink (a switched device link)", Engine: nvlink},
 	}
@@ -121,21 +125,21 @@ func aliases() []alias {
 		{"llama3-70b-8xa100", "llama-3.3-70b@8xa100-40gb", "Llama 3.3 70B fp16 on 8×A100 40GB, TP 8 (TGI; family-calibrated estimate)", func(p *Profile) {
 			p.Model.MaxContext = 8192
 		}},
-		{"bedrock-llama3-70b", "llama-3.3-70b@8xh100:r" + strconv.Itoa(bedrockReplicas), "Llama 3.3 70B on Bedrock on-demand, modelled as fp16 on 8×H100 ×" + strconv.Itoa(bedrockReplicas) + " replicas", func(p *Profile) {
+		{"bedrock-llama3-70b", "llama-3.3-70b@8xh200:r" + strconv.Itoa(bedrockReplicas), "Llama 3.3 70B on Bedrock on-demand, modelled as fp16 on 8×H200 ×" + strconv.Itoa(bedrockReplicas) + " replicas", func(p *Profile) {
 			p.Model.MaxContext = 8192
 			p.Serving = bedrockServing()
 		}},
 	}
 }
 
-// bedrockReplicas is how many 8×H100 engines the Bedrock profile spreads
+// bedrockReplicas is how many 8×H200 engines the Bedrock profile spreads
 // requests over (an assumption; Bedrock does not say).
 const bedrockReplicas = 4
 
 // bedrockServing is the Bedrock profile's serving layer: a gateway in
 // front, and a scheduler that admits whenever something fits.
 func bedrockServing() Serving {
-	return Serving{MaxPrefillTokens: 8192, FrontendOverhead: 370 * time.Millisecond}
+	return Serving{MaxPrefillTokens: 8192, FrontendOverhead: 388 * time.Millisecond}
 }
 
 // DefaultProfile is the profile used when none is named.
@@ -430,4 +434,17 @@ func LoadProfileFile(path string) (Profile, error) {
 		return Profile{}, fmt.Errorf("sim: profile file %s: %w", path, err)
 	}
 	return p, nil
+}
+
+// ResolveProfile returns the profile of a profile file when file is set
+// (a name other than "" or DefaultProfile as well is an error), else
+// LookupProfile(name).
+func ResolveProfile(name, file string) (Profile, error) {
+	if file != "" {
+		if name != "" && name != DefaultProfile {
+			return Profile{}, fmt.Errorf("sim: give a profile name or a profile file, not both")
+		}
+		return LoadProfileFile(file)
+	}
+	return LookupProfile(name)
 }

@@ -31,6 +31,7 @@ type seq struct {
 	admitted time.Time
 	times    []time.Time // emit time of every token so far
 	out      chan token  // buffered to target; nil in virtual mode
+	eng      *replica    // the server replica it was submitted to; nil in virtual mode
 
 	running bool   // admitted and holding KV
 	ended   bool   // finished, aborted or rejected; no more tokens
