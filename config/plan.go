@@ -33,8 +33,12 @@ func (c *Config) planString(keyFrom string) string {
 		if c.Sim.PrefixCacheBlocks > 0 {
 			cache = fmt.Sprintf("prefix cache of %d blocks", c.Sim.PrefixCacheBlocks)
 		}
-		line("endpoint", "built-in simulator, profile %s (time scale %g, max %d concurrent requests, %s)",
-			orDefault(c.Sim.Profile, DefaultSimProfile), c.Sim.TimeScale, c.Sim.MaxConcurrentRequests, cache)
+		prof := orDefault(c.Sim.Profile, DefaultSimProfile)
+		if c.Sim.ProfileFile != "" {
+			prof = "file " + c.Sim.ProfileFile
+		}
+		line("endpoint", "built-in simulator, profile %s (time scale %g, max %d concurrent requests per replica, %s)",
+			prof, c.Sim.TimeScale, c.Sim.MaxConcurrentRequests, cache)
 	case "":
 		if c.BaseURL != "" {
 			line("endpoint", "%s (provider resolved at run time: openai)", r.BaseURL)

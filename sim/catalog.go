@@ -52,8 +52,8 @@ func Families() []Family {
 		AttentionEfficiency:    0.50,
 		AttentionBlocks:        150,
 		ComputeEfficiency:      0.45,
-		StepOverhead:           6 * time.Millisecond,
-		SeqOverhead:            200 * time.Microsecond,
+		StepOverhead:           4667 * time.Microsecond,
+		SeqOverhead:            130700 * time.Nanosecond,
 		AllReduceHop:           14 * time.Microsecond,
 		LinkBytesPerS:          150e9,
 	}
