@@ -61,10 +61,10 @@ func Families() []Family {
 		ReservedBytesPerDevice: 4e9,
 		MemoryEfficiency:       0.95,
 		AttentionEfficiency:    0.95,
-		AttentionBlocks:        26.4,
+		AttentionBlocks:        7.82,
 		ComputeEfficiency:      0.294,
-		StepOverhead:           1148 * time.Microsecond,
-		SeqOverhead:            82700 * time.Nanosecond,
+		StepOverhead:           1031 * time.Microsecond,
+		SeqOverhead:            71670 * time.Nanosecond,
 		AllReduceHop:           1 * time.Microsecond,
 		LinkBytesPerS:          245e9,
 	}
@@ -115,6 +115,12 @@ type alias struct {
 	name, spec, desc string
 	serving          func(*Profile)
 }
+
+// Served model ids of the built-in profiles.
+const (
+	llama2Served = "meta-llama/Llama-2-7b-chat-hf"
+	llama3Served = "meta-llama/Llama-3.3-70B-Instruct"
+)
 
 func aliases() []alias {
 	return []alias{
@@ -176,6 +182,10 @@ func LookupProfileIn(cat *theory.Catalog, name string) (Profile, error) {
 				return Profile{}, err
 			}
 			p.Name, p.Description = a.name, a.desc
+			p.Model.Name = llama2Served
+			if p.Model.Params > 20e9 {
+				p.Model.Name = llama3Served
+			}
 			if a.serving != nil {
 				a.serving(&p)
 			}
