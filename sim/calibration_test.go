@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"testing"
 )
@@ -100,6 +99,43 @@ func TestCalibration(t *testing.T) {
 	t.Logf("\n%s", md.String())
 }
 
+// TestCalibrationLimits: CALIBRATION.md's serving limits. SageMaker's 60 s
+// invocation timeout bounds the usable concurrency: on ml.g5.2xlarge
+// (256 + 256 tokens) the published concurrency 64 finishes within it,
+// while at 128 the typical request would not. TGI's
+// MAX_CONCURRENT_REQUESTS (128) is why p4d's 512 clients give what 128
+// do: the rest are refused as overloaded (the server side is
+// TestOverload in server_test.go).
+func TestCalibrationLimits(t *testing.T) {
+	p := mustProfile(t, "llama2-7b-a10g")
+	w := Workload{InputTokens: 256, OutputTokens: 256, MaxConcurrentRequests: 128}
+	r64, err := p.simulate(64, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r128, err := p.simulate(128, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("g5.2xlarge E2E: p99 %v at 64, p50 %v at 128", r64.E2E.P99, r128.E2E.P50)
+	if r64.E2E.P99 >= SageMakerInvocationTimeout || r128.E2E.P50 <= SageMakerInvocationTimeout {
+		t.Errorf("60 s timeout: E2E p99 %v at 64 (want below), p50 %v at 128 (want above)", r64.E2E.P99, r128.E2E.P50)
+	}
+	a100 := mustProfile(t, "llama2-7b-8xa100")
+	r512, err := a100.simulate(512, Workload{InputTokens: 256, OutputTokens: 256, MaxConcurrentRequests: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unbounded, err := a100.simulate(512, Workload{InputTokens: 256, OutputTokens: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("p4d at 512: %.0f tokens/s bounded at 128, %.0f unbounded", r512.OutputTokensPerSecond, unbounded.OutputTokensPerSecond)
+	if r512.Waited == 0 || r512.MaxBatch > 128 || unbounded.MaxBatch <= 128 {
+		t.Errorf("p4d at 512: waited %d, batch %d (bounded), %d (unbounded)", r512.Waited, r512.MaxBatch, unbounded.MaxBatch)
+	}
+}
+
 func catalogAccelerator(t *testing.T, p Profile) theoryAccelerator {
 	t.Helper()
 	for _, a := range builtinAccelerators() {
@@ -111,4 +147,3 @@ func catalogAccelerator(t *testing.T, p Profile) theoryAccelerator {
 	return theoryAccelerator{}
 }
 
-var _ = os.Getenv

@@ -176,7 +176,11 @@ func (c *cli) simPredict(p sim.Profile, levels string, in, out, maxReqs int) int
 	}
 	w := c.stdout
 	fmt.Fprintf(w, "%s: %s\n", p.Name, p.Description)
-	fmt.Fprintf(w, "predicted closed loop, %d input + %d output tokens, max %d concurrent requests per replica (simulated time)\n", in, out, maxReqs)
+	bound := "no bound on concurrent requests"
+	if maxReqs > 0 {
+		bound = fmt.Sprintf("max %d concurrent requests per replica", maxReqs)
+	}
+	fmt.Fprintf(w, "predicted closed loop, %d input + %d output tokens, %s (simulated time)\n", in, out, bound)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "concurrency\toutput tok/s\treq/s\tTTFT p50\tTTFT p99\tTPOT p50\tTPOT p99\tE2E p50\tmax batch\t")
 	for _, r := range rs {
