@@ -146,4 +146,3 @@ func catalogAccelerator(t *testing.T, p Profile) theoryAccelerator {
 	t.Fatalf("accelerator %q not in the catalog", p.Accelerator.Name)
 	return theoryAccelerator{}
 }
-

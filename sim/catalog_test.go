@@ -26,7 +26,7 @@ func TestParseSpec(t *testing.T) {
 	}{
 		{spec: "llama-2-13b@4xa10g", model: "llama-2-13b", acc: "a10g", devices: 4, tp: 4, replicas: 1},
 		{spec: "llama-2-7b@8xa10g:tp2", model: "llama-2-7b", acc: "a10g", devices: 8, tp: 2, replicas: 4},
-		{spec: "llama-2-7b@a10g", model: "llama-2-7b", acc: "a10g", devices: 1, tp: 1, replicas: 1},   // no N: one device
+		{spec: "llama-2-7b@a10g", model: "llama-2-7b", acc: "a10g", devices: 1, tp: 1, replicas: 1},      // no N: one device
 		{spec: "llama-2-7b@1xa10g:r3", model: "llama-2-7b", acc: "a10g", devices: 1, tp: 1, replicas: 3}, // three instances
 		{spec: "llama-2-7b@8xa10g:tp4:r2", model: "llama-2-7b", acc: "a10g", devices: 8, tp: 4, replicas: 4},
 		{spec: "llama-2-7b@8xa10g:tp3", errSubstring: "does not divide"},
@@ -57,8 +57,8 @@ func TestParseSpec(t *testing.T) {
 func TestLookupUnknownNames(t *testing.T) {
 	for spec, want := range map[string]string{
 		"lama-2-7b@4xa10g": "llama-2-7b",
-		"llama-2-7b@4xa10":  "a10g",
-		"llama2-7b-a1g":     "llama2-7b-a10g",
+		"llama-2-7b@4xa10": "a10g",
+		"llama2-7b-a1g":    "llama2-7b-a10g",
 	} {
 		_, err := LookupProfile(spec)
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {

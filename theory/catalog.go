@@ -52,7 +52,7 @@ type Model struct {
 	Experts         int `yaml:"experts"`
 	ExpertsPerToken int `yaml:"experts_per_token"`
 	Layers          int `yaml:"n_layers"`
-	Heads        int     `yaml:"n_heads"`
+	Heads           int `yaml:"n_heads"`
 	// KVHeads < Heads is grouped-query attention, 1 multi-query.
 	KVHeads    int `yaml:"n_kv_heads"`
 	HeadDim    int `yaml:"d_head"`
