@@ -273,3 +273,12 @@ func TestServerReplicas(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestKVHeadCopies: with more devices than KV heads each device holds a
+// copy of a head, so Falcon 7B (one KV head) at TP 4 caches 4 copies.
+func TestKVHeadCopies(t *testing.T) {
+	p1, p4 := mustProfile(t, "falcon-7b@1xa10g"), mustProfile(t, "falcon-7b@4xa10g")
+	if got, want := p4.KVBytesPerToken(), 4*p1.KVBytesPerToken(); got != want {
+		t.Errorf("falcon-7b TP 4: %g KV bytes per token, want %g", got, want)
+	}
+}

@@ -206,11 +206,17 @@ func validEff(e float64) bool { return e > 0 && e <= 1 }
 func (p Profile) WeightBytes() float64 { return p.Model.Params * p.Model.BytesPerValue }
 
 // KVBytesPerToken is the KV cache one token of context occupies, all
-// devices together: 2 (K and V) × layers × kv_heads × head_dim × bytes.
-// Llama 2 7B in fp16: 2×32×32×128×2 = 512 KiB.
+// devices together: 2 (K and V) × layers × kv_heads × head_dim × bytes,
+// times ⌈N / kv_heads⌉ when there are more devices than KV heads (each
+// device holds at least one head, so heads are copied), as the theory
+// package counts it. Llama 2 7B in fp16: 2×32×32×128×2 = 512 KiB.
 func (p Profile) KVBytesPerToken() float64 {
 	m := p.Model
-	return 2 * float64(m.Layers) * float64(m.KVHeads) * float64(m.HeadDim) * m.BytesPerValue
+	copies := 1
+	if m.KVHeads > 0 {
+		copies = max(1, (p.Accelerator.Count+m.KVHeads-1)/m.KVHeads)
+	}
+	return 2 * float64(m.Layers) * float64(m.KVHeads) * float64(m.HeadDim) * m.BytesPerValue * float64(copies)
 }
 
 // kvBytesAvailable is the memory left for KV cache: N × memory − weights −
