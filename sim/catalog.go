@@ -39,11 +39,11 @@ func Families() []Family {
 		MemoryEfficiency:       0.856,
 		AttentionEfficiency:    0.918,
 		AttentionBlocks:        207,
-		ComputeEfficiency:      0.4325,
+		ComputeEfficiency:      0.4157,
 		StepOverhead:           4136 * time.Microsecond,
-		SeqOverhead:            283 * time.Microsecond,
+		SeqOverhead:            266700 * time.Nanosecond,
 		AllReduceHop:           8667 * time.Nanosecond,
-		LinkBytesPerS:          21.56e9,
+		LinkBytesPerS:          21.14e9,
 		SharedLink:             true,
 	}
 	nvlink := Engine{
