@@ -282,3 +282,17 @@ func TestKVHeadCopies(t *testing.T) {
 		t.Errorf("falcon-7b TP 4: %g KV bytes per token, want %g", got, want)
 	}
 }
+
+// BenchmarkSimulateLevel: one closed-loop level of 128 clients, 1,280
+// requests of 256 + 256 tokens, on the virtual clock (what --predict and
+// planning pay per level).
+func BenchmarkSimulateLevel(b *testing.B) {
+	p := mustProfile(b, "llama2-7b-4xa10g")
+	w := Workload{InputTokens: 256, OutputTokens: 256, MaxConcurrentRequests: 128}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.simulate(128, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -111,7 +111,7 @@ func (b *batcher) plan(now time.Time) (step, bool) {
 		}
 	}
 	if n > 0 && n >= minSize {
-		admitted := b.queue[:n:n]
+		admitted := slices.Clone(b.queue[:n])
 		b.queue = b.queue[n:]
 		if len(b.queue) == 0 {
 			b.queue = nil // let the backing array go

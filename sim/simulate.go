@@ -78,7 +78,8 @@ func (p Profile) SimulateClosedLoop(concurrency, inputTokens, outputTokens, requ
 // levels, with no network and no real time: for each level, that many
 // clients send w's requests back to back until w.Requests have completed,
 // and the result gives the level's throughput and latency percentiles.
-// It is deterministic; a level of 128 clients takes milliseconds.
+// It is deterministic; a level of 128 clients and 1,280 requests takes
+// under 0.1 s (BenchmarkSimulateLevel).
 func SimulateSweep(p Profile, levels []int, w Workload) ([]LoopResult, error) {
 	if len(levels) == 0 {
 		return nil, fmt.Errorf("sim: no concurrency levels")
