@@ -121,6 +121,22 @@ func TestCalibrationLimits(t *testing.T) {
 	if r64.E2E.P99 >= SageMakerInvocationTimeout || r128.E2E.P50 <= SageMakerInvocationTimeout {
 		t.Errorf("60 s timeout: E2E p99 %v at 64 (want below), p50 %v at 128 (want above)", r64.E2E.P99, r128.E2E.P50)
 	}
+	// With the timeout applied, requests at 128 fail and at 64 none do.
+	w.Timeout = SageMakerInvocationTimeout
+	t64, err := p.simulate(64, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t128, err := p.simulate(128, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("60 s timeout: %d of %d failed at 64, %d of %d at 128 (%.0f tokens/s completed)",
+		t64.TimedOut, t64.TimedOut+t64.Requests, t128.TimedOut, t128.TimedOut+t128.Requests, t128.OutputTokensPerSecond)
+	if t64.TimedOut != 0 || t128.TimedOut == 0 || t128.Requests == 0 || t128.E2E.Max > SageMakerInvocationTimeout {
+		t.Errorf("60 s timeout: %d timed out at 64 (want 0), %d at 128 (want some), completed E2E max %v",
+			t64.TimedOut, t128.TimedOut, t128.E2E.Max)
+	}
 	a100 := mustProfile(t, "llama2-7b-8xa100")
 	r512, err := a100.simulate(512, Workload{InputTokens: 256, OutputTokens: 256, MaxConcurrentRequests: 128})
 	if err != nil {

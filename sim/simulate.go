@@ -31,6 +31,9 @@ type LoopResult struct {
 	// server was at MaxConcurrentRequests (a real server refuses them as
 	// overloaded; a client that retries gets in when a slot frees).
 	Waited int
+	// TimedOut is how many requests Workload.Timeout failed; Requests
+	// counts only the completed ones.
+	TimedOut int
 }
 
 // Percentiles are the 50th, 90th and 99th percentiles of a metric
@@ -62,6 +65,11 @@ type Workload struct {
 	// (TGI's MAX_CONCURRENT_REQUESTS); 0 means no bound. Clients beyond
 	// it wait for a slot, as a client retrying a refused request would.
 	MaxConcurrentRequests int
+	// Timeout, when positive, fails a request not finished this long after
+	// it was sent (SageMaker's 60 s invocation timeout): it is aborted,
+	// frees its KV, counts in TimedOut and not in the throughput, and its
+	// client sends the next request.
+	Timeout time.Duration
 }
 
 // SimulateClosedLoop runs the scheduler of p on a virtual clock against
@@ -111,7 +119,7 @@ func (p Profile) simulate(concurrency int, w Workload) (LoopResult, error) {
 	if requests == 0 {
 		requests = max(10*concurrency, 200)
 	}
-	if concurrency < 1 || w.InputTokens < 1 || w.OutputTokens < 1 || requests < 1 || w.MaxConcurrentRequests < 0 {
+	if concurrency < 1 || w.InputTokens < 1 || w.OutputTokens < 1 || requests < 1 || w.MaxConcurrentRequests < 0 || w.Timeout < 0 {
 		return LoopResult{}, fmt.Errorf("sim: concurrency, token counts and requests must be positive")
 	}
 	if need := w.InputTokens + w.OutputTokens; need > p.KVCapacityTokens() || need > p.Model.MaxContext {
@@ -129,6 +137,10 @@ func (p Profile) simulate(concurrency int, w Workload) (LoopResult, error) {
 		s  *seq
 	}
 	var arriving []pending
+	// Deadlines of requests in send order, which is deadline order.
+	var deadlines []pending
+	where := map[*seq]*replicaState{}
+	timedOut := 0
 	var blocked int // clients waiting for a server slot
 	outstanding := func(r *replicaState) int { return len(r.b.running) + len(r.b.queue) }
 	inflight := 0 // sent and not completed, all replicas, incl. arriving
@@ -143,6 +155,19 @@ func (p Profile) simulate(concurrency int, w Workload) (LoopResult, error) {
 		inflight++
 		s := &seq{prompt: w.InputTokens, target: w.OutputTokens, reserve: w.InputTokens + w.OutputTokens, arrived: now}
 		arriving = append(arriving, pending{now.Add(p.FrontendOverhead), s})
+		if w.Timeout > 0 {
+			deadlines = append(deadlines, pending{now.Add(w.Timeout), s})
+		}
+	}
+	// next is what a client does when its request ends: send another.
+	next := func() {
+		if blocked > 0 && sent < requests {
+			blocked--
+			send()
+		}
+		if sent < requests {
+			send()
+		}
 	}
 	for i := range reps {
 		b := newBatcher(p)
@@ -155,13 +180,8 @@ func (p Profile) simulate(concurrency int, w Workload) (LoopResult, error) {
 			if n := len(s.times); n > 1 {
 				tpot = append(tpot, (total-first)/time.Duration(n-1))
 			}
-			if blocked > 0 && sent < requests {
-				blocked--
-				send()
-			}
-			if sent < requests {
-				send()
-			}
+			delete(where, s)
+			next()
 		}
 		reps[i] = &replicaState{b: b}
 	}
@@ -178,7 +198,26 @@ func (p Profile) simulate(concurrency int, w Workload) (LoopResult, error) {
 				}
 			}
 			best.b.submit(arriving[0].s)
+			where[arriving[0].s] = best
 			arriving = arriving[1:]
+		}
+		// Fail requests past their deadline.
+		for len(deadlines) > 0 && !deadlines[0].at.After(now) {
+			s := deadlines[0].s
+			deadlines = deadlines[1:]
+			if s.ended {
+				continue
+			}
+			if r, ok := where[s]; ok {
+				r.b.abort(s, reasonTimeout)
+				delete(where, s)
+			} else {
+				s.ended = true // still in front of the engine
+				arriving = slices.DeleteFunc(arriving, func(a pending) bool { return a.s == s })
+			}
+			timedOut++
+			inflight--
+			next()
 		}
 		for _, r := range reps {
 			if !r.busy {
@@ -187,20 +226,27 @@ func (p Profile) simulate(concurrency int, w Workload) (LoopResult, error) {
 				}
 			}
 		}
-		// Advance to the next event: a step's end or an arrival.
-		var next time.Time
+		// Advance to the next event: a step's end, an arrival or, while
+		// anything is in flight, a deadline.
+		var at time.Time
 		for _, r := range reps {
-			if r.busy && (next.IsZero() || r.end.Before(next)) {
-				next = r.end
+			if r.busy && (at.IsZero() || r.end.Before(at)) {
+				at = r.end
 			}
 		}
-		if len(arriving) > 0 && (next.IsZero() || arriving[0].at.Before(next)) {
-			next = arriving[0].at
+		if len(arriving) > 0 && (at.IsZero() || arriving[0].at.Before(at)) {
+			at = arriving[0].at
 		}
-		if next.IsZero() {
+		if at.IsZero() {
 			break
 		}
-		now = next
+		for len(deadlines) > 0 && deadlines[0].s.ended {
+			deadlines = deadlines[1:]
+		}
+		if len(deadlines) > 0 && deadlines[0].at.Before(at) {
+			at = deadlines[0].at
+		}
+		now = at
 		for _, r := range reps {
 			if r.busy && !r.end.After(now) {
 				r.busy = false
@@ -214,6 +260,7 @@ func (p Profile) simulate(concurrency int, w Workload) (LoopResult, error) {
 		Duration:     now.Sub(start),
 		OutputTokens: completed * w.OutputTokens,
 		Waited:       waited,
+		TimedOut:     timedOut,
 	}
 	for _, rep := range reps {
 		r.MaxBatch = max(r.MaxBatch, rep.b.maxRunning)

@@ -94,7 +94,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 		return c.usageErr("sim", err)
 	}
 	if predict {
-		return c.simPredict(p, levels, inTok, outTok, maxReqs)
+		return c.simPredict(p, levels, inTok, outTok, maxReqs, timeout.D())
 	}
 	models := []string{""} // "": the profile's model
 	if strings.TrimSpace(model) != "" {
@@ -158,7 +158,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 }
 
 // simPredict prints p's predicted closed-loop curve.
-func (c *cli) simPredict(p sim.Profile, levels string, in, out, maxReqs int) int {
+func (c *cli) simPredict(p sim.Profile, levels string, in, out, maxReqs int, timeout time.Duration) int {
 	var ls []int
 	for f := range strings.SplitSeq(levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -170,7 +170,7 @@ func (c *cli) simPredict(p sim.Profile, levels string, in, out, maxReqs int) int
 	if maxReqs < 0 {
 		maxReqs = 0
 	}
-	rs, err := sim.SimulateSweep(p, ls, sim.Workload{InputTokens: in, OutputTokens: out, MaxConcurrentRequests: maxReqs})
+	rs, err := sim.SimulateSweep(p, ls, sim.Workload{InputTokens: in, OutputTokens: out, MaxConcurrentRequests: maxReqs, Timeout: timeout})
 	if err != nil {
 		return c.usageErr("sim", err)
 	}
@@ -180,12 +180,15 @@ func (c *cli) simPredict(p sim.Profile, levels string, in, out, maxReqs int) int
 	if maxReqs > 0 {
 		bound = fmt.Sprintf("max %d concurrent requests per replica", maxReqs)
 	}
+	if timeout > 0 {
+		bound += fmt.Sprintf(", requests failed after %s", timeout)
+	}
 	fmt.Fprintf(w, "predicted closed loop, %d input + %d output tokens, %s (simulated time)\n", in, out, bound)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "concurrency\toutput tok/s\treq/s\tTTFT p50\tTTFT p99\tTPOT p50\tTPOT p99\tE2E p50\tmax batch\t")
+	fmt.Fprintln(tw, "concurrency\toutput tok/s\treq/s\tTTFT p50\tTTFT p99\tTPOT p50\tTPOT p99\tE2E p50\tmax batch\ttimed out\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.Concurrency, r.OutputTokensPerSecond, r.RequestsPerSecond,
-			fmtDur(r.TTFT.P50), fmtDur(r.TTFT.P99), fmtDur(r.TPOT.P50), fmtDur(r.TPOT.P99), fmtDur(r.E2E.P50), r.MaxBatch)
+		fmt.Fprintf(tw, "%d\t%.0f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n", r.Concurrency, r.OutputTokensPerSecond, r.RequestsPerSecond,
+			fmtDur(r.TTFT.P50), fmtDur(r.TTFT.P99), fmtDur(r.TPOT.P50), fmtDur(r.TPOT.P99), fmtDur(r.E2E.P50), r.MaxBatch, r.TimedOut)
 	}
 	tw.Flush()
 	if rs[len(rs)-1].Waited > 0 {
