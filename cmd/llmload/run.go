@@ -149,7 +149,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.Float64Var(&cfg.Sim.TimeScale, "sim-time-scale", cfg.Sim.TimeScale, "simulator speed: 1 = real time, 0.1 = every delay ×0.1 (provider sim)")
 	fs.Var(&cfg.Sim.CloseAfterResponse, "sim-close-after-response", "simulator closes each keep-alive connection this long after a response, without Connection: close, like llama-server (provider sim; 0: never)")
 	fs.IntVar(&cfg.Sim.PrefixCacheBlocks, "sim-prefix-cache-blocks", cfg.Sim.PrefixCacheBlocks, "simulator's prefix cache, in 64-byte blocks of prompt text: repeated prompt prefixes are served from it and reported as cached tokens (provider sim; 0: none)")
-	fs.IntVar(&cfg.Sim.MaxConcurrentRequests, "sim-max-concurrent-requests", cfg.Sim.MaxConcurrentRequests, "simulator's MAX_CONCURRENT_REQUESTS; beyond it requests fail as overloaded (provider sim)")
+	fs.IntVar(&cfg.Sim.MaxConcurrentRequests, "sim-max-concurrent-requests", cfg.Sim.MaxConcurrentRequests, "simulator's MAX_CONCURRENT_REQUESTS per replica; beyond it requests fail as overloaded (provider sim)")
 	return fs
 }
 

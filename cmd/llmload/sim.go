@@ -78,7 +78,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 	fs.IntVar(&outTok, "predict-output-tokens", 256, "output tokens per request of --predict")
 	fs.StringVar(&model, "model", "", "model id(s) the OpenAI and Ollama routes serve, comma-separated, e.g. llama3.2,gpt-4o (default: the profile's model); Bedrock and SageMaker routes take any id")
 	fs.Float64Var(&scale, "time-scale", 1, "speed: 1 = real time, 0.1 = every delay ×0.1")
-	fs.IntVar(&maxReqs, "max-concurrent-requests", 128, "running + queued requests beyond this fail at once with 429 overloaded (TGI's MAX_CONCURRENT_REQUESTS); -1: unlimited")
+	fs.IntVar(&maxReqs, "max-concurrent-requests", 128, "running + queued requests per replica beyond this fail at once with 429 overloaded (TGI's MAX_CONCURRENT_REQUESTS); -1: unlimited")
 	fs.Var(&timeout, "invocation-timeout", "fail requests not finished in this long, like SageMaker's 60s (0: none)")
 	fs.Uint64Var(&seed, "seed", 1, "seed for natural output lengths")
 	fs.IntVar(&rpm, "rpm", 0, "requests-per-minute quota (per simulated minute); beyond it each protocol answers with its own throttling error (0: none)")
