@@ -296,3 +296,23 @@ func BenchmarkSimulateLevel(b *testing.B) {
 		}
 	}
 }
+
+// FuzzLookupProfile: any name is a profile or one line of error, never a
+// panic.
+func FuzzLookupProfile(f *testing.F) {
+	for _, s := range []string{"llama-2-7b@8xa10g:tp2", "x@y", "@", "llama-2-7b@100000xa10g", "llama-2-7b@1xa10g:r99999", "mixtral-8x7b@8xh100:tp4:r2", "llama2-7b-a10g", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := LookupProfile(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("%q: error of more than one line: %v", s, err)
+			}
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Errorf("%q: looked up but invalid: %v", s, err)
+		}
+	})
+}

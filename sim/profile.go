@@ -167,6 +167,14 @@ type Profile struct {
 	Serving
 }
 
+// MaxReplicas and MaxDevices bound a profile: each replica is an engine
+// (a goroutine when served), and tensor parallelism beyond 64 devices is
+// not something a serving framework does.
+const (
+	MaxReplicas = 1024
+	MaxDevices  = 64
+)
+
 // replicas is Replicas, at least 1.
 func (p Profile) replicas() int { return max(1, p.Replicas) }
 
@@ -183,8 +191,10 @@ func (p Profile) Validate() error {
 		return fmt.Errorf("sim: profile %q: model max context must be positive", p.Name)
 	case a.Count <= 0 || a.MemoryBytes <= 0 || a.BandwidthBytesPerS <= 0 || a.FLOPS <= 0:
 		return fmt.Errorf("sim: profile %q: accelerator count, memory, bandwidth and FLOPS must be positive", p.Name)
-	case p.Replicas < 0:
-		return fmt.Errorf("sim: profile %q: replicas must not be negative", p.Name)
+	case p.Replicas < 0 || p.Replicas > MaxReplicas:
+		return fmt.Errorf("sim: profile %q: replicas %d: want 1 to %d", p.Name, p.Replicas, MaxReplicas)
+	case a.Count > MaxDevices:
+		return fmt.Errorf("sim: profile %q: %d devices: want at most %d per replica", p.Name, a.Count, MaxDevices)
 	case !validEff(p.MemoryEfficiency) || !validEff(p.AttentionEfficiency) || !validEff(p.ComputeEfficiency):
 		return fmt.Errorf("sim: profile %q: efficiencies must be in (0, 1]", p.Name)
 	case a.Count > 1 && !(p.LinkBytesPerS > 0):
