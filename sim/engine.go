@@ -71,6 +71,9 @@ type batcher struct {
 	// sinceAdmit counts decode steps since requests last joined the
 	// batch (TGI's waiting_tokens).
 	sinceAdmit int
+	// stepBuf backs a decode step's sequences: a step is finished before
+	// the next is planned, so one buffer serves every step.
+	stepBuf []*seq
 }
 
 func newBatcher(p Profile) *batcher {
@@ -134,7 +137,8 @@ func (b *batcher) plan(now time.Time) (step, bool) {
 	for _, s := range b.running {
 		ctx += s.context()
 	}
-	return step{kind: stepDecode, seqs: slices.Clone(b.running), dur: b.p.DecodeStepTime(len(b.running), ctx)}, true
+	b.stepBuf = append(b.stepBuf[:0], b.running...)
+	return step{kind: stepDecode, seqs: b.stepBuf, dur: b.p.DecodeStepTime(len(b.running), ctx)}, true
 }
 
 // finish applies st at now: every sequence of the step that is still
