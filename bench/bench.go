@@ -557,7 +557,7 @@ func openEndpoint(ctx context.Context, cfg *config.Config, plan load.Plan) (*end
 	ep := &endpoint{target: config.RedactURL(cfg.BaseURL), baseURL: config.RedactURL(cfg.BaseURL)}
 	baseURL := cfg.BaseURL
 	if cfg.Provider == config.ProviderSim {
-		p, err := sim.LookupProfile(cfg.Sim.Profile)
+		p, err := sim.ResolveProfile(cfg.Sim.Profile, cfg.Sim.ProfileFile)
 		if err != nil {
 			return nil, invalid(err)
 		}

@@ -60,7 +60,7 @@ func ResolveEndpoint(cfg *config.Config, getenv func(string) string) {
 // resolveRest is Resolve after ResolveEndpoint.
 func resolveRest(cfg *config.Config, isSet func(string) bool) error {
 	if cfg.Provider == config.ProviderSim {
-		p, err := sim.LookupProfile(cfg.Sim.Profile)
+		p, err := sim.ResolveProfile(cfg.Sim.Profile, cfg.Sim.ProfileFile)
 		if err != nil {
 			return err
 		}

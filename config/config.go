@@ -181,7 +181,10 @@ type PromptSet struct {
 
 // SimConfig configures the in-process simulated endpoint.
 type SimConfig struct {
-	Profile               string  `yaml:"profile,omitempty"`
+	Profile string `yaml:"profile,omitempty"`
+	// ProfileFile is a simulator profile file (sim.ProfileFile's YAML),
+	// instead of Profile.
+	ProfileFile           string  `yaml:"profile_file,omitempty"`
 	TimeScale             float64 `yaml:"time_scale,omitempty"`
 	MaxConcurrentRequests int     `yaml:"max_concurrent_requests,omitempty"`
 	// CloseAfterResponse makes the simulator close each keep-alive

@@ -215,6 +215,9 @@ func (ep *Endpoint) apply(c *Config, key string) {
 		if s.Profile != "" {
 			c.Sim.Profile = s.Profile
 		}
+		if s.ProfileFile != "" {
+			c.Sim.ProfileFile = s.ProfileFile
+		}
 		if s.TimeScale != 0 {
 			c.Sim.TimeScale = s.TimeScale
 		}

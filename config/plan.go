@@ -36,8 +36,12 @@ func (c *Config) planString(keyFrom string) string {
 		if c.Sim.ReasoningTokens > 0 {
 			cache += fmt.Sprintf(", %d reasoning tokens in %s", c.Sim.ReasoningTokens, orDefault(c.Sim.ReasoningField, "reasoning_content"))
 		}
-		line("endpoint", "built-in simulator, profile %s (time scale %g, max %d concurrent requests, %s)",
-			orDefault(c.Sim.Profile, DefaultSimProfile), c.Sim.TimeScale, c.Sim.MaxConcurrentRequests, cache)
+		prof := orDefault(c.Sim.Profile, DefaultSimProfile)
+		if c.Sim.ProfileFile != "" {
+			prof = "file " + c.Sim.ProfileFile
+		}
+		line("endpoint", "built-in simulator, profile %s (time scale %g, max %d concurrent requests per replica, %s)",
+			prof, c.Sim.TimeScale, c.Sim.MaxConcurrentRequests, cache)
 	case "":
 		if c.BaseURL != "" {
 			line("endpoint", "%s (provider resolved at run time: openai)", r.BaseURL)

@@ -42,7 +42,7 @@ func TestEmbeddingsAgainstSimulator(t *testing.T) {
 		if rec.TokenSource != "server" || rec.InputTokens != rec.InputTokensLocal || rec.InputTokens < 3 {
 			t.Errorf("input tokens: server %d, local %d (%s)", rec.InputTokens, rec.InputTokensLocal, rec.TokenSource)
 		}
-		d := scale * p.PrefillTime(rec.InputTokens).Seconds()
+		d := scale * p.PrefillTime(rec.InputTokens, rec.Inputs).Seconds()
 		pass += d
 		if rec.E2ES < d {
 			t.Errorf("e2e %.4f s is shorter than the prefill of %d tokens, %.4f s", rec.E2ES, rec.InputTokens, d)

@@ -119,7 +119,7 @@ func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Take the device after the passes ahead, then wait for this one.
-	pass := time.Duration(float64(s.profile.PrefillTime(total)) * s.scale)
+	pass := time.Duration(float64(s.profile.PrefillTime(total, len(counts))) * s.scale)
 	s.mu.Lock()
 	now := time.Now()
 	start := s.embedBusy

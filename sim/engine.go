@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -30,6 +31,7 @@ type seq struct {
 	admitted time.Time
 	times    []time.Time // emit time of every token so far
 	out      chan token  // buffered to target; nil in virtual mode
+	eng      *replica    // the server replica it was submitted to; nil in virtual mode
 
 	running bool   // admitted and holding KV
 	ended   bool   // finished, aborted or rejected; no more tokens
@@ -66,6 +68,12 @@ type batcher struct {
 	onDone func(*seq)
 	// maxRunning is the largest batch seen (for reports and tests).
 	maxRunning int
+	// sinceAdmit counts decode steps since requests last joined the
+	// batch (TGI's waiting_tokens).
+	sinceAdmit int
+	// stepBuf backs a decode step's sequences: a step is finished before
+	// the next is planned, so one buffer serves every step.
+	stepBuf []*seq
 }
 
 func newBatcher(p Profile) *batcher {
@@ -80,41 +88,57 @@ func (b *batcher) submit(s *seq) { b.queue = append(b.queue, s) }
 // free KV cache, plan admits it and every following request that also
 // fits (strict FIFO, up to MaxPrefillTokens) and returns a prefill step
 // for them; the running sequences stall for that step, as in TGI.
-// Otherwise it returns a decode step over every running sequence.
+// While a batch runs, TGI's waiting_served_ratio applies: the admitted
+// requests must number at least ⌊running × WaitingServedRatio⌋, unless
+// MaxWaitingTokens decode steps have passed without an admission;
+// otherwise they stay queued. Then plan returns a decode step over every
+// running sequence.
 func (b *batcher) plan(now time.Time) (step, bool) {
-	var admitted []*seq
-	tokens := 0
-	for len(b.queue) > 0 {
-		s := b.queue[0]
-		if b.used+s.reserve > b.capacity {
-			break
-		}
-		if lim := b.p.MaxPrefillTokens; lim > 0 && len(admitted) > 0 && tokens+s.prompt-s.cached > lim {
-			break
-		}
-		b.queue = b.queue[1:]
-		b.used += s.reserve
-		s.running = true
-		s.admitted = now
-		b.running = append(b.running, s)
-		admitted = append(admitted, s)
-		tokens += s.prompt - s.cached
+	minSize := 0
+	if r := b.p.WaitingServedRatio; r > 0 && len(b.running) > 0 &&
+		(b.p.MaxWaitingTokens <= 0 || b.sinceAdmit < b.p.MaxWaitingTokens) {
+		minSize = int(math.Floor(float64(len(b.running)) * r))
 	}
-	if len(b.queue) == 0 {
-		b.queue = nil // let the backing array go
+	n, tokens, used := 0, 0, b.used
+	if len(b.queue) >= minSize {
+		for _, s := range b.queue {
+			if used+s.reserve > b.capacity {
+				break
+			}
+			if lim := b.p.MaxPrefillTokens; lim > 0 && n > 0 && tokens+s.prompt-s.cached > lim {
+				break
+			}
+			used += s.reserve
+			tokens += s.prompt - s.cached
+			n++
+		}
 	}
-	b.maxRunning = max(b.maxRunning, len(b.running))
-	if len(admitted) > 0 {
-		return step{kind: stepPrefill, seqs: admitted, dur: b.p.PrefillTime(tokens)}, true
+	if n > 0 && n >= minSize {
+		admitted := slices.Clone(b.queue[:n])
+		b.queue = b.queue[n:]
+		if len(b.queue) == 0 {
+			b.queue = nil // let the backing array go
+		}
+		b.used = used
+		for _, s := range admitted {
+			s.running = true
+			s.admitted = now
+		}
+		b.running = append(b.running, admitted...)
+		b.maxRunning = max(b.maxRunning, len(b.running))
+		b.sinceAdmit = 0
+		return step{kind: stepPrefill, seqs: admitted, dur: b.p.PrefillTime(tokens, n)}, true
 	}
 	if len(b.running) == 0 {
 		return step{}, false
 	}
+	b.sinceAdmit++
 	ctx := 0
 	for _, s := range b.running {
 		ctx += s.context()
 	}
-	return step{kind: stepDecode, seqs: slices.Clone(b.running), dur: b.p.DecodeStepTime(len(b.running), ctx)}, true
+	b.stepBuf = append(b.stepBuf[:0], b.running...)
+	return step{kind: stepDecode, seqs: b.stepBuf, dur: b.p.DecodeStepTime(len(b.running), ctx)}, true
 }
 
 // finish applies st at now: every sequence of the step that is still

@@ -167,7 +167,7 @@ func (s *Server) planRequest(req genParams, prompt int, parts []string) (plan, s
 	} else {
 		pl.reserve = prompt + pl.target
 	}
-	if c := s.b.capacity; pl.reserve > c {
+	if c := s.engines[0].b.capacity; pl.reserve > c {
 		return plan{}, fmt.Sprintf("request needs %d tokens of KV cache (%d prompt + %d output) but the cache of profile %s holds %d; reduce the prompt or max_tokens",
 			pl.reserve, prompt, pl.reserve-prompt, s.profile.Name, c)
 	}

@@ -95,8 +95,8 @@ func TestPrefixCacheSkipsPrefill(t *testing.T) {
 	b := newBatcher(p)
 	b.submit(&seq{prompt: 2000, cached: 1900, target: 1, reserve: 2001})
 	st, ok := b.plan(time.Now())
-	if !ok || st.kind != stepPrefill || st.dur != p.PrefillTime(100) || st.dur >= p.PrefillTime(2000) {
-		t.Errorf("prefill step %v (ok %t), want PrefillTime(100) = %v, not %v", st.dur, ok, p.PrefillTime(100), p.PrefillTime(2000))
+	if !ok || st.kind != stepPrefill || st.dur != p.PrefillTime(100, 1) || st.dur >= p.PrefillTime(2000, 1) {
+		t.Errorf("prefill step %v (ok %t), want PrefillTime(100) = %v, not %v", st.dur, ok, p.PrefillTime(100, 1), p.PrefillTime(2000, 1))
 	}
 }
 

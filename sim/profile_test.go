@@ -65,17 +65,17 @@ func TestTheoryLlama2A10G(t *testing.T) {
 	if !within(ai, 116, 0.02) {
 		t.Errorf("arithmetic intensity %v, want ≈116", ai)
 	}
-	if p.computeSeconds(8) >= p.memorySeconds(p.WeightBytes(), 0) {
+	if p.computeSeconds(8) >= p.memorySeconds(p.WeightBytes(), 0, 0) {
 		t.Error("batch 8 decode should be memory-bound")
 	}
-	if p.computeSeconds(1024) <= p.memorySeconds(p.WeightBytes(), 0) {
+	if p.computeSeconds(1024) <= p.memorySeconds(p.WeightBytes(), 0, 0) {
 		t.Error("batch 1024 decode should be compute-bound")
 	}
 	// Prefill is compute-bound: 256 tokens cost far more than one decode token.
-	if p.PrefillTime(256) < 2*p.DecodeStepTime(1, 256) {
-		t.Errorf("PrefillTime(256) = %v not compute-bound", p.PrefillTime(256))
+	if p.PrefillTime(256, 1) < 2*p.DecodeStepTime(1, 256) {
+		t.Errorf("PrefillTime(256) = %v not compute-bound", p.PrefillTime(256, 1))
 	}
-	if p.DecodeStepTime(0, 0) != 0 || p.PrefillTime(0) != 0 {
+	if p.DecodeStepTime(0, 0) != 0 || p.PrefillTime(0, 1) != 0 {
 		t.Error("empty steps should take no time")
 	}
 }

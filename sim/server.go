@@ -169,7 +169,7 @@ type Server struct {
 	reasoningField string
 
 	mu        sync.Mutex
-	b         *batcher
+	engines   []*replica // one per profile replica
 	closed    bool
 	rejected  int64
 	completed int64
@@ -181,9 +181,8 @@ type Server struct {
 	// (sim/embeddings.go).
 	embedBusy time.Time
 
-	wake      chan struct{} // buffered 1: new work was queued
-	done      chan struct{} // closed by Close
-	stopped   chan struct{} // closed when the engine loop has returned
+	done      chan struct{}  // closed by Close
+	stopped   sync.WaitGroup // engine loops
 	closeOnce sync.Once
 }
 
@@ -232,11 +231,11 @@ func New(opts Options) (*Server, error) {
 		timeout: opts.InvocationTimeout,
 		seed:    opts.Seed,
 		tok:     tok,
-		b:       newBatcher(p),
 		traces:  newTraceRing(opts.TraceCapacity),
-		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
-		stopped: make(chan struct{}),
+	}
+	for range p.replicas() {
+		s.engines = append(s.engines, &replica{b: newBatcher(p), wake: make(chan struct{}, 1)})
 	}
 	if s.scale == 0 {
 		s.scale = 1
@@ -265,11 +264,14 @@ func New(opts Options) (*Server, error) {
 	if s.limit == 0 {
 		s.limit = 128
 	}
-	s.b.onDone = func(q *seq) {
-		s.completed++
-		s.traces.add(makeTrace(q, time.Time{}))
+	for _, e := range s.engines {
+		e.b.onDone = func(q *seq) {
+			s.completed++
+			s.traces.add(makeTrace(q, time.Time{}))
+		}
+		s.stopped.Add(1)
+		go s.loop(e)
 	}
-	go s.loop()
 	return s, nil
 }
 
@@ -302,11 +304,13 @@ func (s *Server) Close() {
 		s.closed = true
 		s.mu.Unlock()
 		close(s.done)
-		<-s.stopped
+		s.stopped.Wait()
 		s.mu.Lock()
 		now := time.Now()
-		for _, q := range s.b.abortAll(reasonClosed) {
-			s.traces.add(makeTrace(q, now))
+		for _, e := range s.engines {
+			for _, q := range e.b.abortAll(reasonClosed) {
+				s.traces.add(makeTrace(q, now))
+			}
 		}
 		s.mu.Unlock()
 	})
@@ -316,13 +320,20 @@ func (s *Server) Close() {
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var running, queued, used, capacity int
+	for _, e := range s.engines {
+		running += len(e.b.running)
+		queued += len(e.b.queue)
+		used += e.b.used
+		capacity += e.b.capacity
+	}
 	return Stats{
-		Running:          int64(len(s.b.running)),
-		Queued:           int64(len(s.b.queue)),
+		Running:          int64(running),
+		Queued:           int64(queued),
 		Rejected:         s.rejected,
 		Completed:        s.completed,
-		KVUsedTokens:     s.b.used,
-		KVCapacityTokens: s.b.capacity,
+		KVUsedTokens:     used,
+		KVCapacityTokens: capacity,
 		DeliveredTokens:  s.deliveredTokens,
 		LateTokens:       s.lateTokens,
 		LateRequests:     s.lateRequests,
@@ -346,21 +357,34 @@ func (s *Server) Traces() []Trace {
 }
 
 // submit queues q, or refuses it when the server is closed or full.
+//
+// A profile's FrontendOverhead (a managed service's gateway) is spent
+// here, before the engine sees the request, scaled like every delay.
 func (s *Server) submit(q *seq) error {
+	if d := s.profile.FrontendOverhead; d > 0 {
+		t := time.NewTimer(time.Duration(float64(d) * s.scale))
+		select {
+		case <-t.C:
+		case <-s.done:
+			t.Stop()
+		}
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return errClosed
 	}
-	if s.limit > 0 && len(s.b.running)+len(s.b.queue) >= s.limit {
+	e := s.leastOutstanding()
+	if s.limit > 0 && e.outstanding() >= s.limit {
 		s.rejected++
 		s.mu.Unlock()
 		return errOverloaded
 	}
-	s.b.submit(q)
+	q.eng = e
+	e.b.submit(q)
 	s.mu.Unlock()
 	select {
-	case s.wake <- struct{}{}:
+	case e.wake <- struct{}{}:
 	default:
 	}
 	return nil
@@ -372,7 +396,7 @@ func (s *Server) submit(q *seq) error {
 func (s *Server) full() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.limit > 0 && len(s.b.running)+len(s.b.queue) >= s.limit {
+	if s.limit > 0 && s.leastOutstanding().outstanding() >= s.limit {
 		s.rejected++
 		return true
 	}
@@ -384,7 +408,7 @@ func (s *Server) full() bool {
 func (s *Server) abort(q *seq, reason string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.b.abort(q, reason) {
+	if q.eng != nil && q.eng.b.abort(q, reason) {
 		s.traces.add(makeTrace(q, time.Now()))
 	}
 	return q.err
@@ -398,21 +422,22 @@ const maxLag = 250 * time.Millisecond
 // loop is the engine: one goroutine that plans a step, sleeps until the
 // step's absolute deadline and applies it. Consecutive steps are chained
 // on deadlines (next start = previous deadline), so timer lateness never
-// accumulates. An idle engine blocks on s.wake.
-func (s *Server) loop() {
-	defer close(s.stopped)
+// accumulates. An idle engine blocks on its wake channel. Each replica
+// has its own loop.
+func (s *Server) loop(e *replica) {
+	defer s.stopped.Done()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var base time.Time // when the next step starts; zero after idling
 	for {
 		now := time.Now()
 		s.mu.Lock()
-		st, ok := s.b.plan(now)
+		st, ok := e.b.plan(now)
 		s.mu.Unlock()
 		if !ok {
 			base = time.Time{}
 			select {
-			case <-s.wake:
+			case <-e.wake:
 				continue
 			case <-s.done:
 				return
@@ -430,10 +455,30 @@ func (s *Server) loop() {
 		}
 		emit := time.Now()
 		s.mu.Lock()
-		s.b.finish(st, emit)
+		e.b.finish(st, emit)
 		s.mu.Unlock()
 		base = deadline
 	}
+}
+
+// replica is one engine of the server: a batcher and its loop's wake-up.
+type replica struct {
+	b    *batcher
+	wake chan struct{} // buffered 1: new work was queued
+}
+
+func (e *replica) outstanding() int { return len(e.b.running) + len(e.b.queue) }
+
+// leastOutstanding returns the replica with the fewest running + queued
+// requests (the first of equals). s.mu must be held.
+func (s *Server) leastOutstanding() *replica {
+	best := s.engines[0]
+	for _, e := range s.engines[1:] {
+		if e.outstanding() < best.outstanding() {
+			best = e
+		}
+	}
+	return best
 }
 
 func makeTrace(q *seq, end time.Time) Trace {

@@ -535,7 +535,7 @@ func TestEngineTimingMatchesTheory(t *testing.T) {
 		// prefill and decode steps before it (deadlines are absolute;
 		// lateness is caught up, the schedule never run ahead of).
 		scaled := func(d time.Duration) time.Duration { return time.Duration(float64(d) * scale) }
-		sched := scaled(p.PrefillTime(256))
+		sched := scaled(p.PrefillTime(256, 1))
 		var sum time.Duration
 		for i := range tr.TokenTimes {
 			if i > 0 {
@@ -553,7 +553,7 @@ func TestEngineTimingMatchesTheory(t *testing.T) {
 		// TTFT ≈ scaled prefill of 256 tokens, plus tokenizing and handler
 		// time, which are real and not scaled.
 		ttft := ms(tr.FirstToken.Sub(tr.Arrived))
-		prefill := ms(p.PrefillTime(256)) * scale
+		prefill := ms(p.PrefillTime(256, 1)) * scale
 		ok = within(perToken, theory, 0.05) && within(perToken, 33, 0.15) && ttft >= 0.95*prefill && ttft < prefill+30
 		return ok, fmt.Sprintf("engine %.2f ms/token (theory %.2f, calibration 33 ±15%%); TTFT %.2f ms real, scaled prefill %.2f",
 			perToken, theory, ttft, prefill)

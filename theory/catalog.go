@@ -47,8 +47,12 @@ type Model struct {
 	// ActiveParams counts the parameters one token goes through; 0 means
 	// Params (a dense model).
 	ActiveParams float64 `yaml:"active_params"`
-	Layers       int     `yaml:"n_layers"`
-	Heads        int     `yaml:"n_heads"`
+	// Experts and ExpertsPerToken describe a mixture of experts: experts
+	// per layer and how many each token is routed to; 0 for a dense model.
+	Experts         int `yaml:"experts"`
+	ExpertsPerToken int `yaml:"experts_per_token"`
+	Layers          int `yaml:"n_layers"`
+	Heads           int `yaml:"n_heads"`
 	// KVHeads < Heads is grouped-query attention, 1 multi-query.
 	KVHeads    int `yaml:"n_kv_heads"`
 	HeadDim    int `yaml:"d_head"`
@@ -132,6 +136,9 @@ func (c *Catalog) Validate() error {
 		seen["m"+m.ID] = true
 		if bad(m.Params) || m.ActiveParams < 0 || m.ActiveParams > m.Params {
 			errs = append(errs, fmt.Errorf("%s: params %g and active_params %g: want params > 0 and 0 ≤ active_params ≤ params", where, m.Params, m.ActiveParams))
+		}
+		if m.Experts < 0 || m.ExpertsPerToken < 0 || m.ExpertsPerToken > m.Experts || (m.Experts > 0) != (m.ExpertsPerToken > 0) {
+			errs = append(errs, fmt.Errorf("%s: experts %d and experts_per_token %d: want both 0 (dense) or 1 ≤ experts_per_token ≤ experts", where, m.Experts, m.ExpertsPerToken))
 		}
 		if m.Layers <= 0 || m.Heads <= 0 || m.KVHeads <= 0 || m.HeadDim <= 0 || m.KVHeads > m.Heads {
 			errs = append(errs, fmt.Errorf("%s: n_layers, n_heads, n_kv_heads and d_head must be positive, n_kv_heads ≤ n_heads", where))

@@ -200,3 +200,18 @@ func TestCatalog(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCatalogExperts: a mixture of experts names both its experts and how
+// many each token uses, k ≤ E; the built-in mixtures do.
+func TestCatalogExperts(t *testing.T) {
+	for _, bad := range []string{"experts: 8", "experts_per_token: 2", "experts: 2, experts_per_token: 8"} {
+		y := "models:\n  - {id: x, params: 2, active_params: 1, " + bad + ", n_layers: 1, n_heads: 1, n_kv_heads: 1, d_head: 1}\n"
+		if _, err := ParseCatalog([]byte(y)); err == nil || !strings.Contains(err.Error(), "experts") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	m, err := Builtin().Model("mixtral-8x7b")
+	if err != nil || m.Experts != 8 || m.ExpertsPerToken != 2 {
+		t.Errorf("mixtral-8x7b: %+v %v", m, err)
+	}
+}

@@ -515,3 +515,16 @@ func checkLayout(t *testing.T, d *docsEnv, ex docExample) {
 		}
 	}
 }
+
+// checkProfileFile loads a documented simulator profile file and predicts
+// from it with llmload sim --profile-file … --predict.
+func checkProfileFile(t *testing.T, _ *docsEnv, ex docExample) {
+	path := filepath.Join(t.TempDir(), "profile.yaml")
+	if err := os.WriteFile(path, []byte(ex.text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, out, errs := runCLI(t, nil, "sim", "--profile-file", path, "--predict", "--predict-concurrency", "1,8")
+	if st != exitOK || !strings.Contains(out, "output tok/s") {
+		t.Errorf("%s: llmload sim --profile-file: status %d\n%s%s", ex, st, out, errs)
+	}
+}

@@ -392,7 +392,15 @@ func (b *block) plan(t *testing.T, c shellCmd, env map[string]string, args []str
 // documented address from it until the example ends.
 func (b *block) sim(t *testing.T, c shellCmd, env map[string]string, args []string) {
 	t.Helper()
-	f := flagArgs{args: slices.Clone(args), isBool: func(n string) bool { return n == "bedrock-quota" }}
+	if slices.Contains(args, "--predict") {
+		// Prints a curve from the virtual clock and exits; serves nothing.
+		st, out, errs := runCLI(t, env, append([]string{"sim"}, args...)...)
+		if st != exitOK || !strings.Contains(out, "output tok/s") {
+			b.errorf(t, c, "llmload sim --predict: status %d\n%s%s", st, out, errs)
+		}
+		return
+	}
+	f := flagArgs{args: slices.Clone(args), isBool: func(n string) bool { return n == "bedrock-quota" || n == "predict" }}
 	listen, ok := f.get("listen")
 	if !ok {
 		listen = "127.0.0.1:8000" // the default

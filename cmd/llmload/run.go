@@ -153,13 +153,14 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.BoolVar(&rf.noProgress, "no-progress", false, "do not show live progress")
 	fs.BoolVar(&rf.noReport, "no-report", false, "do not write report.html, plots/ and summary.md/csv at the end (llmload report DIR writes them later from the files)")
 	// Simulator.
-	fs.StringVar(&cfg.Sim.Profile, "sim-profile", cfg.Sim.Profile, "simulated model × accelerator (provider sim): "+strings.Join(sim.ProfileNames(), ", "))
+	fs.StringVar(&cfg.Sim.Profile, "sim-profile", cfg.Sim.Profile, "simulated model × accelerator (provider sim): MODEL@NxACCEL[:tpT][:rR] from the theory catalog, e.g. llama-2-13b@4xa10g, or "+strings.Join(sim.ProfileNames(), ", "))
+	fs.StringVar(&cfg.Sim.ProfileFile, "sim-profile-file", cfg.Sim.ProfileFile, "simulator profile YAML file (spec plus engine overrides; docs/simulator.md), instead of --sim-profile (provider sim)")
 	fs.Float64Var(&cfg.Sim.TimeScale, "sim-time-scale", cfg.Sim.TimeScale, "simulator speed: 1 = real time, 0.1 = every delay ×0.1 (provider sim)")
 	fs.Var(&cfg.Sim.CloseAfterResponse, "sim-close-after-response", "simulator closes each keep-alive connection this long after a response, without Connection: close, like llama-server (provider sim; 0: never)")
 	fs.IntVar(&cfg.Sim.PrefixCacheBlocks, "sim-prefix-cache-blocks", cfg.Sim.PrefixCacheBlocks, "simulator's prefix cache, in 64-byte blocks of prompt text: repeated prompt prefixes are served from it and reported as cached tokens (provider sim; 0: none)")
 	fs.IntVar(&cfg.Sim.ReasoningTokens, "sim-reasoning-tokens", cfg.Sim.ReasoningTokens, "simulator answers like a reasoning model: the first N output tokens of each response are reasoning (provider sim; 0: none)")
 	fs.StringVar(&cfg.Sim.ReasoningField, "sim-reasoning-field", cfg.Sim.ReasoningField, "how the simulator sends reasoning: reasoning_content (vLLM, DeepSeek), reasoning (newer vLLM, gateways) or think (<think>…</think> in the content) (provider sim; default reasoning_content)")
-	fs.IntVar(&cfg.Sim.MaxConcurrentRequests, "sim-max-concurrent-requests", cfg.Sim.MaxConcurrentRequests, "simulator's MAX_CONCURRENT_REQUESTS; beyond it requests fail as overloaded (provider sim)")
+	fs.IntVar(&cfg.Sim.MaxConcurrentRequests, "sim-max-concurrent-requests", cfg.Sim.MaxConcurrentRequests, "simulator's MAX_CONCURRENT_REQUESTS per replica; beyond it requests fail as overloaded (provider sim)")
 	return fs
 }
 

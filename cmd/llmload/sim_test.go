@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -79,11 +81,44 @@ func TestSimCommandServesAndStops(t *testing.T) {
 func TestSimCommandBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"sim", "--profile", "nope"},
+		{"sim", "--profile", "lama-2-7b@4xa10g"},
+		{"sim", "--profile", "llama-2-7b@8xa10g:tp3"},
+		{"sim", "--profile", "llama-3.1-405b@1xa10g"},
+		{"sim", "--profile", "llama-2-7b@4xa10g", "--predict", "--predict-concurrency", "1,x"},
+		{"sim", "--profile-file", "/nonexistent/p.yaml"},
 		{"sim", "--time-scale", "-1"},
 		{"sim", "--bogus"},
 	} {
-		if st, _, stderr := runCLI(t, nil, args...); st != exitUsage {
+		st, _, stderr := runCLI(t, nil, args...)
+		if st != exitUsage {
 			t.Errorf("%v: status %d, stderr %s", args, st, stderr)
 		}
+		if args[1] != "--bogus" && strings.Count(strings.TrimSpace(stderr), "\n") > 1 {
+			t.Errorf("%v: want a short error, got %s", args, stderr)
+		}
+	}
+}
+
+// TestSimPredict: --predict prints the profile's curve on the virtual
+// clock, one row per level, and serves nothing.
+func TestSimPredict(t *testing.T) {
+	st, stdout, stderr := runCLI(t, nil, "sim", "--profile", "llama-2-13b@4xa10g", "--predict", "--predict-concurrency", "1,16,64")
+	if st != exitOK {
+		t.Fatalf("status %d: %s", st, stderr)
+	}
+	rows := regexp.MustCompile(`(?m)^\s+(1|16|64)\s+(\d+)\s`).FindAllStringSubmatch(stdout, -1)
+	if len(rows) != 3 {
+		t.Fatalf("want 3 rows:\n%s", stdout)
+	}
+	prev := 0
+	for _, r := range rows {
+		n, _ := strconv.Atoi(r[2])
+		if n <= prev {
+			t.Errorf("throughput not rising: %s", stdout)
+		}
+		prev = n
+	}
+	if !strings.Contains(stdout, "Llama 2 13B") {
+		t.Errorf("no profile description:\n%s", stdout)
 	}
 }
