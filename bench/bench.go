@@ -359,6 +359,8 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 		Seed:               cfg.Seed,
 		PromptSeed:         cfg.PromptSeed,
 		Tokenizer:          tok,
+		PrefixTokens:       cfg.PrefixTokens,
+		PrefixGroups:       cfg.PrefixGroups,
 	})
 }
 
@@ -413,6 +415,10 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, ep *endpoint, 
 		MeanOutputTokens:   cfg.MeanOutputTokens,
 		StddevOutputTokens: cfg.StddevOutputTokens,
 		Tokenizer:          cfg.Tokenizer,
+		PrefixTokens:       cfg.PrefixTokens,
+		PrefixGroups:       prefixGroups(cfg),
+		Turns:              cfg.Turns,
+		ThinkTimeS:         cfg.ThinkTime.D().Seconds(),
 		Version:            version,
 		Sim:                ep.sim,
 		Rate:               plan.Rate,
@@ -427,6 +433,14 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, ep *endpoint, 
 		StopReason:         res.StopReason,
 		Interrupted:        res.Interrupted,
 	}
+}
+
+// prefixGroups is the number of shared prefixes of cfg (0 without any).
+func prefixGroups(cfg *config.Config) int {
+	if cfg.PrefixTokens <= 0 {
+		return 0
+	}
+	return max(1, cfg.PrefixGroups)
 }
 
 // ConcurrencyCap is the most requests plan lets be in flight at once:

@@ -284,6 +284,7 @@ func (c *Config) workloadProblems(n namer) []problem {
 			ps = append(ps, problem{key: f.key, subject: true, msg: fmt.Sprintf("must not be negative (got %d)", f.v)})
 		}
 	}
+	ps = append(ps, c.sessionProblems(n)...)
 	if len(c.PromptSets) > 0 {
 		for _, key := range []string{"prompt", "prompt_file"} {
 			if (key == "prompt" && c.Prompt != "") || (key == "prompt_file" && c.PromptFile != "") {

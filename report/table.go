@@ -326,7 +326,11 @@ func extraLines(bw io.Writer, s *stats.Summary) {
 			d.Mean, d.P50, d.Min, d.Max, l.OutputClipped, l.InputClipped, l.Requests))
 	}
 	if c := s.PromptCache; c != nil {
-		line(bw, "cache", fmt.Sprintf("%d of %d input tokens (%.1f%%) served from the server's prompt cache, over %d requests reporting it",
-			c.CachedInputTokens, c.InputTokens, 100*c.Share, c.Requests))
+		txt := fmt.Sprintf("%d of %d input tokens (%.1f%%) served from the server's prompt cache, over %d requests reporting it",
+			c.CachedInputTokens, c.InputTokens, 100*c.Share, c.Requests)
+		if c.Requested != "" {
+			txt += "; caching was requested: " + c.Requested
+		}
+		line(bw, "cache", txt)
 	}
 }

@@ -62,6 +62,15 @@ type RunInfo struct {
 	Tokenizer string `json:"tokenizer"`
 	Version   string `json:"version"`
 
+	// PrefixTokens and PrefixGroups describe the shared prefixes asked
+	// for (--prefix-tokens, tokens; --prefix-groups), 0 without.
+	PrefixTokens int `json:"prefix_tokens,omitempty"`
+	PrefixGroups int `json:"prefix_groups,omitempty"`
+	// Turns is the most turns of a session (--turns; 0: single requests),
+	// ThinkTimeS the pause between turns, seconds.
+	Turns      int     `json:"turns,omitempty"`
+	ThinkTimeS float64 `json:"think_time_s,omitempty"`
+
 	// Sim describes the built-in simulator when it was the target; nil
 	// for a real endpoint.
 	Sim *SimInfo `json:"sim,omitempty"`
@@ -321,6 +330,9 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 	)
 	defer func() {
 		s.PromptCache = promptCache(recs)
+		if s.PromptCache != nil {
+			s.PromptCache.Requested = cachingRequested(run)
+		}
 		s.RequestedLengths = requestedLengths(recs)
 		for _, w := range []string{cacheWarning(s.PromptCache), clipWarning(s.RequestedLengths), SimLateWarning(run.Sim)} {
 			if w != "" {
