@@ -134,6 +134,8 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 		Template:  Template(cfg),
 		Plan:      plan,
 		Limiter:   Limiter(cfg),
+		Sessions:  pre.sessions,
+		ThinkTime: cfg.ThinkTime.D(),
 		Sink: func(r *record.Record) {
 			scrubRecord(red, r)
 			if err := w.Write(r); err != nil && recErr == nil {
@@ -230,6 +232,8 @@ type preflight struct {
 	tok  *workload.Tokenizer
 	src  workload.Source
 	plan load.Plan
+	// sessions is the run's multi-turn sessions, nil without (--turns).
+	sessions workload.SessionSource
 }
 
 // check runs every check a run makes before it sends anything: the
@@ -257,7 +261,13 @@ func check(cfg *config.Config) (*preflight, error) {
 	if _, err := analysis.ParseThresholds(cfg.Thresholds); err != nil {
 		return nil, invalid(err)
 	}
-	return &preflight{tok: tok, src: src, plan: plan}, nil
+	pre := &preflight{tok: tok, src: src, plan: plan}
+	if cfg.Turns > 1 {
+		if pre.sessions, err = Sessions(src, cfg.Turns); err != nil {
+			return nil, invalid(err)
+		}
+	}
+	return pre, nil
 }
 
 // Check makes every check `llmload run` makes before sending anything, for
@@ -362,6 +372,16 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 		PrefixTokens:       cfg.PrefixTokens,
 		PrefixGroups:       cfg.PrefixGroups,
 	})
+}
+
+// Sessions makes the multi-turn sessions of up to turns turns from src:
+// a dataset's conversations (workload.Conversations), each cut to turns,
+// or sessions of synthetic turns.
+func Sessions(src workload.Source, turns int) (workload.SessionSource, error) {
+	if c, ok := src.(workload.Conversations); ok {
+		return c.Sessions(turns), nil
+	}
+	return workload.NewSessions(src, turns)
 }
 
 // Summarize computes the summary of a run's records, with goodput under

@@ -85,6 +85,14 @@ type Runner struct {
 	// last one when the run ends, from one goroutine.
 	OnSample    func(record.Sample)
 	SampleEvery time.Duration
+	// Sessions, when set, makes the closed loop (a worker) and the open
+	// loop (an arrival) run multi-turn sessions instead of single
+	// requests: each turn is a request of the plan (MaxRequests counts
+	// turns), sent after the previous turn's answer and ThinkTime, with the
+	// conversation so far before its own message (session.go). Warm-up
+	// requests stay single requests from Source.
+	Sessions  workload.SessionSource
+	ThinkTime time.Duration
 
 	start    time.Time
 	started  atomic.Pointer[time.Time] // start, for Progress from other goroutines
@@ -232,6 +240,8 @@ type slot struct {
 	// backoff is how long the worker waited after its last request failed
 	// to connect (closed loop).
 	backoff time.Duration
+	// turn is the session turn the slot sends; nil for a single request.
+	turn *turnReq
 }
 
 // runState is what the load shapes share during one Run.
@@ -248,6 +258,8 @@ type runState struct {
 	// the warm-up. Shapes schedule, ramp and count the duration from it.
 	origin time.Duration
 	async  sync.WaitGroup // requests sent on their own goroutines
+	// sessions hands out session ids (Runner.Sessions).
+	sessions atomic.Int64
 }
 
 // ticket hands out the next request id for a request scheduled at at
@@ -310,8 +322,14 @@ func (s *runState) sleepUntil(at time.Duration) bool {
 //
 // do returns the error kind of the request's outcome, "" for a success.
 func (r *Runner) do(ctx, interrupt, sched context.Context, sl slot, emit func(*record.Record)) llm.ErrorKind {
-	p := r.Source.Prompt(sl.id)
-	req := r.Template.build(p)
+	var p workload.Prompt
+	var req *llm.Request
+	if sl.turn != nil {
+		p, req = sl.turn.prompt, sl.turn.req
+	} else {
+		p = r.Source.Prompt(sl.id)
+		req = r.Template.build(p)
+	}
 	for attempt := 0; ; attempt++ {
 		if interrupt.Err() != nil || attempt > 0 && sched.Err() != nil {
 			emit(r.canceled(sched, sl, p, req, attempt))
@@ -368,7 +386,7 @@ func boolInt(b bool) int64 {
 // newRecord starts the record of one attempt with what the schedule and
 // the prompt say.
 func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt int) *record.Record {
-	return &record.Record{
+	rec := &record.Record{
 		SchemaVersion:                record.SchemaVersion,
 		ID:                           sl.id,
 		Attempt:                      attempt,
@@ -385,6 +403,11 @@ func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt
 		InputTokensClipped:           p.InputClipped,
 		RequestedOutputTokensClipped: p.OutputClipped,
 	}
+	if sl.turn != nil {
+		sid := sl.turn.session
+		rec.SessionID, rec.Turn, rec.SessionTurns = &sid, sl.turn.turn+1, sl.turn.turns
+	}
+	return rec
 }
 
 // attempt sends one attempt of a request and records what happened.
@@ -490,6 +513,8 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		rec.ErrorKind = failed.Kind
 		rec.Status = failed.Status
 		rec.Error = oneLine(failed.Error())
+	} else if sl.turn != nil {
+		sl.turn.answer = text.String() // the next turn sends it back
 	}
 	return rec, failed
 }

@@ -146,6 +146,11 @@ type Summary struct {
 	// ByPromptSet splits the main numbers by record.Record.PromptSet, when
 	// non-warm-up records come from more than one set; nil otherwise.
 	ByPromptSet map[string]SetSummary `json:"by_prompt_set,omitempty"`
+	// ByTurn splits the main numbers of multi-turn sessions (--turns) by
+	// turn index, in turn order, and Sessions counts the sessions; both
+	// nil outside sessions (stats/turns.go).
+	ByTurn   []TurnSummary `json:"by_turn,omitempty"`
+	Sessions *Sessions     `json:"sessions,omitempty"`
 	// ServerTiming describes, per name, the timings the server reported
 	// (record.Record.ServerTimingS), seconds, over successful non-warm-up
 	// requests that carry that name; nil when none did.
@@ -329,6 +334,7 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 		limiterWait, limiterMax              float64
 	)
 	defer func() {
+		s.ByTurn, s.Sessions = byTurn(recs)
 		s.PromptCache = promptCache(recs)
 		if s.PromptCache != nil {
 			s.PromptCache.Requested = cachingRequested(run)
