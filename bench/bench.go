@@ -177,6 +177,10 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	ep.noteSimLateness()
 	info := runInfo(cfg, plan, res, ep, hooks.Version)
 	info.Sweep, info.Case = hooks.Sweep, hooks.Case
+	if ds, ok := pre.src.(*workload.Dataset); ok {
+		st := ds.Stats()
+		info.Dataset = &st
+	}
 	sum, err := Summarize(recs, info, cfg)
 	if err != nil {
 		return nil, invalid(err)
@@ -263,7 +267,7 @@ func check(cfg *config.Config) (*preflight, error) {
 	}
 	pre := &preflight{tok: tok, src: src, plan: plan}
 	if cfg.Turns > 1 {
-		if pre.sessions, err = Sessions(src, cfg.Turns); err != nil {
+		if pre.sessions, err = Sessions(src, cfg.Turns, int64(cfg.Warmup)); err != nil {
 			return nil, invalid(err)
 		}
 	}
@@ -340,6 +344,24 @@ func Plan(cfg *config.Config) load.Plan {
 // Source builds the prompt source of cfg: one workload, or a weighted mix
 // of prompt sets.
 func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error) {
+	if cfg.Dataset != "" {
+		return workload.NewDataset(workload.DatasetOptions{
+			Path:               cfg.Dataset,
+			Format:             cfg.DatasetFormat,
+			Sample:             cfg.DatasetSample,
+			Replace:            cfg.DatasetReplace,
+			OutputLengths:      cfg.DatasetOutputLengths,
+			MeanOutputTokens:   cfg.MeanOutputTokens,
+			StddevOutputTokens: cfg.StddevOutputTokens,
+			MinInputTokens:     cfg.DatasetMinInputTokens,
+			MaxInputTokens:     cfg.DatasetMaxInputTokens,
+			MinOutputTokens:    cfg.DatasetMinOutputTokens,
+			MaxOutputTokens:    cfg.DatasetMaxOutputTokens,
+			Seed:               cfg.Seed,
+			Tokenizer:          tok,
+			SystemPrompt:       cfg.SystemPrompt,
+		})
+	}
 	if sets := cfg.EffectivePromptSets(); len(sets) > 0 {
 		ws := make([]workload.Weighted, len(sets))
 		for i, s := range sets {
@@ -376,10 +398,11 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 
 // Sessions makes the multi-turn sessions of up to turns turns from src:
 // a dataset's conversations (workload.Conversations), each cut to turns,
-// or sessions of synthetic turns.
-func Sessions(src workload.Source, turns int) (workload.SessionSource, error) {
+// taken in sampling order after the warmup requests' rows, or sessions of
+// synthetic turns.
+func Sessions(src workload.Source, turns int, warmup int64) (workload.SessionSource, error) {
 	if c, ok := src.(workload.Conversations); ok {
-		return c.Sessions(turns), nil
+		return c.Sessions(turns, warmup), nil
 	}
 	return workload.NewSessions(src, turns)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/llmload/llmload/health"
 	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/record"
+	"github.com/llmload/llmload/workload"
 )
 
 // SummarySchemaVersion is the version of the Summary JSON schema written to
@@ -70,6 +71,9 @@ type RunInfo struct {
 	// ThinkTimeS the pause between turns, seconds.
 	Turns      int     `json:"turns,omitempty"`
 	ThinkTimeS float64 `json:"think_time_s,omitempty"`
+	// Dataset tells what the --dataset file held and what its length
+	// filters kept; nil without a dataset.
+	Dataset *workload.DatasetStats `json:"dataset,omitempty"`
 
 	// Sim describes the built-in simulator when it was the target; nil
 	// for a real endpoint.

@@ -70,8 +70,9 @@ func (s *SyntheticSessions) Session(i int64) Session {
 }
 
 // Conversations is a Source whose rows are conversations (a dataset's):
-// Sessions(turns) returns them as sessions of at most turns user turns.
+// Sessions(turns, first) returns them as sessions of at most turns user
+// turns, session i taking the row that request first+i would.
 type Conversations interface {
 	Source
-	Sessions(turns int) SessionSource
+	Sessions(turns int, first int64) SessionSource
 }
