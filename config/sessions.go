@@ -52,6 +52,9 @@ func (c *Config) sessionProblems(n namer) []problem {
 		if m := orDefault(c.Mode, ModeConcurrency); m != ModeConcurrency && m != ModeRate {
 			add("turns", "needs %s concurrency (a worker runs each session) or rate (an arrival starts a session), not %s", n("mode"), m)
 		}
+		if c.PrefixTokens > 0 {
+			add("turns", "does not combine with %s: every turn would start a new prefix; %s is the prefix every turn of a session shares", n("prefix_tokens"), n("system_prompt"))
+		}
 		if c.Retries > 0 {
 			add("turns", "does not combine with %s yet: a retried turn would resend the conversation", n("retries"))
 		}

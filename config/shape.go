@@ -55,6 +55,9 @@ type namer func(key string) string
 // flagName is the flag that sets a YAML key: "sim.time_scale" is
 // --sim-time-scale, "max_requests" is --max-requests.
 func flagName(key string) string {
+	if key == "prompt_sets" {
+		return "--prompt-set" // repeated, one set each
+	}
 	return "--" + strings.NewReplacer("_", "-", ".", "-").Replace(key)
 }
 

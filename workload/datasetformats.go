@@ -254,10 +254,10 @@ func parseCSV(data []byte) ([]convRow, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
-			return nil, csvProblem(err, line)
+			return nil, csvProblem(err, 0)
 		}
+		line, _ := r.FieldPos(0)
 		t := convTurn{user: rec[cp]}
 		if strings.TrimSpace(t.user) == "" {
 			rows = append(rows, convRow{line: line}) // dropped as empty
