@@ -142,3 +142,24 @@ func checkSessionRecords(t *testing.T, recs []record.Record, turns int) {
 		}
 	}
 }
+
+// TestSessionsOpenLoop: in rate mode each arrival starts a session and
+// runs its turns on its own goroutine; max_requests counts turns.
+func TestSessionsOpenLoop(t *testing.T) {
+	l := newPromptLog(t)
+	cfg := sessionConfig(t, l)
+	cfg.MeanInputTokens = 50
+	cfg.Mode, cfg.Rate, cfg.Concurrency = config.ModeRate, config.FloatList{50}, nil
+	cfg.MaxConcurrency = 2
+	out, err := Run(t.Context(), cfg, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := out.Summary.Requests.Total; n != 12 {
+		t.Errorf("%d requests, want 12 turns", n)
+	}
+	checkSessionRecords(t, out.Records, 3)
+	if len(out.Summary.ByTurn) < 2 || out.Summary.ByTurn[1].CachedInputTokens.Mean == 0 {
+		t.Errorf("by_turn %+v: later turns found nothing cached", out.Summary.ByTurn)
+	}
+}
