@@ -201,6 +201,23 @@ func TestBuildRateRunShowsLagAndWarnings(t *testing.T) {
 	}
 }
 
+// A run of multi-turn sessions shows its per-turn table.
+func TestBuildSessionRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sessions")
+	writeSynth(t, dir, synth{n: 60, concurrency: 4, meanOut: 10, seed: 3, noTimeline: true, turns: 3})
+	if _, err := Build(dir, fixed); err != nil {
+		t.Fatal(err)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
+	page := string(html)
+	for _, want := range []string{`<a href="#turns">Turns</a>`, "By turn of the multi-turn sessions</h2>",
+		"20 sessions, 20 of them sent every turn successfully", "<tr><td>3</td><td>20</td><td>20</td>", "<td>1000</td></tr>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+}
+
 // A run that crashed before writing summary.json is summarized from its
 // records, and the report says so.
 func TestBuildCrashedRun(t *testing.T) {
