@@ -242,8 +242,12 @@ func turnSection(w io.Writer, s *stats.Summary) {
 	const f = "%-6s %8s %6s %10s %10s %10s %10s %10s\n"
 	fmt.Fprintln(w)
 	if ss := s.Sessions; ss != nil {
-		line(w, "sessions", fmt.Sprintf("%d, %d completed every turn; turns per session mean %.1f, max %.0f",
-			ss.Sessions, ss.Completed, ss.Turns.Mean, ss.Turns.Max))
+		txt := fmt.Sprintf("%d, %d completed every turn; turns per session mean %.1f, max %.0f",
+			ss.Sessions, ss.Completed, ss.Turns.Mean, ss.Turns.Max)
+		if ss.Duration.Count > 0 {
+			txt += fmt.Sprintf("; a completed session took p50 %s s", num(ss.Duration.P50))
+		}
+		line(w, "sessions", txt)
 	}
 	fmt.Fprintf(w, f, "turn", "requests", "ok", "TTFT p50", "TTFT p90", "E2E p50", "in tok", "cached")
 	for _, t := range s.ByTurn {

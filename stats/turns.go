@@ -35,6 +35,10 @@ type Sessions struct {
 	Completed int `json:"completed"`
 	// Turns describes the turns sent per session.
 	Turns Dist `json:"turns"`
+	// Duration describes, over completed sessions, the time from the first
+	// turn's send to the last turn's end, seconds: what a user spends in
+	// the conversation, think times included.
+	Duration Dist `json:"duration_s"`
 }
 
 // byTurn splits the non-warm-up session records by turn index; nil when
@@ -48,6 +52,7 @@ func byTurn(recs []record.Record) ([]TurnSummary, *Sessions) {
 	type sess struct {
 		turns, planned int
 		ok             bool
+		first, last    float64
 	}
 	sessions := map[int64]*sess{}
 	for i := range recs {
@@ -62,9 +67,10 @@ func byTurn(recs []record.Record) ([]TurnSummary, *Sessions) {
 		}
 		se := sessions[*r.SessionID]
 		if se == nil {
-			se = &sess{ok: true, planned: r.SessionTurns}
+			se = &sess{ok: true, planned: r.SessionTurns, first: r.SentS, last: r.SentS + r.E2ES}
 			sessions[*r.SessionID] = se
 		}
+		se.first, se.last = min(se.first, r.SentS), max(se.last, r.SentS+r.E2ES)
 		se.turns++
 		a.ts.Requests++
 		if !r.OK() {
@@ -99,13 +105,17 @@ func byTurn(recs []record.Record) ([]TurnSummary, *Sessions) {
 	}
 	ss := &Sessions{Sessions: len(sessions)}
 	n := make([]float64, 0, len(sessions))
+	var dur []float64
 	for _, se := range sessions {
 		n = append(n, float64(se.turns))
 		if se.ok && se.turns == se.planned {
 			ss.Completed++
+			dur = append(dur, se.last-se.first)
 		}
 	}
+	// Sorted: map order is random, and means should not depend on it.
 	slices.Sort(n)
-	ss.Turns = Describe(n)
+	slices.Sort(dur)
+	ss.Turns, ss.Duration = Describe(n), Describe(dur)
 	return out, ss
 }

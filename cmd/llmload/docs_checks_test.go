@@ -541,7 +541,7 @@ func checkTurnTable(t *testing.T, _ *docsEnv, ex docExample) {
 		t.Fatalf("%s: status %d\n%s%s", ex, st, out, errs)
 	}
 	lines := strings.Split(ex.text, "\n")
-	sessions := regexp.MustCompile(`(?m)^sessions     \d+, \d+ completed every turn; turns per session mean [\d.]+, max \d+$`)
+	sessions := regexp.MustCompile(`(?m)^sessions     \d+, \d+ completed every turn; turns per session mean [\d.]+, max \d+(; a completed session took p50 [\d.]+ s)?$`)
 	if !sessions.MatchString(lines[0]) || !sessions.MatchString(out) {
 		t.Errorf("%s: the sessions line does not match the run's:\n%s", ex, out)
 	}
