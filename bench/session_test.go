@@ -44,8 +44,10 @@ func TestSessionsGrowAndHitTheCache(t *testing.T) {
 			t.Errorf("turn %d: %.0f cached tokens, want about %.0f (the previous turn's prompt and answer)", k+1, got, want)
 		}
 	}
-	if s := out.Summary.Sessions; s == nil || s.Sessions != 4 || s.Completed != 4 {
-		t.Errorf("sessions %+v, want 4 sessions, all completed", s)
+	// Two workers share 12 tickets: one may start a fifth session while the
+	// other still needs one for its last turn, which then never runs.
+	if s := out.Summary.Sessions; s == nil || s.Sessions < 4 || s.Completed < 3 || s.Completed > 4 {
+		t.Errorf("sessions %+v, want 4 or 5 sessions, 3 or 4 completed", s)
 	}
 	if out.Summary.PromptCache == nil || out.Summary.PromptCache.Requested == "" {
 		t.Errorf("prompt_cache %+v does not say caching was requested", out.Summary.PromptCache)
@@ -55,14 +57,21 @@ func TestSessionsGrowAndHitTheCache(t *testing.T) {
 	cached.mu.Lock()
 	n := len(cached.prompts)
 	cached.mu.Unlock()
-	if n != 4*(1+2+3) {
-		t.Errorf("the server saw %d user messages, want %d (1+2+3 per session)", n, 4*(1+2+3))
+	want := 0
+	for _, r := range out.Records {
+		want += r.Turn
+	}
+	if n != want {
+		t.Errorf("the server saw %d user messages, want %d (turn k sends k)", n, want)
 	}
 
+	// One worker and 3 sessions: no other request shares a prefill step
+	// with the one measured.
 	plain := newPromptLog(t)
 	cfg := sessionConfig(t, plain)
+	cfg.Concurrency, cfg.MaxRequests = config.IntList{1}, 9
 	cfg.Provider, cfg.BaseURL = config.ProviderSim, ""
-	cfg.Sim = config.SimConfig{Profile: config.DefaultSimProfile, TimeScale: 0.05, MaxConcurrentRequests: 128, PrefixCacheBlocks: 0}
+	cfg.Sim = config.SimConfig{Profile: config.DefaultSimProfile, TimeScale: 0.1, MaxConcurrentRequests: 128, PrefixCacheBlocks: 0}
 	cfg.Model = ""
 	if err := Resolve(cfg, func(string) string { return "" }, func(string) bool { return true }); err != nil {
 		t.Fatal(err)
@@ -72,6 +81,7 @@ func TestSessionsGrowAndHitTheCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg2 := sessionConfig(t, plain)
+	cfg2.Concurrency, cfg2.MaxRequests = config.IntList{1}, 9
 	cfg2.Provider, cfg2.BaseURL, cfg2.Model = config.ProviderSim, "", ""
 	cfg2.Sim = cfg.Sim
 	cfg2.Sim.PrefixCacheBlocks = 1 << 16
@@ -82,14 +92,15 @@ func TestSessionsGrowAndHitTheCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The simulator's own clock: prefill of 3,100 tokens against about
-	// 1,050 uncached ones, a ratio near 3 that scheduling noise cannot
-	// undo.
+	// The simulator's own clock: a prefill of 3,100 tokens against one of
+	// about 1,050 uncached ones, which measured 2.2× apart (409 against
+	// 183 ms at time scale 0.2); at 0.1, tens of milliseconds of a loaded
+	// machine's scheduling noise cannot close the gap to 0.8×.
 	a, b := withCache.Summary.ByTurn, nocache.Summary.ByTurn
 	if len(a) != 3 || len(b) != 3 {
 		t.Fatalf("by_turn lengths %d and %d", len(a), len(b))
 	}
-	if !(a[2].TTFT.P50 < 0.75*b[2].TTFT.P50) {
+	if !(a[2].TTFT.P50 < 0.8*b[2].TTFT.P50) {
 		t.Errorf("turn 3 TTFT p50 %.1f ms with the prefix cache, %.1f ms without: want a clear drop", 1000*a[2].TTFT.P50, 1000*b[2].TTFT.P50)
 	}
 	if !(b[2].TTFT.P50 > b[0].TTFT.P50) {

@@ -146,6 +146,9 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	if r.Provider == nil || r.Source == nil || r.Tokenizer == nil {
 		return Result{}, errors.New("load: runner needs a Provider, a Source and a Tokenizer")
 	}
+	if m := r.Plan.mode(); r.Sessions != nil && m != ModeConcurrency && m != ModeRate {
+		return Result{}, fmt.Errorf("load: sessions need mode %s or %s, not %s", ModeConcurrency, ModeRate, m)
+	}
 	// Two contexts: sched stops starting work; reqCtx stops in-flight work.
 	sched, stopSched := context.WithCancelCause(ctx)
 	defer stopSched(nil)

@@ -110,7 +110,7 @@ var (
 	_ Conversations = (*Dataset)(nil)
 )
 
-// ValidateDataset checks o without reading the file.
+// Validate checks o without reading the file; its errors name the flags.
 func (o DatasetOptions) Validate() error {
 	switch o.Format {
 	case "", FormatAuto, FormatShareGPT, FormatChat, FormatJSONL, FormatCSV:
