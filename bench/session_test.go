@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/llmload/llmload/config"
+	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/record"
 )
 
@@ -172,5 +174,31 @@ func TestSessionsOpenLoop(t *testing.T) {
 	checkSessionRecords(t, out.Records, 3)
 	if len(out.Summary.ByTurn) < 2 || out.Summary.ByTurn[1].CachedInputTokens.Mean == 0 {
 		t.Errorf("by_turn %+v: later turns found nothing cached", out.Summary.ByTurn)
+	}
+}
+
+// TestSessionsInterrupted: Ctrl-C (the context ending) stops sessions
+// between turns, lets in-flight turns finish, and the run says it was
+// interrupted; every record is still a consecutive turn of its session.
+func TestSessionsInterrupted(t *testing.T) {
+	l := newPromptLog(t)
+	cfg := sessionConfig(t, l)
+	cfg.MaxRequests, cfg.Duration = 0, config.Duration(time.Minute)
+	cfg.Turns, cfg.ThinkTime = 50, config.Duration(20*time.Millisecond)
+	cfg.MeanInputTokens = 20
+	ctx, cancel := context.WithTimeout(t.Context(), 400*time.Millisecond)
+	defer cancel()
+	out, err := Run(ctx, cfg, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Result.Interrupted || len(out.Records) == 0 {
+		t.Fatalf("interrupted %t with %d records", out.Result.Interrupted, len(out.Records))
+	}
+	checkSessionRecords(t, out.Records, 50)
+	for _, r := range out.Records {
+		if !r.OK() && r.ErrorKind != llm.KindCanceled {
+			t.Errorf("record %d failed: %s", r.ID, r.Error)
+		}
 	}
 }

@@ -55,6 +55,9 @@ func LengthPreview(cfg *config.Config) string {
 				pre = fmt.Sprintf("%-11s %s: %d rows (%s), %d kept (%s); up to %d user turns per row, mean %.1f\n",
 					"dataset:", st.Path, st.Rows, st.Format, st.Kept, ds.DroppedText(), st.MaxTurns, st.MeanTurns)
 			}
+			if c.Turns > 1 {
+				pre += fmt.Sprintf("%-11s the lengths below are of the user messages; turn k's prompt adds the conversation so far (k−1 messages and answers)\n", "sessions:")
+			}
 			return pre + lengthText(src, n)
 		}
 	}
