@@ -128,14 +128,15 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	// Each writer's error is kept by the one goroutine that calls it.
 	var recErr, sampleErr error
 	runner := &load.Runner{
-		Provider:  ep.provider,
-		Source:    src,
-		Tokenizer: tok,
-		Template:  Template(cfg),
-		Plan:      plan,
-		Limiter:   Limiter(cfg),
-		Sessions:  pre.sessions,
-		ThinkTime: cfg.ThinkTime.D(),
+		Provider:         ep.provider,
+		Source:           src,
+		Tokenizer:        tok,
+		Template:         Template(cfg),
+		Plan:             plan,
+		Limiter:          Limiter(cfg),
+		Sessions:         pre.sessions,
+		ThinkTime:        cfg.ThinkTime.D(),
+		ThinkExponential: cfg.ThinkTimeDist == config.ThinkExponential,
 		Sink: func(r *record.Record) {
 			scrubRecord(red, r)
 			if err := w.Write(r); err != nil && recErr == nil {
@@ -462,6 +463,7 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, ep *endpoint, 
 		PrefixGroups:       prefixGroups(cfg),
 		Turns:              cfg.Turns,
 		ThinkTimeS:         cfg.ThinkTime.D().Seconds(),
+		ThinkTimeDist:      thinkDist(cfg),
 		Version:            version,
 		Sim:                ep.sim,
 		Rate:               plan.Rate,
@@ -476,6 +478,14 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, ep *endpoint, 
 		StopReason:         res.StopReason,
 		Interrupted:        res.Interrupted,
 	}
+}
+
+// thinkDist names cfg's think-time distribution, "" without sessions.
+func thinkDist(cfg *config.Config) string {
+	if cfg.Turns <= 1 || cfg.ThinkTime <= 0 {
+		return ""
+	}
+	return cmp.Or(cfg.ThinkTimeDist, config.ThinkConstant)
 }
 
 // prefixGroups is the number of shared prefixes of cfg (0 without any).

@@ -103,6 +103,9 @@ type Config struct {
 	// between a turn's answer and the next turn.
 	Turns     int      `yaml:"turns,omitempty"`
 	ThinkTime Duration `yaml:"think_time,omitempty"`
+	// ThinkTimeDist is how pauses vary: constant (every pause ThinkTime;
+	// the default) or exponential (of mean ThinkTime).
+	ThinkTimeDist string `yaml:"think_time_dist,omitempty"`
 
 	// Mode is the load shape: concurrency (closed loop), batch-sequential,
 	// batch-interval or rate (open loop).

@@ -131,6 +131,8 @@ func TestSessionAndDatasetProblems(t *testing.T) {
 		{func(c *Config) { c.Turns, c.PromptFile = 3, "p.jsonl" }, "--turns works with synthetic prompts or --dataset"},
 		{func(c *Config) { c.Turns, c.Mode, c.BatchSize = 3, ModeBatchSequential, IntList{2} }, "--turns needs --mode concurrency"},
 		{func(c *Config) { c.Turns, c.Retries = 3, 2 }, "--turns does not combine with --retries"},
+		{func(c *Config) { c.Turns, c.ThinkTimeDist = 3, "exponential" }, "--think-time-dist exponential needs --think-time"},
+		{func(c *Config) { c.Turns, c.ThinkTime, c.ThinkTimeDist = 3, Duration(time.Second), "gamma" }, `--think-time-dist "gamma" is not known`},
 		{func(c *Config) { c.Turns, c.PrefixTokens = 3, 8 }, "--turns does not combine with --prefix-tokens"},
 		{func(c *Config) { c.DatasetSample = "random" }, "--dataset-sample needs --dataset"},
 		{func(c *Config) { c.Dataset, c.DatasetFormat = "d.json", "xml" }, `--dataset-format "xml" is not known`},

@@ -108,6 +108,9 @@ func (c *Config) planString(keyFrom string) string {
 		think := "no think time"
 		if c.ThinkTime > 0 {
 			think = fmt.Sprintf("%s think time between turns", c.ThinkTime)
+			if c.ThinkTimeDist == ThinkExponential {
+				think = fmt.Sprintf("think time between turns drawn from an exponential distribution of mean %s", c.ThinkTime)
+			}
 		}
 		more("sessions of up to %d turns, each turn's prompt the conversation so far (answers included); %s; max_requests counts turns", c.Turns, think)
 	}

@@ -13,6 +13,8 @@ const (
 	OutputLengthsDataset    = "dataset"
 	OutputLengthsFixed      = "fixed"
 	OutputLengthsNormal     = "normal"
+	ThinkConstant           = "constant"
+	ThinkExponential        = "exponential"
 )
 
 // sessionProblems checks shared prefixes, datasets and sessions.
@@ -41,6 +43,15 @@ func (c *Config) sessionProblems(n namer) []problem {
 	}
 	if c.ThinkTime.D() < 0 {
 		add("think_time", "must not be negative, got %s", c.ThinkTime.D())
+	}
+	switch c.ThinkTimeDist {
+	case "", ThinkConstant:
+	case ThinkExponential:
+		if c.ThinkTime <= 0 {
+			add("think_time_dist", "%s needs %s (its mean)", c.ThinkTimeDist, n("think_time"))
+		}
+	default:
+		add("think_time_dist", "%q is not known (known: constant, exponential)", c.ThinkTimeDist)
 	}
 	if c.ThinkTime > 0 && c.Turns <= 1 {
 		add("think_time", "needs %s of 2 or more: it is the pause between the turns of a session", n("turns"))

@@ -93,6 +93,10 @@ type Runner struct {
 	// requests stay single requests from Source.
 	Sessions  workload.SessionSource
 	ThinkTime time.Duration
+	// ThinkExponential draws each pause from an exponential distribution
+	// of mean ThinkTime (from Plan.Seed, the session and the turn) instead
+	// of pausing exactly ThinkTime.
+	ThinkExponential bool
 
 	start    time.Time
 	started  atomic.Pointer[time.Time] // start, for Progress from other goroutines

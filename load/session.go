@@ -1,6 +1,8 @@
 package load
 
 import (
+	"math"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -41,7 +43,7 @@ func (s *runState) session(first slot, target func(time.Duration) float64) llm.E
 	for k, t := range sess.Turns {
 		sl := first
 		if k > 0 {
-			if s.r.ThinkTime > 0 && !s.sleepFor(s.r.ThinkTime) {
+			if d := s.r.thinkTime(sid, k); d > 0 && !s.sleepFor(d) {
 				return kind
 			}
 			at := time.Since(s.r.start)
@@ -110,4 +112,19 @@ func (t *Template) buildTurn(system string, history []llm.Message, text string, 
 	msgs = append(msgs, history...)
 	req.Messages = append(msgs, llm.Message{Role: "user", Content: text})
 	return req
+}
+
+// streamThink keys the think-time draws.
+const streamThink uint64 = 0x7468696e6b2d2d31 // "think--1"
+
+// thinkTime is the pause before turn k (from 0) of session sid: exactly
+// ThinkTime, or an exponential draw of that mean, reproducible from the
+// plan's seed, the session and the turn.
+func (r *Runner) thinkTime(sid int64, k int) time.Duration {
+	if r.ThinkTime <= 0 || !r.ThinkExponential {
+		return r.ThinkTime
+	}
+	g := rand.New(rand.NewPCG(r.Plan.Seed^streamThink, uint64(sid)<<20^uint64(k)))
+	d := float64(r.ThinkTime) * g.ExpFloat64()
+	return time.Duration(min(d, math.MaxInt64/2))
 }

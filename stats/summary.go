@@ -68,9 +68,11 @@ type RunInfo struct {
 	PrefixTokens int `json:"prefix_tokens,omitempty"`
 	PrefixGroups int `json:"prefix_groups,omitempty"`
 	// Turns is the most turns of a session (--turns; 0: single requests),
-	// ThinkTimeS the pause between turns, seconds.
-	Turns      int     `json:"turns,omitempty"`
-	ThinkTimeS float64 `json:"think_time_s,omitempty"`
+	// ThinkTimeS the pause between turns, seconds, or its mean when
+	// ThinkTimeDist is "exponential" ("constant": exactly).
+	Turns         int     `json:"turns,omitempty"`
+	ThinkTimeS    float64 `json:"think_time_s,omitempty"`
+	ThinkTimeDist string  `json:"think_time_dist,omitempty"`
 	// Dataset tells what the --dataset file held and what its length
 	// filters kept; nil without a dataset.
 	Dataset *workload.DatasetStats `json:"dataset,omitempty"`

@@ -118,6 +118,7 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.IntVar(&cfg.DatasetMaxOutputTokens, "dataset-max-output-tokens", cfg.DatasetMaxOutputTokens, "drop dataset rows whose recorded answer has more tokens (0: no limit)")
 	fs.IntVar(&cfg.Turns, "turns", cfg.Turns, "multi-turn sessions of up to this many turns, each turn's prompt the conversation so far with the answers received (0, 1: single requests)")
 	fs.Var(&cfg.ThinkTime, "think-time", "pause between a turn's answer and the session's next turn (--turns)")
+	fs.StringVar(&cfg.ThinkTimeDist, "think-time-dist", cfg.ThinkTimeDist, "how --think-time varies: constant (default) or exponential (of mean --think-time, drawn from --seed)")
 	fs.StringVar(&cfg.SystemPrompt, "system-prompt", cfg.SystemPrompt, "system message sent with every request (and paid for on every request)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed gives the same lengths, prompt-set choices and arrivals")
 	fs.Uint64Var(&cfg.PromptSeed, "prompt-seed", cfg.PromptSeed, "seed of synthetic prompt texts: the same --seed and --prompt-seed give the same texts (0: random per run, so no two runs share a prompt prefix; config.yaml records the one used)")
