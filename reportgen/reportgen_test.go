@@ -21,6 +21,7 @@ import (
 	"github.com/llmload/llmload/record"
 	"github.com/llmload/llmload/rundir"
 	"github.com/llmload/llmload/stats"
+	"github.com/llmload/llmload/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -432,5 +433,17 @@ func TestBuildEdgeRuns(t *testing.T) {
 			}
 			checkPNG(t, filepath.Join(dir, PlotsDir, "ttft_hist.png"))
 		})
+	}
+}
+
+// The prompts column names a dataset, shared prefixes and sessions.
+func TestPromptsOfDatasetsAndSessions(t *testing.T) {
+	s := &stats.Summary{Run: stats.RunInfo{Dataset: &workload.DatasetStats{Path: "/data/sharegpt.json"}, Turns: 4}}
+	if got, want := promptsOf(s, nil), "dataset sharegpt.json, sessions of 4 turns"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	s = &stats.Summary{Run: stats.RunInfo{MeanInputTokens: 128, MeanOutputTokens: 64, PrefixTokens: 512, PrefixGroups: 2}}
+	if got, want := promptsOf(s, nil), "synthetic 128→64 tokens, 2 shared prefixes of 512 tokens"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
