@@ -73,6 +73,15 @@ func TestDatasetFormats(t *testing.T) {
 	if s := d.Sessions(1, 0).Session(0); len(s.Turns) != 1 {
 		t.Errorf("--turns 1 gave %d turns", len(s.Turns))
 	}
+	// Tool calls are left out: the assistant's call (no text) and the
+	// tool's result vanish, and the turn's answer is the final text.
+	td, err := NewDataset(DatasetOptions{Path: writeDataset(t, "t.jsonl", `{"messages": [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": null, "tool_calls": [{"id": "1"}]}, {"role": "tool", "content": "sunny"}, {"role": "assistant", "content": "It is sunny."}]}`), Tokenizer: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := td.Sessions(3, 0).Session(0); len(s.Turns) != 1 || s.Turns[0].Text != "Weather?" || s.Turns[0].MaxTokens != tok.Count("It is sunny.") {
+		t.Errorf("tool calls: %+v", s)
+	}
 	// ShareGPT: a conversation opening with an answer starts at the
 	// question; the drop reasons are counted.
 	d, _ = NewDataset(DatasetOptions{Path: writeDataset(t, "sg.json", shareGPTSample), Sample: SampleSequential, Tokenizer: tok})
@@ -91,7 +100,7 @@ func TestDatasetErrors(t *testing.T) {
 	}{
 		{"a.json", "[\n {\"conversations\": [{\"from\": \"human\", \"value\": \"x\"}]},\n {\"conversations\": [{\"from\": \"robot\", \"value\": \"x\"}]}\n]", `a.json:3: conversation 2: conversations[0]: speaker "robot" is not known`},
 		{"b.json", "[\n {\"id\": 1}\n]", `b.json:2: conversation 1: no "conversations" field`},
-		{"c.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}\n\n{\"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}\n", `c.jsonl:3: messages[0]: role "tool" is not supported`},
+		{"c.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}\n\n{\"messages\": [{\"role\": \"robot\", \"content\": \"x\"}]}\n", `c.jsonl:3: messages[0]: role "robot" is not known`},
 		{"d.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}\n{\"messages\": [\n", `d.jsonl:2: invalid JSON`},
 		{"e.csv", "question,max_tokens\nhi,12\nho,many\n", `e.csv:3: max_tokens "many" is not a whole number`},
 		{"f.csv", "a,b\n1,2\n", `f.csv:1: no prompt column`},

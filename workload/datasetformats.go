@@ -190,8 +190,10 @@ func parseChatJSONL(data []byte) ([]convRow, error) {
 			case "developer":
 				role = "system"
 			case "system", "user", "assistant":
+			case "tool", "function":
+				continue // replayed without its tool calls: there is no tool to answer them
 			default:
-				return convRow{}, fmt.Errorf("messages[%d]: role %q is not supported (system, user, assistant)", k, m.Role)
+				return convRow{}, fmt.Errorf("messages[%d]: role %q is not known (system, developer, user, assistant, tool)", k, m.Role)
 			}
 			text, err := flattenMessages([]promptMessage{m})
 			if err != nil && len(bytes.TrimSpace(m.Content)) > 0 && string(bytes.TrimSpace(m.Content)) != "null" {
