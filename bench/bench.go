@@ -377,6 +377,8 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 				Seed:               cfg.Seed,
 				PromptSeed:         cfg.PromptSeed,
 				Tokenizer:          tok,
+				PrefixTokens:       s.PrefixTokens,
+				PrefixGroups:       s.PrefixGroups,
 			}}
 		}
 		return workload.NewMix(ws, cfg.Seed, tok, cfg.SystemPrompt)
@@ -459,7 +461,7 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, ep *endpoint, 
 		MeanOutputTokens:   cfg.MeanOutputTokens,
 		StddevOutputTokens: cfg.StddevOutputTokens,
 		Tokenizer:          cfg.Tokenizer,
-		PrefixTokens:       cfg.PrefixTokens,
+		PrefixTokens:       prefixTokens(cfg),
 		PrefixGroups:       prefixGroups(cfg),
 		Turns:              cfg.Turns,
 		ThinkTimeS:         cfg.ThinkTime.D().Seconds(),
@@ -488,12 +490,29 @@ func thinkDist(cfg *config.Config) string {
 	return cmp.Or(cfg.ThinkTimeDist, config.ThinkConstant)
 }
 
-// prefixGroups is the number of shared prefixes of cfg (0 without any).
-func prefixGroups(cfg *config.Config) int {
-	if cfg.PrefixTokens <= 0 {
-		return 0
+// prefixTokens is the longest shared prefix of cfg or of its prompt sets
+// (0 without any).
+func prefixTokens(cfg *config.Config) int {
+	n := cfg.PrefixTokens
+	for _, s := range cfg.PromptSets {
+		n = max(n, s.PrefixTokens)
 	}
-	return max(1, cfg.PrefixGroups)
+	return n
+}
+
+// prefixGroups is the number of distinct shared prefixes of cfg, over
+// its prompt sets (0 without any).
+func prefixGroups(cfg *config.Config) int {
+	n := 0
+	if cfg.PrefixTokens > 0 {
+		n = max(1, cfg.PrefixGroups)
+	}
+	for _, s := range cfg.PromptSets {
+		if s.PrefixTokens > 0 {
+			n += max(1, s.PrefixGroups)
+		}
+	}
+	return n
 }
 
 // ConcurrencyCap is the most requests plan lets be in flight at once:

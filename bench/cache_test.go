@@ -187,3 +187,34 @@ func TestSharedPrefixesAreCached(t *testing.T) {
 		t.Errorf("%d of 40 records with ≥ 400 cached tokens, want ≥ 36", hits)
 	}
 }
+
+// TestPromptSetPrefixes: a prompt set's own shared prefix is cached for
+// its requests only, and the summary says caching was requested.
+func TestPromptSetPrefixes(t *testing.T) {
+	l := newPromptLog(t)
+	cfg := l.testConfig(t)
+	cfg.Concurrency = config.IntList{1}
+	cfg.PromptSets = []config.PromptSet{
+		{Name: "rag", Weight: 1, MeanInputTokens: 64, PrefixTokens: 512},
+		{Name: "chat", Weight: 1, MeanInputTokens: 64},
+	}
+	if err := Resolve(cfg, func(string) string { return "" }, func(string) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(t.Context(), cfg, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := map[string]int{}
+	for _, r := range out.Records {
+		if r.CachedInputTokens != nil && *r.CachedInputTokens >= 400 {
+			hits[r.PromptSet]++
+		}
+	}
+	if hits["rag"] < 5 || hits["chat"] != 0 {
+		t.Errorf("requests with ≥ 400 cached tokens by set: %v; want rag's, not chat's", hits)
+	}
+	if c := out.Summary.PromptCache; c == nil || c.Requested == "" || out.Summary.Run.PrefixTokens != 512 {
+		t.Errorf("prompt_cache %+v, run.prefix_tokens %d", c, out.Summary.Run.PrefixTokens)
+	}
+}

@@ -196,6 +196,10 @@ type PromptSet struct {
 	StddevOutputTokens int     `yaml:"stddev_output_tokens,omitempty"`
 	// SystemPrompt, if set, replaces the run's system_prompt for this set.
 	SystemPrompt string `yaml:"system_prompt,omitempty"`
+	// PrefixTokens and PrefixGroups give the set's synthetic prompts
+	// shared prefixes, as the run-level keys do.
+	PrefixTokens int `yaml:"prefix_tokens,omitempty"`
+	PrefixGroups int `yaml:"prefix_groups,omitempty"`
 }
 
 // SimConfig configures the in-process simulated endpoint.

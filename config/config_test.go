@@ -101,6 +101,9 @@ func TestParsePromptSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := PromptSet{Name: "chat", Weight: 80, MeanInputTokens: 550, StddevInputTokens: 150, MeanOutputTokens: 150, SystemPrompt: "Be brief."}
+	if rag, err := ParsePromptSet("name=rag,mean_input_tokens=64,prefix_tokens=512,prefix_groups=3"); err != nil || rag.PrefixTokens != 512 || rag.PrefixGroups != 3 {
+		t.Errorf("prefix keys: %+v, %v", rag, err)
+	}
 	if ps != want {
 		t.Errorf("got %+v, want %+v", ps, want)
 	}

@@ -90,6 +90,9 @@ func (c *Config) planString(keyFrom string) string {
 			if s.SystemPrompt != "" {
 				more("  %-10s         own system prompt, %d %s", "", len(s.SystemPrompt), plural(len(s.SystemPrompt), "character", "characters"))
 			}
+			if s.PrefixTokens > 0 {
+				more("  %-10s         starts with one of %d shared prefixes of %d tokens: prefix caching requested", "", max(1, s.PrefixGroups), s.PrefixTokens)
+			}
 		}
 	} else if c.Dataset != "" {
 		line("workload", "prompts from a dataset (tokenizer %s, seed %d)", c.Tokenizer, c.Seed)

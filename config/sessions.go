@@ -39,7 +39,7 @@ func (c *Config) sessionProblems(n namer) []problem {
 		add("prefix_groups", "needs %s", n("prefix_tokens"))
 	}
 	if c.PrefixTokens > 0 && (c.Prompt != "" || c.PromptFile != "" || c.Dataset != "" || len(c.PromptSets) > 0) {
-		add("prefix_tokens", "works with synthetic prompts (%s) only, not with %s, %s, %s or %s", n("mean_input_tokens"), n("prompt"), n("prompt_file"), n("dataset"), n("prompt_sets"))
+		add("prefix_tokens", "works with synthetic prompts (%s) only, not with %s, %s, %s or %s (a prompt set takes prefix_tokens of its own)", n("mean_input_tokens"), n("prompt"), n("prompt_file"), n("dataset"), n("prompt_sets"))
 	}
 	if c.ThinkTime.D() < 0 {
 		add("think_time", "must not be negative, got %s", c.ThinkTime.D())
@@ -122,7 +122,7 @@ func (c *Config) sessionProblems(n namer) []problem {
 
 // promptSetKeys are the keys a --prompt-set value may give, as in an
 // experiment file's prompt_sets entries.
-var promptSetKeys = "name, weight, prompt, prompt_file, mean_input_tokens, stddev_input_tokens, mean_output_tokens, stddev_output_tokens, system_prompt"
+var promptSetKeys = "name, weight, prompt, prompt_file, mean_input_tokens, stddev_input_tokens, mean_output_tokens, stddev_output_tokens, system_prompt, prefix_tokens, prefix_groups"
 
 // ParsePromptSet parses a --prompt-set value: comma-separated key=value
 // pairs with the keys of an experiment file's prompt_sets entries, e.g.
@@ -176,6 +176,10 @@ func ParsePromptSet(s string) (PromptSet, error) {
 			err = num(&ps.MeanOutputTokens)
 		case "stddev_output_tokens":
 			err = num(&ps.StddevOutputTokens)
+		case "prefix_tokens":
+			err = num(&ps.PrefixTokens)
+		case "prefix_groups":
+			err = num(&ps.PrefixGroups)
 		default:
 			return bad("%q is not a prompt set key (keys: %s)", k, promptSetKeys)
 		}
