@@ -43,6 +43,9 @@ func (s *runState) session(first slot, target func(time.Duration) float64) llm.E
 	for k, t := range sess.Turns {
 		sl := first
 		if k > 0 {
+			if s.total >= 0 && s.next.Load() >= s.total {
+				return kind // every request was handed out: no think time to wait for nothing
+			}
 			if d := s.r.thinkTime(sid, k); d > 0 && !s.sleepFor(d) {
 				return kind
 			}
