@@ -38,6 +38,10 @@ Examples:
   llmload run --concurrency 1,5,10,20 --stop-on-error-rate 0.05       # a sweep
   llmload run --mode rate --rate 2 --arrival poisson --duration 2m    # open loop
   llmload run --mode batch-interval --batch-size 10 --batch-interval 1s --batches 60
+  llmload run --dataset examples/datasets/sharegpt-sample.json --turns 3 --think-time 2s
+  llmload run --prefix-tokens 1024 --prefix-groups 4 --mean-input-tokens 256   # prefix caching
+  llmload run --prompt-set name=chat,weight=80,mean_input_tokens=550 \
+    --prompt-set name=docs,weight=20,mean_input_tokens=3000
 
 Environment: OPENAI_API_KEY (bearer token), OPENAI_BASE_URL (default --base-url).
 Durations take Go syntax (90s, 2m) or a number of seconds.
