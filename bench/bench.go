@@ -129,12 +129,15 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	// Each writer's error is kept by the one goroutine that calls it.
 	var recErr, sampleErr error
 	runner := &load.Runner{
-		Provider:  ep.provider,
-		Source:    src,
-		Tokenizer: tok,
-		Template:  Template(cfg),
-		Plan:      plan,
-		Limiter:   Limiter(cfg),
+		Provider:         ep.provider,
+		Source:           src,
+		Tokenizer:        tok,
+		Template:         Template(cfg),
+		Plan:             plan,
+		Limiter:          Limiter(cfg),
+		Sessions:         pre.sessions,
+		ThinkTime:        cfg.ThinkTime.D(),
+		ThinkExponential: cfg.ThinkTimeDist == config.ThinkExponential,
 		Sink: func(r *record.Record) {
 			scrubRecord(red, r)
 			if err := w.Write(r); err != nil && recErr == nil {
@@ -176,6 +179,10 @@ func run(ctx context.Context, cfg *config.Config, hooks Hooks) (*Outcome, error)
 	ep.noteSimLateness()
 	info := runInfo(cfg, plan, res, ep, hooks.Version)
 	info.Sweep, info.Case = hooks.Sweep, hooks.Case
+	if ds, ok := pre.src.(*workload.Dataset); ok {
+		st := ds.Stats()
+		info.Dataset = &st
+	}
 	sum, err := Summarize(recs, info, cfg)
 	if err != nil {
 		return nil, invalid(err)
@@ -237,6 +244,8 @@ type preflight struct {
 	plan load.Plan
 	// price is the token price asked for; nil: none.
 	price *analysis.ModelPrice
+	// sessions is the run's multi-turn sessions, nil without (--turns).
+	sessions workload.SessionSource
 }
 
 // check runs every check a run makes before it sends anything: the
@@ -268,7 +277,13 @@ func check(cfg *config.Config) (*preflight, error) {
 	if err != nil {
 		return nil, invalid(err)
 	}
-	return &preflight{tok: tok, src: src, plan: plan, price: price}, nil
+	pre := &preflight{tok: tok, src: src, plan: plan, price: price}
+	if cfg.Turns > 1 {
+		if pre.sessions, err = Sessions(src, cfg.Turns, int64(cfg.Warmup)); err != nil {
+			return nil, invalid(err)
+		}
+	}
+	return pre, nil
 }
 
 // TokenPrice is the token price cfg asks for (price_model, prices,
@@ -370,6 +385,24 @@ func Plan(cfg *config.Config) load.Plan {
 // Source builds the prompt source of cfg: one workload, or a weighted mix
 // of prompt sets.
 func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error) {
+	if cfg.Dataset != "" {
+		return workload.NewDataset(workload.DatasetOptions{
+			Path:               cfg.Dataset,
+			Format:             cfg.DatasetFormat,
+			Sample:             cfg.DatasetSample,
+			Replace:            cfg.DatasetReplace,
+			OutputLengths:      cfg.DatasetOutputLengths,
+			MeanOutputTokens:   cfg.MeanOutputTokens,
+			StddevOutputTokens: cfg.StddevOutputTokens,
+			MinInputTokens:     cfg.DatasetMinInputTokens,
+			MaxInputTokens:     cfg.DatasetMaxInputTokens,
+			MinOutputTokens:    cfg.DatasetMinOutputTokens,
+			MaxOutputTokens:    cfg.DatasetMaxOutputTokens,
+			Seed:               cfg.Seed,
+			Tokenizer:          tok,
+			SystemPrompt:       cfg.SystemPrompt,
+		})
+	}
 	if sets := cfg.EffectivePromptSets(); len(sets) > 0 {
 		ws := make([]workload.Weighted, len(sets))
 		for i, s := range sets {
@@ -384,6 +417,8 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 				Seed:               cfg.Seed,
 				PromptSeed:         cfg.PromptSeed,
 				Tokenizer:          tok,
+				PrefixTokens:       s.PrefixTokens,
+				PrefixGroups:       s.PrefixGroups,
 			}}
 		}
 		return workload.NewMix(ws, cfg.Seed, tok, cfg.SystemPrompt)
@@ -399,7 +434,20 @@ func Source(cfg *config.Config, tok *workload.Tokenizer) (workload.Source, error
 		Seed:               cfg.Seed,
 		PromptSeed:         cfg.PromptSeed,
 		Tokenizer:          tok,
+		PrefixTokens:       cfg.PrefixTokens,
+		PrefixGroups:       cfg.PrefixGroups,
 	})
+}
+
+// Sessions makes the multi-turn sessions of up to turns turns from src:
+// a dataset's conversations (workload.Conversations), each cut to turns,
+// taken in sampling order after the warmup requests' rows, or sessions of
+// synthetic turns.
+func Sessions(src workload.Source, turns int, warmup int64) (workload.SessionSource, error) {
+	if c, ok := src.(workload.Conversations); ok {
+		return c.Sessions(turns, warmup), nil
+	}
+	return workload.NewSessions(src, turns)
 }
 
 // Summarize computes the summary of a run's records, with goodput under
@@ -453,6 +501,11 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, ep *endpoint, 
 		MeanOutputTokens:   cfg.MeanOutputTokens,
 		StddevOutputTokens: cfg.StddevOutputTokens,
 		Tokenizer:          cfg.Tokenizer,
+		PrefixTokens:       prefixTokens(cfg),
+		PrefixGroups:       prefixGroups(cfg),
+		Turns:              cfg.Turns,
+		ThinkTimeS:         cfg.ThinkTime.D().Seconds(),
+		ThinkTimeDist:      thinkDist(cfg),
 		Version:            version,
 		Sim:                ep.sim,
 		Rate:               plan.Rate,
@@ -467,6 +520,39 @@ func runInfo(cfg *config.Config, plan load.Plan, res load.Result, ep *endpoint, 
 		StopReason:         res.StopReason,
 		Interrupted:        res.Interrupted,
 	}
+}
+
+// thinkDist names cfg's think-time distribution, "" without sessions.
+func thinkDist(cfg *config.Config) string {
+	if cfg.Turns <= 1 || cfg.ThinkTime <= 0 {
+		return ""
+	}
+	return cmp.Or(cfg.ThinkTimeDist, config.ThinkConstant)
+}
+
+// prefixTokens is the longest shared prefix of cfg or of its prompt sets
+// (0 without any).
+func prefixTokens(cfg *config.Config) int {
+	n := cfg.PrefixTokens
+	for _, s := range cfg.PromptSets {
+		n = max(n, s.PrefixTokens)
+	}
+	return n
+}
+
+// prefixGroups is the number of distinct shared prefixes of cfg, over
+// its prompt sets (0 without any).
+func prefixGroups(cfg *config.Config) int {
+	n := 0
+	if cfg.PrefixTokens > 0 {
+		n = max(1, cfg.PrefixGroups)
+	}
+	for _, s := range cfg.PromptSets {
+		if s.PrefixTokens > 0 {
+			n += max(1, s.PrefixGroups)
+		}
+	}
+	return n
 }
 
 // ConcurrencyCap is the most requests plan lets be in flight at once:

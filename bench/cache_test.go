@@ -143,3 +143,78 @@ func TestPromptSeedReproducesAndWarns(t *testing.T) {
 	}
 	t.Logf("second run with the same prompt seed: %.1f%% of input tokens cached", 100*c.Share)
 }
+
+// TestSharedPrefixesAreCached: with --prefix-tokens N --prefix-groups K,
+// the simulator's prefix cache serves the shared prefixes, so the cached
+// share of prompt tokens is close to N/(N+rest) once each group was seen,
+// and the summary says caching was requested instead of warning.
+func TestSharedPrefixesAreCached(t *testing.T) {
+	l := newPromptLog(t)
+	cfg := l.testConfig(t)
+	cfg.Concurrency = config.IntList{1} // each group's first request misses, then all hit
+	cfg.MeanInputTokens, cfg.StddevInputTokens = 128, 0
+	cfg.PrefixTokens, cfg.PrefixGroups = 512, 2
+	out, err := Run(t.Context(), cfg, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Summary.PromptCache
+	if c == nil {
+		t.Fatal("no prompt_cache in the summary")
+	}
+	// 2 of 40 requests miss; the rest have 512 of 640 tokens cached, less
+	// the partial 64-byte block at the prefix's end.
+	want := 38.0 / 40 * 512 / 640
+	if c.Share < want-0.08 || c.Share > want+0.02 {
+		t.Errorf("cached share %.3f, want about %.3f", c.Share, want)
+	}
+	if c.Requested == "" {
+		t.Error("prompt_cache.requested is empty with --prefix-tokens")
+	}
+	for _, w := range out.Summary.Warnings {
+		if strings.Contains(w, "prompt cache") {
+			t.Errorf("warning about the prompt cache though caching was requested: %s", w)
+		}
+	}
+	// Each request's record reports its cached tokens.
+	hits := 0
+	for _, r := range out.Records {
+		if r.CachedInputTokens != nil && *r.CachedInputTokens >= 400 {
+			hits++
+		}
+	}
+	if hits < 36 {
+		t.Errorf("%d of 40 records with ≥ 400 cached tokens, want ≥ 36", hits)
+	}
+}
+
+// TestPromptSetPrefixes: a prompt set's own shared prefix is cached for
+// its requests only, and the summary says caching was requested.
+func TestPromptSetPrefixes(t *testing.T) {
+	l := newPromptLog(t)
+	cfg := l.testConfig(t)
+	cfg.Concurrency = config.IntList{1}
+	cfg.PromptSets = []config.PromptSet{
+		{Name: "rag", Weight: 1, MeanInputTokens: 64, PrefixTokens: 512},
+		{Name: "chat", Weight: 1, MeanInputTokens: 64},
+	}
+	if err := Resolve(cfg, func(string) string { return "" }, func(string) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(t.Context(), cfg, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := map[string]int{}
+	for _, r := range out.Records {
+		if r.CachedInputTokens != nil && *r.CachedInputTokens >= 400 {
+			hits[r.PromptSet]++
+		}
+	}
+	if hits["rag"] < 5 || hits["chat"] != 0 {
+		t.Errorf("requests with ≥ 400 cached tokens by set: %v; want rag's, not chat's", hits)
+	}
+	if c := out.Summary.PromptCache; c == nil || c.Requested == "" || out.Summary.Run.PrefixTokens != 512 {
+		t.Errorf("prompt_cache %+v, run.prefix_tokens %d", c, out.Summary.Run.PrefixTokens)
+	}
+}

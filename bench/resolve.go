@@ -96,7 +96,7 @@ func resolveRest(cfg *config.Config, isSet func(string) bool) error {
 	}
 	// An explicit prompt replaces the synthetic input-length distribution.
 	// What the user typed stays, so a conflict names their flag.
-	if cfg.Prompt != "" || cfg.PromptFile != "" || len(cfg.PromptSets) > 0 {
+	if cfg.Prompt != "" || cfg.PromptFile != "" || len(cfg.PromptSets) > 0 || cfg.Dataset != "" {
 		if !isSet("mean_input_tokens") {
 			cfg.MeanInputTokens = 0
 		}

@@ -49,7 +49,16 @@ func LengthPreview(cfg *config.Config) string {
 	if err == nil {
 		var src workload.Source
 		if src, err = Source(&c, tok); err == nil {
-			return lengthText(src, n)
+			pre := ""
+			if ds, ok := src.(*workload.Dataset); ok {
+				st := ds.Stats()
+				pre = fmt.Sprintf("%-11s %s: %d rows (%s), %d kept (%s); up to %d user %s per row, mean %.1f\n",
+					"dataset:", st.Path, st.Rows, st.Format, st.Kept, ds.DroppedText(), st.MaxTurns, plural(st.MaxTurns, "turn", "turns"), st.MeanTurns)
+			}
+			if c.Turns > 1 {
+				pre += fmt.Sprintf("%-11s the lengths below are of the user messages; turn k's prompt adds the conversation so far (k−1 messages and answers)\n", "sessions:")
+			}
+			return pre + lengthText(src, n)
 		}
 	}
 	return fmt.Sprintf("%-11s not available: %v\n", "lengths:", err)

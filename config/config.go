@@ -75,6 +75,41 @@ type Config struct {
 	// workload above.
 	PromptSets []PromptSet `yaml:"prompt_sets,omitempty"`
 
+	// PrefixTokens, if positive, starts every synthetic prompt with one of
+	// PrefixGroups (0: 1) shared texts of exactly this many tokens, on top
+	// of the drawn input length and before the prompt's unique tag.
+	PrefixTokens int `yaml:"prefix_tokens,omitempty"`
+	PrefixGroups int `yaml:"prefix_groups,omitempty"`
+
+	// Dataset is a file of prompts or conversations (ShareGPT JSON, chat
+	// JSONL, prompt JSONL, CSV), read once before the run; DatasetFormat
+	// forces its format (auto: detected from the content).
+	Dataset       string `yaml:"dataset,omitempty"`
+	DatasetFormat string `yaml:"dataset_format,omitempty"`
+	// DatasetSample is how rows are picked: random (default) or
+	// sequential; DatasetReplace samples random rows with replacement.
+	DatasetSample  string `yaml:"dataset_sample,omitempty"`
+	DatasetReplace bool   `yaml:"dataset_replace,omitempty"`
+	// DatasetOutputLengths is where max_tokens comes from: dataset (the
+	// answer the row records; default), fixed (mean_output_tokens) or
+	// normal (mean and stddev_output_tokens).
+	DatasetOutputLengths string `yaml:"dataset_output_lengths,omitempty"`
+	// Length filters on dataset rows, tokens (0: no limit).
+	DatasetMinInputTokens  int `yaml:"dataset_min_input_tokens,omitempty"`
+	DatasetMaxInputTokens  int `yaml:"dataset_max_input_tokens,omitempty"`
+	DatasetMinOutputTokens int `yaml:"dataset_min_output_tokens,omitempty"`
+	DatasetMaxOutputTokens int `yaml:"dataset_max_output_tokens,omitempty"`
+
+	// Turns, above 1, makes every request a session of up to this many
+	// turns, run in order by one worker; each turn's prompt holds the
+	// conversation so far, answers included. ThinkTime is the pause
+	// between a turn's answer and the next turn.
+	Turns     int      `yaml:"turns,omitempty"`
+	ThinkTime Duration `yaml:"think_time,omitempty"`
+	// ThinkTimeDist is how pauses vary: constant (every pause ThinkTime;
+	// the default) or exponential (of mean ThinkTime).
+	ThinkTimeDist string `yaml:"think_time_dist,omitempty"`
+
 	// Mode is the load shape: concurrency (closed loop), batch-sequential,
 	// batch-interval or rate (open loop).
 	Mode string `yaml:"mode"`
@@ -177,6 +212,10 @@ type PromptSet struct {
 	StddevOutputTokens int     `yaml:"stddev_output_tokens,omitempty"`
 	// SystemPrompt, if set, replaces the run's system_prompt for this set.
 	SystemPrompt string `yaml:"system_prompt,omitempty"`
+	// PrefixTokens and PrefixGroups give the set's synthetic prompts
+	// shared prefixes, as the run-level keys do.
+	PrefixTokens int `yaml:"prefix_tokens,omitempty"`
+	PrefixGroups int `yaml:"prefix_groups,omitempty"`
 }
 
 // SimConfig configures the in-process simulated endpoint.

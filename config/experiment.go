@@ -181,6 +181,7 @@ func (e *Experiment) resolvePaths(dir string) {
 		}
 	}
 	fix(&e.Base.PromptFile)
+	fix(&e.Base.Dataset)
 	for k := range e.Base.PromptSets {
 		fix(&e.Base.PromptSets[k].PromptFile)
 	}
@@ -199,7 +200,7 @@ func (e *Experiment) applyImplied() {
 	if b.Sweep == SweepAuto && !e.IsSet("mode") {
 		b.Mode = ModeRate
 	}
-	if (b.Prompt != "" || b.PromptFile != "" || len(b.PromptSets) > 0 || len(e.Matrix.PromptSets) > 0) &&
+	if (b.Prompt != "" || b.PromptFile != "" || b.Dataset != "" || len(b.PromptSets) > 0 || len(e.Matrix.PromptSets) > 0) &&
 		!e.IsSet("mean_input_tokens") && !e.IsSet("stddev_input_tokens") {
 		b.MeanInputTokens, b.StddevInputTokens = 0, 0
 	}

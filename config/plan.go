@@ -102,10 +102,32 @@ func (c *Config) planString(keyFrom string) string {
 			if s.SystemPrompt != "" {
 				more("  %-10s         own system prompt, %d %s", "", len(s.SystemPrompt), plural(len(s.SystemPrompt), "character", "characters"))
 			}
+			if s.PrefixTokens > 0 {
+				more("  %-10s         starts with one of %d shared prefixes of %d tokens: prefix caching requested", "", max(1, s.PrefixGroups), s.PrefixTokens)
+			}
 		}
+	} else if c.Dataset != "" {
+		line("workload", "prompts from a dataset (tokenizer %s, seed %d)", c.Tokenizer, c.Seed)
 	} else {
 		line("workload", "%s (tokenizer %s, seed %d%s)",
 			workloadText(c.Prompt, c.PromptFile, c.MeanInputTokens, c.StddevInputTokens, c.MeanOutputTokens, c.StddevOutputTokens), c.Tokenizer, c.Seed, c.promptSeedText())
+	}
+	if c.Dataset != "" {
+		more("%s", c.datasetText())
+	}
+	if c.PrefixTokens > 0 {
+		more("every prompt starts with one of %d shared %s of %d tokens (on top of its own length): prefix caching requested",
+			max(1, c.PrefixGroups), plural(max(1, c.PrefixGroups), "prefix", "prefixes"), c.PrefixTokens)
+	}
+	if c.Turns > 1 {
+		think := "no think time"
+		if c.ThinkTime > 0 {
+			think = fmt.Sprintf("%s think time between turns", c.ThinkTime)
+			if c.ThinkTimeDist == ThinkExponential {
+				think = fmt.Sprintf("think time between turns drawn from an exponential distribution of mean %s", c.ThinkTime)
+			}
+		}
+		more("sessions of up to %d turns, each turn's prompt the conversation so far (answers included); %s; max_requests counts turns", c.Turns, think)
 	}
 	if c.SystemPrompt != "" {
 		more("system prompt of %d %s with every request: %q", len(c.SystemPrompt), plural(len(c.SystemPrompt), "character", "characters"), abbreviate(c.SystemPrompt, 60))
@@ -270,6 +292,44 @@ func providerOptionsText(p *ProviderOptions) string {
 }
 
 // workloadText describes one workload.
+// datasetText describes the dataset options in one line.
+func (c *Config) datasetText() string {
+	sample := orDefault(c.DatasetSample, DatasetSampleRandom)
+	switch {
+	case sample == DatasetSampleRandom && c.DatasetReplace:
+		sample += " with replacement"
+	case sample == DatasetSampleRandom:
+		sample += " without replacement (a new shuffle after every row was used)"
+	}
+	out := orDefault(c.DatasetOutputLengths, OutputLengthsDataset)
+	switch out {
+	case OutputLengthsDataset:
+		out = "max_tokens from each row's answer"
+	case OutputLengthsFixed:
+		out = fmt.Sprintf("max_tokens fixed at %d", c.MeanOutputTokens)
+	default:
+		out = "max_tokens " + meanSD(c.MeanOutputTokens, c.StddevOutputTokens)
+	}
+	var filters []string
+	rng := func(what string, lo, hi int) {
+		switch {
+		case lo > 0 && hi > 0:
+			filters = append(filters, fmt.Sprintf("%s %d–%d", what, lo, hi))
+		case lo > 0:
+			filters = append(filters, fmt.Sprintf("%s ≥ %d", what, lo))
+		case hi > 0:
+			filters = append(filters, fmt.Sprintf("%s ≤ %d", what, hi))
+		}
+	}
+	rng("input tokens", c.DatasetMinInputTokens, c.DatasetMaxInputTokens)
+	rng("output tokens", c.DatasetMinOutputTokens, c.DatasetMaxOutputTokens)
+	filter := ""
+	if len(filters) > 0 {
+		filter = "; keeps rows with " + strings.Join(filters, ", ")
+	}
+	return fmt.Sprintf("dataset %s (format %s), rows sampled %s; %s%s", c.Dataset, orDefault(c.DatasetFormat, "auto"), sample, out, filter)
+}
+
 func workloadText(prompt, file string, meanIn, sdIn, meanOut, sdOut int) string {
 	var in string
 	switch {

@@ -55,6 +55,9 @@ type namer func(key string) string
 // flagName is the flag that sets a YAML key: "sim.time_scale" is
 // --sim-time-scale, "max_requests" is --max-requests.
 func flagName(key string) string {
+	if key == "prompt_sets" {
+		return "--prompt-set" // repeated, one set each
+	}
 	return "--" + strings.NewReplacer("_", "-", ".", "-").Replace(key)
 }
 
@@ -284,6 +287,7 @@ func (c *Config) workloadProblems(n namer) []problem {
 			ps = append(ps, problem{key: f.key, subject: true, msg: fmt.Sprintf("must not be negative (got %d)", f.v)})
 		}
 	}
+	ps = append(ps, c.sessionProblems(n)...)
 	if len(c.PromptSets) > 0 {
 		for _, key := range []string{"prompt", "prompt_file"} {
 			if (key == "prompt" && c.Prompt != "") || (key == "prompt_file" && c.PromptFile != "") {
@@ -344,10 +348,18 @@ func mixProblems(sets []PromptSet, key, where string, n namer) []problem {
 			{"stddev_input_tokens", s.StddevInputTokens},
 			{"mean_output_tokens", s.MeanOutputTokens},
 			{"stddev_output_tokens", s.StddevOutputTokens},
+			{"prefix_tokens", s.PrefixTokens},
+			{"prefix_groups", s.PrefixGroups},
 		} {
 			if f.v < 0 && !(f.v == AutoStddev && strings.HasPrefix(f.key, "stddev")) {
 				add(f.key, "%s must not be negative (got %d)", n(f.key), f.v)
 			}
+		}
+		switch {
+		case s.PrefixGroups > 0 && s.PrefixTokens == 0:
+			add("prefix_groups", "%s needs %s", n("prefix_groups"), n("prefix_tokens"))
+		case s.PrefixTokens > 0 && (s.Prompt != "" || s.PromptFile != ""):
+			add("prefix_tokens", "%s works with synthetic prompts (%s), not with %s or %s", n("prefix_tokens"), n("mean_input_tokens"), n("prompt"), n("prompt_file"))
 		}
 		switch {
 		case s.Prompt != "" && s.PromptFile != "":

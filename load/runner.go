@@ -119,6 +119,18 @@ type Runner struct {
 	// last one when the run ends, from one goroutine.
 	OnSample    func(record.Sample)
 	SampleEvery time.Duration
+	// Sessions, when set, makes the closed loop (a worker) and the open
+	// loop (an arrival) run multi-turn sessions instead of single
+	// requests: each turn is a request of the plan (MaxRequests counts
+	// turns), sent after the previous turn's answer and ThinkTime, with the
+	// conversation so far before its own message (session.go). Warm-up
+	// requests stay single requests from Source.
+	Sessions  workload.SessionSource
+	ThinkTime time.Duration
+	// ThinkExponential draws each pause from an exponential distribution
+	// of mean ThinkTime (from Plan.Seed, the session and the turn) instead
+	// of pausing exactly ThinkTime.
+	ThinkExponential bool
 
 	start    time.Time
 	started  atomic.Pointer[time.Time] // start, for Progress from other goroutines
@@ -171,6 +183,9 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	}
 	if r.Provider == nil || r.Source == nil || r.Tokenizer == nil {
 		return Result{}, errors.New("load: runner needs a Provider, a Source and a Tokenizer")
+	}
+	if m := r.Plan.mode(); r.Sessions != nil && m != ModeConcurrency && m != ModeRate {
+		return Result{}, fmt.Errorf("load: sessions need mode %s or %s, not %s", ModeConcurrency, ModeRate, m)
 	}
 	// Two contexts: sched stops starting work; reqCtx stops in-flight work.
 	sched, stopSched := context.WithCancelCause(ctx)
@@ -266,6 +281,8 @@ type slot struct {
 	// backoff is how long the worker waited after its last request failed
 	// to connect (closed loop).
 	backoff time.Duration
+	// turn is the session turn the slot sends; nil for a single request.
+	turn *turnReq
 }
 
 // runState is what the load shapes share during one Run.
@@ -282,6 +299,8 @@ type runState struct {
 	// the warm-up. Shapes schedule, ramp and count the duration from it.
 	origin time.Duration
 	async  sync.WaitGroup // requests sent on their own goroutines
+	// sessions hands out session ids (Runner.Sessions).
+	sessions atomic.Int64
 }
 
 // ticket hands out the next request id for a request scheduled at at
@@ -344,7 +363,13 @@ func (s *runState) sleepUntil(at time.Duration) bool {
 //
 // do returns the error kind of the request's outcome, "" for a success.
 func (r *Runner) do(ctx, interrupt, sched context.Context, sl slot, emit func(*record.Record)) llm.ErrorKind {
-	p, req := r.request(sl.id)
+	var p workload.Prompt
+	var req *llm.Request
+	if sl.turn != nil {
+		p, req = sl.turn.prompt, sl.turn.req
+	} else {
+		p, req = r.request(sl.id)
+	}
 	for attempt := 0; ; attempt++ {
 		if interrupt.Err() != nil || attempt > 0 && sched.Err() != nil {
 			emit(r.canceled(sched, sl, p, req, attempt))
@@ -401,7 +426,7 @@ func boolInt(b bool) int64 {
 // newRecord starts the record of one attempt with what the schedule and
 // the prompt say.
 func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt int) *record.Record {
-	return &record.Record{
+	rec := &record.Record{
 		SchemaVersion:                record.SchemaVersion,
 		ID:                           sl.id,
 		Attempt:                      attempt,
@@ -419,6 +444,11 @@ func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt
 		Inputs:                       len(req.Inputs),
 		RequestedOutputTokensClipped: p.OutputClipped,
 	}
+	if sl.turn != nil {
+		sid := sl.turn.session
+		rec.SessionID, rec.Turn, rec.SessionTurns = &sid, sl.turn.turn+1, sl.turn.turns
+	}
+	return rec
 }
 
 // attempt sends one attempt of a request and records what happened.
@@ -519,6 +549,8 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		rec.ErrorKind = failed.Kind
 		rec.Status = failed.Status
 		rec.Error = oneLine(failed.Error())
+	} else if sl.turn != nil {
+		sl.turn.answer = out.answer.String() // the next turn sends it back (the answer, not the reasoning, as chat templates do)
 	}
 	return rec, failed
 }

@@ -45,7 +45,13 @@ func (s *runState) closedLoop() string {
 				if !ok {
 					return
 				}
-				kind := s.send(slot{id: id, worker: w, at: at, target: active(at - s.origin), backoff: backoff})
+				var kind llm.ErrorKind
+				if s.r.Sessions != nil {
+					kind = s.session(slot{id: id, worker: w, at: at, target: active(at - s.origin), backoff: backoff},
+						func(at time.Duration) float64 { return active(at - s.origin) })
+				} else {
+					kind = s.send(slot{id: id, worker: w, at: at, target: active(at - s.origin), backoff: backoff})
+				}
 				// A worker whose request could not even connect waits
 				// before the next, so a refused or exhausted endpoint is
 				// not hammered in a hot loop of instant failures.
@@ -180,7 +186,12 @@ func (s *runState) rate() string {
 		if !ok {
 			return StopMaxRequests
 		}
-		s.sendAsync(slot{id: id, worker: -1, at: at, target: arr.rateAt(since.Seconds())}, sem)
+		sl := slot{id: id, worker: -1, at: at, target: arr.rateAt(since.Seconds())}
+		if s.r.Sessions != nil {
+			s.sessionAsync(sl, sem, func(at time.Duration) float64 { return arr.rateAt(max(at-s.origin, 0).Seconds()) })
+			continue
+		}
+		s.sendAsync(sl, sem)
 	}
 }
 

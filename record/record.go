@@ -38,6 +38,14 @@ type Record struct {
 	// PromptSet names the prompt set of a mixed workload the request was
 	// drawn from; absent for a single workload.
 	PromptSet string `json:"prompt_set,omitempty"`
+	// SessionID numbers the multi-turn session (--turns) the request is a
+	// turn of, from 0, and Turn is its turn within it, from 1; both absent
+	// outside sessions.
+	SessionID *int64 `json:"session_id,omitempty"`
+	Turn      int    `json:"turn,omitempty"`
+	// SessionTurns is how many turns the session has (the last one's
+	// Turn), whether or not the run sent them all; absent outside sessions.
+	SessionTurns int `json:"session_turns,omitempty"`
 	// Batch numbers the batch of the batch modes, from 1; absent otherwise.
 	Batch int `json:"batch,omitempty"`
 	// TargetLoad is the load the schedule aimed for when it scheduled the

@@ -206,6 +206,9 @@ func Table(w io.Writer, s *stats.Summary) error {
 	if len(s.ByPromptSet) > 0 {
 		setSection(bw, s.ByPromptSet)
 	}
+	if len(s.ByTurn) > 0 {
+		turnSection(bw, s)
+	}
 	return bw.Flush()
 }
 
@@ -268,6 +271,38 @@ func setSection(w io.Writer, sets map[string]stats.SetSummary) {
 			ms(ss.TPOT, ss.TPOT.P50), out)
 	}
 	fmt.Fprintf(w, "%-16s latencies in ms; out tok: mean output tokens\n", "")
+}
+
+// turnSection prints the per-turn table of multi-turn sessions.
+func turnSection(w io.Writer, s *stats.Summary) {
+	const f = "%-6s %8s %6s %10s %10s %10s %10s %10s\n"
+	fmt.Fprintln(w)
+	if ss := s.Sessions; ss != nil {
+		txt := fmt.Sprintf("%d, %d completed every turn; turns per session mean %.1f, max %.0f",
+			ss.Sessions, ss.Completed, ss.Turns.Mean, ss.Turns.Max)
+		if ss.Duration.Count > 0 {
+			txt += fmt.Sprintf("; a completed session took p50 %s s", num(ss.Duration.P50))
+		}
+		line(w, "sessions", txt)
+	}
+	fmt.Fprintf(w, f, "turn", "requests", "ok", "TTFT p50", "TTFT p90", "E2E p50", "in tok", "cached")
+	for _, t := range s.ByTurn {
+		ms := func(d stats.Dist, v float64) string {
+			if d.Count == 0 {
+				return "-"
+			}
+			return num(1000 * v)
+		}
+		mean := func(d stats.Dist) string {
+			if d.Count == 0 {
+				return "-"
+			}
+			return num(d.Mean)
+		}
+		fmt.Fprintf(w, f, fmt.Sprint(t.Turn), fmt.Sprint(t.Requests), fmt.Sprint(t.Succeeded),
+			ms(t.TTFT, t.TTFT.P50), ms(t.TTFT, t.TTFT.P90), ms(t.E2E, t.E2E.P50), mean(t.InputTokens), mean(t.CachedInputTokens))
+	}
+	fmt.Fprintf(w, "%-6s latencies in ms; in tok, cached: mean prompt tokens of the turn and of them served from the server's cache\n", "")
 }
 
 // rowFmt lays out a metric row: name, n, mean, p50, p90, p99, unit.
@@ -362,8 +397,12 @@ func extraLines(bw io.Writer, s *stats.Summary) {
 			d.Mean, d.P50, d.Min, d.Max, l.OutputClipped, l.InputClipped, l.Requests))
 	}
 	if c := s.PromptCache; c != nil {
-		line(bw, "cache", fmt.Sprintf("%d of %d input tokens (%.1f%%) served from the server's prompt cache, over %d requests reporting it",
-			c.CachedInputTokens, c.InputTokens, 100*c.Share, c.Requests))
+		txt := fmt.Sprintf("%d of %d input tokens (%.1f%%) served from the server's prompt cache, over %d requests reporting it",
+			c.CachedInputTokens, c.InputTokens, 100*c.Share, c.Requests)
+		if c.Requested != "" {
+			txt += "; caching was requested: " + c.Requested
+		}
+		line(bw, "cache", txt)
 	}
 }
 

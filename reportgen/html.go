@@ -99,6 +99,8 @@ type runView struct {
 	Server             []serverView
 	Overhead           string
 	Sets               [][]string
+	Turns              [][]string
+	Sessions           string
 	Config             string
 	Plan               *planView
 }
@@ -239,6 +241,14 @@ func renderRun(w io.Writer, d *runData, figs []figure, row Row, now time.Time) e
 		v.Sets = append(v.Sets, []string{k, strconv.Itoa(ps.Requests), strconv.Itoa(ps.Succeeded), pct(ps.ErrorRate),
 			trim(1000 * ps.TTFT.P50), trim(1000 * ps.TTFT.P99), trim(1000 * ps.E2E.P50), trim(1000 * ps.E2E.P99), trim(1000 * ps.TPOT.P50),
 			trim(ps.InputTokens.Mean), trim(ps.OutputTokens.Mean)})
+	}
+	for _, t := range s.ByTurn {
+		v.Turns = append(v.Turns, []string{strconv.Itoa(t.Turn), strconv.Itoa(t.Requests), strconv.Itoa(t.Succeeded),
+			trim(1000 * t.TTFT.P50), trim(1000 * t.TTFT.P90), trim(1000 * t.E2E.P50), trim(t.InputTokens.Mean), trim(t.CachedInputTokens.Mean)})
+	}
+	if ss := s.Sessions; ss != nil {
+		v.Sessions = fmt.Sprintf("%d sessions, %d of them sent every turn successfully; turns per session: mean %s, max %s.",
+			ss.Sessions, ss.Completed, trim(ss.Turns.Mean), trim(ss.Turns.Max))
 	}
 	v.Config = d.ConfigYAML
 	switch plan, err := readPlan(d.Dir); {

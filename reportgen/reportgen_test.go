@@ -21,6 +21,7 @@ import (
 	"github.com/llmload/llmload/record"
 	"github.com/llmload/llmload/rundir"
 	"github.com/llmload/llmload/stats"
+	"github.com/llmload/llmload/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -197,6 +198,23 @@ func TestBuildRateRunShowsLagAndWarnings(t *testing.T) {
 		}
 		if strings.Contains(want, "%") && (w < 0 || i < w || i > strings.Index(page, `id="summary"`)) {
 			t.Errorf("%q is not in the warnings box before the summary", want)
+		}
+	}
+}
+
+// A run of multi-turn sessions shows its per-turn table.
+func TestBuildSessionRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sessions")
+	writeSynth(t, dir, synth{n: 60, concurrency: 4, meanOut: 10, seed: 3, noTimeline: true, turns: 3})
+	if _, err := Build(dir, fixed); err != nil {
+		t.Fatal(err)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
+	page := string(html)
+	for _, want := range []string{`<a href="#turns">Turns</a>`, "By turn of the multi-turn sessions</h2>",
+		"20 sessions, 20 of them sent every turn successfully", "<tr><td>3</td><td>20</td><td>20</td>", "<td>1000</td></tr>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
 		}
 	}
 }
@@ -415,5 +433,17 @@ func TestBuildEdgeRuns(t *testing.T) {
 			}
 			checkPNG(t, filepath.Join(dir, PlotsDir, "ttft_hist.png"))
 		})
+	}
+}
+
+// The prompts column names a dataset, shared prefixes and sessions.
+func TestPromptsOfDatasetsAndSessions(t *testing.T) {
+	s := &stats.Summary{Run: stats.RunInfo{Dataset: &workload.DatasetStats{Path: "/data/sharegpt.json"}, Turns: 4}}
+	if got, want := promptsOf(s, nil), "dataset sharegpt.json, sessions of 4 turns"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	s = &stats.Summary{Run: stats.RunInfo{MeanInputTokens: 128, MeanOutputTokens: 64, PrefixTokens: 512, PrefixGroups: 2}}
+	if got, want := promptsOf(s, nil), "synthetic 128→64 tokens, 2 shared prefixes of 512 tokens"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -30,6 +30,7 @@ type synth struct {
 	seed        uint64
 	group       string // run.case
 	sets        bool   // alternate prompt sets chat and code
+	turns       int    // > 1: requests are turns of sessions of this many turns
 }
 
 // writeSynth writes a run directory with n requests whose latencies
@@ -72,6 +73,13 @@ func writeSynth(t testing.TB, dir string, s synth) *stats.Summary {
 			InputTokens: 400 + rng.IntN(300), RequestedOutputTokens: s.meanOut}
 		if s.sets {
 			r.PromptSet = []string{"chat", "code"}[i%2]
+		}
+		if s.turns > 1 {
+			sid := int64(i / s.turns)
+			r.SessionID, r.Turn, r.SessionTurns = &sid, i%s.turns+1, s.turns
+			cached := 500 * (r.Turn - 1)
+			r.InputTokens += cached
+			r.CachedInputTokens = &cached
 		}
 		if s.rate > 0 {
 			next += rng.ExpFloat64() / s.rate

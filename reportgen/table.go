@@ -81,6 +81,21 @@ func promptsOf(s *stats.Summary, c *config.Config) string {
 	if s.Run.Case != "" {
 		return s.Run.Case
 	}
+	out := promptSource(s, c)
+	if r := s.Run; r.PrefixTokens > 0 {
+		out += fmt.Sprintf(", %d shared prefixes of %d tokens", max(1, r.PrefixGroups), r.PrefixTokens)
+	}
+	if s.Run.Turns > 1 {
+		out += fmt.Sprintf(", sessions of %d turns", s.Run.Turns)
+	}
+	return out
+}
+
+// promptSource names the prompt source of promptsOf.
+func promptSource(s *stats.Summary, c *config.Config) string {
+	if d := s.Run.Dataset; d != nil {
+		return "dataset " + filepath.Base(d.Path)
+	}
 	if c != nil {
 		if len(c.PromptSets) > 0 {
 			names := make([]string, len(c.PromptSets))

@@ -69,6 +69,7 @@ func WriteConfig(dir string, c *config.Config) error {
 		}
 	}
 	abs(&r.PromptFile)
+	abs(&r.Dataset)
 	r.PromptSets = slices.Clone(r.PromptSets)
 	for i := range r.PromptSets {
 		abs(&r.PromptSets[i].PromptFile)

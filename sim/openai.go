@@ -393,6 +393,11 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool
 
 	if s.prefix != nil {
 		pl.cached, pl.cacheOn = s.prefix.lookup(parts, prompt), true
+		if chat {
+			// The answer's blocks too, as a conversation's next turn sends
+			// them back (role and text, as countPrompt lists them).
+			s.prefix.insert(append(parts[:len(parts):len(parts)], "assistant", answerText(pl.hash, pl.target)))
+		}
 	}
 	id, object := fmt.Sprintf("cmpl-%d", s.ids.Add(1)), "text_completion"
 	if chat {

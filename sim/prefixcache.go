@@ -37,6 +37,26 @@ func newPrefixCache(blocks int) *prefixCache {
 	return &prefixCache{seed: maphash.MakeSeed(), max: blocks, order: list.New(), index: make(map[uint64]*list.Element)}
 }
 
+// insert caches every block of a prompt whose text parts are parts,
+// without counting a hit: the KV of a response's output tokens, which a
+// server keeps (vLLM caches every full block, generated ones included), so
+// a next turn that sends the answer back finds it.
+func (c *prefixCache) insert(parts []string) {
+	if c != nil {
+		c.lookup(parts, 2)
+	}
+}
+
+// answerText is the output text of the first n tokens of the response
+// with hash h, as the client receives it.
+func answerText(h uint64, n int) string {
+	var b []byte
+	for i := range n {
+		b = append(b, word(h, i)...)
+	}
+	return string(b)
+}
+
 // lookup returns how many tokens of a prompt of promptTokens tokens, whose
 // text parts are parts, are served from the cache, and then caches every
 // block of it. At least one token is always computed, as in vLLM.

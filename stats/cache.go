@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/llmload/llmload/record"
 )
@@ -18,6 +19,23 @@ type PromptCache struct {
 	InputTokens       int `json:"input_tokens"`
 	// Share is CachedInputTokens / InputTokens (0 when InputTokens is 0).
 	Share float64 `json:"share"`
+	// Requested says why the workload meant prompts to be cached (shared
+	// prefixes, multi-turn sessions); "" when it did not. A high share is
+	// then what was measured, not a distortion, and no warning is given.
+	Requested string `json:"requested,omitempty"`
+}
+
+// cachingRequested says why run's workload shares prompt prefixes on
+// purpose, "" when it does not.
+func cachingRequested(run RunInfo) string {
+	var why []string
+	if run.PrefixTokens > 0 {
+		why = append(why, fmt.Sprintf("shared prefixes of %d tokens (--prefix-tokens)", run.PrefixTokens))
+	}
+	if run.Turns > 1 {
+		why = append(why, "multi-turn sessions (--turns), whose turns repeat the conversation so far")
+	}
+	return strings.Join(why, " and ")
 }
 
 // CacheWarnShare is the share of prompt tokens served from cache above
@@ -46,7 +64,7 @@ func promptCache(recs []record.Record) *PromptCache {
 
 // cacheWarning warns when most prompt tokens came from the server's cache.
 func cacheWarning(c *PromptCache) string {
-	if c == nil || !(c.Share > CacheWarnShare) {
+	if c == nil || !(c.Share > CacheWarnShare) || c.Requested != "" {
 		return ""
 	}
 	return fmt.Sprintf("%.0f%% of prompt tokens (%d of %d, over %d requests) came from the server's prompt cache:"+

@@ -8,6 +8,7 @@ import (
 	"github.com/llmload/llmload/health"
 	"github.com/llmload/llmload/llm"
 	"github.com/llmload/llmload/record"
+	"github.com/llmload/llmload/workload"
 )
 
 // SummarySchemaVersion is the version of the Summary JSON schema written to
@@ -61,6 +62,20 @@ type RunInfo struct {
 
 	Tokenizer string `json:"tokenizer"`
 	Version   string `json:"version"`
+
+	// PrefixTokens and PrefixGroups describe the shared prefixes asked
+	// for (--prefix-tokens, tokens; --prefix-groups), 0 without.
+	PrefixTokens int `json:"prefix_tokens,omitempty"`
+	PrefixGroups int `json:"prefix_groups,omitempty"`
+	// Turns is the most turns of a session (--turns; 0: single requests),
+	// ThinkTimeS the pause between turns, seconds, or its mean when
+	// ThinkTimeDist is "exponential" ("constant": exactly).
+	Turns         int     `json:"turns,omitempty"`
+	ThinkTimeS    float64 `json:"think_time_s,omitempty"`
+	ThinkTimeDist string  `json:"think_time_dist,omitempty"`
+	// Dataset tells what the --dataset file held and what its length
+	// filters kept; nil without a dataset.
+	Dataset *workload.DatasetStats `json:"dataset,omitempty"`
 
 	// Sim describes the built-in simulator when it was the target; nil
 	// for a real endpoint.
@@ -137,6 +152,11 @@ type Summary struct {
 	// ByPromptSet splits the main numbers by record.Record.PromptSet, when
 	// non-warm-up records come from more than one set; nil otherwise.
 	ByPromptSet map[string]SetSummary `json:"by_prompt_set,omitempty"`
+	// ByTurn splits the main numbers of multi-turn sessions (--turns) by
+	// turn index, in turn order, and Sessions counts the sessions; both
+	// nil outside sessions (stats/turns.go).
+	ByTurn   []TurnSummary `json:"by_turn,omitempty"`
+	Sessions *Sessions     `json:"sessions,omitempty"`
 	// ServerTiming describes, per name, the timings the server reported
 	// (record.Record.ServerTimingS), seconds, over successful non-warm-up
 	// requests that carry that name; nil when none did.
@@ -333,7 +353,11 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 		limiterWait, limiterMax              float64
 	)
 	defer func() {
+		s.ByTurn, s.Sessions = byTurn(recs)
 		s.PromptCache = promptCache(recs)
+		if s.PromptCache != nil {
+			s.PromptCache.Requested = cachingRequested(run)
+		}
 		s.RequestedLengths = requestedLengths(recs)
 		s.Reasoning = reasoningOf(recs)
 		s.ToolCalls = toolCallsOf(recs)

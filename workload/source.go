@@ -62,6 +62,14 @@ type Options struct {
 	// input length: synthetic prompts still have exactly the drawn number
 	// of tokens of Text, and the system prompt's tokens come on top.
 	SystemPrompt string
+
+	// PrefixTokens, if positive, starts every synthetic prompt with one of
+	// PrefixGroups shared texts of exactly this many tokens (docs/workload.md,
+	// "Shared prefixes"), on top of the drawn input length and before the
+	// prompt's unique tag, so a server's prefix cache can serve it.
+	// PrefixGroups 0 means 1. Request i's group is drawn from (Seed, i);
+	// the texts are keyed by Seed and PromptSeed, like the prompts'.
+	PrefixTokens, PrefixGroups int
 }
 
 // Prompt is one request's prompt.
@@ -85,6 +93,10 @@ type Prompt struct {
 	// InputClipped and OutputClipped tell that the drawn input length or
 	// max_tokens fell below the floor (MinLength) and was raised to it.
 	InputClipped, OutputClipped bool
+	// PrefixTokens is the length of the shared prefix Text starts with
+	// (included in InputTokens), 0 without one; PrefixGroup is which of
+	// Options.PrefixGroups it is.
+	PrefixTokens, PrefixGroup int
 }
 
 // Source supplies the prompts of a run.
@@ -107,6 +119,8 @@ func (o Options) Validate() error {
 		{"--stddev-input-tokens", o.StddevInputTokens},
 		{"--mean-output-tokens", o.MeanOutputTokens},
 		{"--stddev-output-tokens", o.StddevOutputTokens},
+		{"--prefix-tokens", o.PrefixTokens},
+		{"--prefix-groups", o.PrefixGroups},
 	} {
 		if f.v == AutoStddev && strings.HasPrefix(f.flag, "--stddev") {
 			continue
@@ -133,6 +147,12 @@ func (o Options) Validate() error {
 		return errors.New("--stddev-input-tokens needs --mean-input-tokens")
 	case o.MeanInputTokens == 0:
 		return errors.New("no prompts: set --mean-input-tokens, --prompt or --prompt-file")
+	}
+	switch {
+	case o.PrefixGroups > 0 && o.PrefixTokens == 0:
+		return errors.New("--prefix-groups needs --prefix-tokens")
+	case o.PrefixTokens > 0 && (o.Prompt != "" || o.PromptFile != ""):
+		return errors.New("--prefix-tokens works with synthetic prompts (--mean-input-tokens), not with --prompt or --prompt-file, whose texts are their own")
 	}
 	if o.MeanOutputTokens == 0 && o.StddevOutputTokens > 0 {
 		return errors.New("--stddev-output-tokens needs --mean-output-tokens")
@@ -181,6 +201,12 @@ func NewSource(opts Options) (Source, error) {
 		s, err := newSyntheticSource(tok, opts.Seed, ps, in, out)
 		if err != nil {
 			return nil, err
+		}
+		if opts.PrefixTokens > 0 {
+			if s.prefixes, err = s.buildPrefixes(opts.PrefixTokens, max(1, opts.PrefixGroups)); err != nil {
+				return nil, err
+			}
+			s.prefixTokens = opts.PrefixTokens
 		}
 		src = s
 	}

@@ -74,6 +74,10 @@ type syntheticSource struct {
 	// insTokens caches, by max_tokens, the tokens of the instruction as it
 	// stands in a prompt: counting it was half of building a prompt.
 	insTokens sync.Map // int → int
+	// prefixes are the shared prefix texts (Options.PrefixGroups of them),
+	// each of prefixTokens tokens; nil: none (prefix.go).
+	prefixes     []string
+	prefixTokens int
 }
 
 var _ Source = (*syntheticSource)(nil)
@@ -140,8 +144,14 @@ func (s *syntheticSource) Prompt(i int64) Prompt {
 	maxTokens, outClipped := s.out.forRequest(s.seed, i)
 	n, inClipped := s.in.sample(requestRand(s.seed, streamInput, i))
 	r := requestRand(s.text, streamText, i)
-	return Prompt{Text: s.build(n, maxTokens, s.tag(i), r), InputTokens: n, MaxTokens: maxTokens,
-		InputClipped: inClipped, OutputClipped: outClipped}
+	text := s.build(n, maxTokens, s.tag(i), r)
+	p := Prompt{Text: text, InputTokens: n, MaxTokens: maxTokens, InputClipped: inClipped, OutputClipped: outClipped}
+	if len(s.prefixes) > 0 {
+		g := prefixGroup(s.seed, i, len(s.prefixes))
+		p.Text, p.InputTokens = s.prefixes[g]+text, s.prefixTokens+n
+		p.PrefixTokens, p.PrefixGroup = s.prefixTokens, g
+	}
+	return p
 }
 
 // build returns a prompt of exactly n tokens (n >= 1) that starts with as

@@ -528,3 +528,41 @@ func checkProfileFile(t *testing.T, _ *docsEnv, ex docExample) {
 		t.Errorf("%s: llmload sim --profile-file: status %d\n%s%s", ex, st, out, errs)
 	}
 }
+
+// checkDatasetDryRun checks workload.md's sample of the dataset line
+// against what the --dry-run it follows prints.
+func checkDatasetDryRun(t *testing.T, _ *docsEnv, ex docExample) {
+	// The docs give the dataset's path from the module root; the test
+	// runs in cmd/llmload (and in parallel: no Chdir).
+	path := filepath.Join("..", "..", "examples", "datasets", "chat-sample.jsonl")
+	st, out, errs := runCLI(t, nil, "run", "--dry-run", "--dataset", path, "--dataset-max-input-tokens", "500",
+		"--dataset-sample", "sequential", "--dataset-output-lengths", "fixed", "--mean-output-tokens", "128")
+	want := strings.Replace(ex.text, "dataset:    examples/datasets/chat-sample.jsonl:", "dataset:    "+path+":", 1)
+	want = strings.Replace(want, "dataset:    "+path+":", "dataset:"+strings.Repeat(" ", 11-len("dataset:"))+" "+path+":", 1)
+	if st != exitOK || !strings.Contains(out, want) {
+		t.Errorf("%s: the sample is not the line --dry-run prints (status %d, %s):\n%s", ex, st, errs, out)
+	}
+}
+
+// checkTurnTable checks metrics.md's sample of the per-turn table: its
+// sessions line and column header are what a session run prints.
+func checkTurnTable(t *testing.T, _ *docsEnv, ex docExample) {
+	dir := filepath.Join(t.TempDir(), "sessions")
+	st, out, errs := runCLI(t, nil, "run", "--turns", "2", "--concurrency", "2", "--max-requests", "4", "--mean-input-tokens", "50",
+		"--mean-output-tokens", "8", "--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress", "--no-report")
+	if st != exitOK {
+		t.Fatalf("%s: status %d\n%s%s", ex, st, out, errs)
+	}
+	lines := strings.Split(ex.text, "\n")
+	sessions := regexp.MustCompile(`(?m)^sessions     \d+, \d+ completed every turn; turns per session mean [\d.]+, max \d+(; a completed session took p50 [\d.]+ s)?$`)
+	if !sessions.MatchString(lines[0]) || !sessions.MatchString(out) {
+		t.Errorf("%s: the sessions line does not match the run's:\n%s", ex, out)
+	}
+	if !strings.Contains(out, "\n"+lines[1]+"\n") {
+		t.Errorf("%s: the table header %q is not the run's:\n%s", ex, lines[1], out)
+	}
+	row := regexp.MustCompile(`(?m)^1 +\d+ +\d+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.-]+$`)
+	if !row.MatchString(lines[2]) || !row.MatchString(out) {
+		t.Errorf("%s: the first turn's row does not match the run's:\n%s", ex, out)
+	}
+}

@@ -549,6 +549,12 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 		}
 	}
 
+	// The docs name the datasets the repository ships by their path from
+	// its root; the test runs in cmd/llmload.
+	if ds, ok := f.get("dataset"); ok && !filepath.IsAbs(ds) {
+		f.set("dataset", filepath.Join("..", "..", ds))
+	}
+
 	// Point every endpoint at a simulator on 127.0.0.1.
 	usesSim := false
 	switch {
@@ -600,7 +606,7 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 		batch := cfg.Mode == load.ModeBatchSequential || cfg.Mode == load.ModeBatchInterval
 		if batch && cfg.Batches > 0 {
 			f.set("batches", strconv.Itoa(min(cfg.Batches, docBatches)))
-		} else if n := docRequests(&cfg, exp); cfg.MaxRequests == 0 || cfg.MaxRequests > n {
+		} else if n := docRequests(&cfg, exp, len(rf.promptSets)); cfg.MaxRequests == 0 || cfg.MaxRequests > n {
 			f.set("max-requests", strconv.Itoa(n))
 		}
 		if cfg.Duration.D() > docDuration {
@@ -690,8 +696,8 @@ func (b *block) run(t *testing.T, c shellCmd, env map[string]string, args []stri
 
 // docRequests is how many measured requests a run makes: enough to draw
 // from every prompt set of a mix.
-func docRequests(cfg *config.Config, e *config.Experiment) int {
-	if len(cfg.PromptSets) > 1 || e != nil && slices.ContainsFunc(e.Matrix.PromptSets, func(m []config.PromptSet) bool { return len(m) > 1 }) {
+func docRequests(cfg *config.Config, e *config.Experiment, flagSets int) int {
+	if len(cfg.PromptSets) > 1 || flagSets > 1 || e != nil && slices.ContainsFunc(e.Matrix.PromptSets, func(m []config.PromptSet) bool { return len(m) > 1 }) {
 		return docMixRequests
 	}
 	return docMaxRequests

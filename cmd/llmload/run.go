@@ -38,6 +38,10 @@ Examples:
   llmload run --concurrency 1,5,10,20 --stop-on-error-rate 0.05       # a sweep
   llmload run --mode rate --rate 2 --arrival poisson --duration 2m    # open loop
   llmload run --mode batch-interval --batch-size 10 --batch-interval 1s --batches 60
+  llmload run --dataset examples/datasets/sharegpt-sample.json --turns 3 --think-time 2s
+  llmload run --prefix-tokens 1024 --prefix-groups 4 --mean-input-tokens 256   # prefix caching
+  llmload run --prompt-set name=chat,weight=80,mean_input_tokens=550 \
+    --prompt-set name=docs,weight=20,mean_input_tokens=3000
 
 Environment: OPENAI_API_KEY (bearer token), OPENAI_BASE_URL (default --base-url).
 Durations take Go syntax (90s, 2m) or a number of seconds.
@@ -58,6 +62,7 @@ type runFlags struct {
 	noReport      bool
 	slos          stringList
 	thresholds    stringList
+	promptSets    stringList
 }
 
 // bindRunFlags binds the run flags to cfg; cfg's current values are the
@@ -105,6 +110,21 @@ func bindRunFlags(cfg *config.Config, rf *runFlags) *flag.FlagSet {
 	fs.IntVar(&cfg.StddevOutputTokens, "stddev-output-tokens", cfg.StddevOutputTokens, "standard deviation of max_tokens (-1: a quarter of the mean)")
 	fs.StringVar(&cfg.Prompt, "prompt", cfg.Prompt, "fixed prompt text for every request (instead of synthetic prompts)")
 	fs.StringVar(&cfg.PromptFile, "prompt-file", cfg.PromptFile, "JSONL file of prompts: {\"prompt\": \"...\", \"max_tokens\": 100} per line, used in order")
+	fs.Var(&rf.promptSets, "prompt-set", "a prompt set of a mix, as comma-separated key=value pairs with the keys of an experiment file's prompt_sets, e.g. name=chat,weight=80,mean_input_tokens=550 (repeatable; replaces the file's prompt_sets)")
+	fs.IntVar(&cfg.PrefixTokens, "prefix-tokens", cfg.PrefixTokens, "start every synthetic prompt with a shared prefix of exactly this many tokens, on top of its length, to measure prefix caching (0: none)")
+	fs.IntVar(&cfg.PrefixGroups, "prefix-groups", cfg.PrefixGroups, "number of distinct shared prefixes for --prefix-tokens; each request uses one at random (0: 1)")
+	fs.StringVar(&cfg.Dataset, "dataset", cfg.Dataset, "file of prompts or conversations: ShareGPT JSON, chat JSONL ({\"messages\": [...]}), prompt JSONL or CSV; read before the run, never fetched")
+	fs.StringVar(&cfg.DatasetFormat, "dataset-format", cfg.DatasetFormat, "format of --dataset: auto (from the content), sharegpt, chat, jsonl or csv")
+	fs.StringVar(&cfg.DatasetSample, "dataset-sample", cfg.DatasetSample, "how dataset rows are picked: random (default; seeded by --seed) or sequential (file order)")
+	fs.BoolVar(&cfg.DatasetReplace, "dataset-replace", cfg.DatasetReplace, "sample random rows with replacement (default: without, reshuffling once every row was used)")
+	fs.StringVar(&cfg.DatasetOutputLengths, "dataset-output-lengths", cfg.DatasetOutputLengths, "max_tokens of dataset prompts: dataset (the token count of the row's recorded answer; default), fixed (--mean-output-tokens) or normal (--mean/--stddev-output-tokens)")
+	fs.IntVar(&cfg.DatasetMinInputTokens, "dataset-min-input-tokens", cfg.DatasetMinInputTokens, "drop dataset rows whose prompt has fewer tokens (0: no limit)")
+	fs.IntVar(&cfg.DatasetMaxInputTokens, "dataset-max-input-tokens", cfg.DatasetMaxInputTokens, "drop dataset rows whose prompt has more tokens (0: no limit)")
+	fs.IntVar(&cfg.DatasetMinOutputTokens, "dataset-min-output-tokens", cfg.DatasetMinOutputTokens, "drop dataset rows whose recorded answer has fewer tokens (0: no limit)")
+	fs.IntVar(&cfg.DatasetMaxOutputTokens, "dataset-max-output-tokens", cfg.DatasetMaxOutputTokens, "drop dataset rows whose recorded answer has more tokens (0: no limit)")
+	fs.IntVar(&cfg.Turns, "turns", cfg.Turns, "multi-turn sessions of up to this many turns, each turn's prompt the conversation so far with the answers received (0, 1: single requests)")
+	fs.Var(&cfg.ThinkTime, "think-time", "pause between a turn's answer and the session's next turn (--turns)")
+	fs.StringVar(&cfg.ThinkTimeDist, "think-time-dist", cfg.ThinkTimeDist, "how --think-time varies: constant (default) or exponential (of mean --think-time, drawn from --seed)")
 	fs.StringVar(&cfg.SystemPrompt, "system-prompt", cfg.SystemPrompt, "system message sent with every request (and paid for on every request)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed gives the same lengths, prompt-set choices and arrivals")
 	fs.Uint64Var(&cfg.PromptSeed, "prompt-seed", cfg.PromptSeed, "seed of synthetic prompt texts: the same --seed and --prompt-seed give the same texts (0: random per run, so no two runs share a prompt prefix; config.yaml records the one used)")
@@ -391,6 +411,16 @@ func applyFlagExtras(cfg *config.Config, rf *runFlags) error {
 	}
 	if rf.temp.v != nil {
 		cfg.Temperature = rf.temp.v
+	}
+	if len(rf.promptSets) > 0 {
+		cfg.PromptSets = nil
+		for _, v := range rf.promptSets {
+			ps, err := config.ParsePromptSet(v)
+			if err != nil {
+				return err
+			}
+			cfg.PromptSets = append(cfg.PromptSets, ps)
+		}
 	}
 	cfg.SLOs = append(cfg.SLOs, rf.slos...)
 	cfg.Thresholds = append(cfg.Thresholds, rf.thresholds...)
