@@ -38,6 +38,22 @@ type hfTokenizer struct {
 	hasUnk       bool
 	ignoreMerges bool
 
+	// nlBarrier: no merge joins a "\n" to anything but "\n" and "\n" has a
+	// token of its own (or a byte-fallback one), so BPE never makes a token
+	// across the edge of a run of newlines, and encodeSegment runs it on
+	// each side separately: same ids, and a cache that works per line for
+	// tokenizers without pre-tokenizers (Llama 2).
+	nlBarrier bool
+	// lineLocal: besides nlBarrier, no normalizer, pre-tokenizer or added
+	// token looks across a "\n" (no Split regex, no byte-level, no Replace
+	// or added token with a "\n"). The tokens between two runs of
+	// newlines then depend on that text alone, except for the "▁" a
+	// Prepend or Metaspace puts at the start of the whole text
+	// (synthetic_context.go).
+	lineLocal bool
+	splits    bool // a Split pre-tokenizer
+	nlReplace bool // a Replace normalizer with a "\n" in its pattern or content
+
 	normalizers []func(string) string
 	pre         []preTokenizer
 
@@ -174,7 +190,53 @@ func loadHFTokenizer(path string) (*hfTokenizer, error) {
 	if err := t.preTokenizer(f.PreTokenizer); err != nil {
 		return nil, fmt.Errorf("pre_tokenizer: %w", err)
 	}
+	t.nlBarrier = t.newlineBarrier()
+	t.lineLocal = t.nlBarrier && !t.splits && !t.nlReplace
+	for _, as := range t.added {
+		for _, a := range as {
+			t.lineLocal = t.lineLocal && !strings.Contains(a, "\n")
+		}
+	}
 	return t, nil
+}
+
+// newlineBarrier reports whether BPE can never make a token that spans
+// the edge of a run of "\n": the symbols are not byte-level (where "\n"
+// is "Ċ"), merges join a "\n" only to another "\n", "\n" is a token or
+// has a byte-fallback one (an unknown "\n" could fuse with unknown
+// neighbours), and ignore_merges is off (a whole piece can be a token).
+// BPE merges the pair of lowest rank anywhere in a piece; when no pair
+// straddles such an edge, the merges on either side never interact, so
+// running BPE on each side gives the same ids.
+func (t *hfTokenizer) newlineBarrier() bool {
+	if t.byteLevel || t.ignoreMerges {
+		return false
+	}
+	if _, ok := t.vocab["\n"]; !ok {
+		if _, ok := t.vocab["<0x0A>"]; !ok || !t.byteFallback {
+			return false
+		}
+	}
+	for pair := range t.ranks {
+		if m := pair[0] + pair[1]; strings.Contains(m, "\n") && strings.Trim(m, "\n") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// splitNewlines splits p into maximal runs of "\n" and of other text.
+func splitNewlines(out []string, p string) []string {
+	for p != "" {
+		nl := p[0] == '\n'
+		j := 1
+		for j < len(p) && (p[j] == '\n') == nl {
+			j++
+		}
+		out = append(out, p[:j])
+		p = p[j:]
+	}
+	return out
 }
 
 func isNull(raw json.RawMessage) bool {
@@ -210,6 +272,7 @@ func (t *hfTokenizer) normalizer(raw json.RawMessage) error {
 			return errors.New("Replace: only a String pattern is supported")
 		}
 		from, to := *c.Pattern.String, c.Content
+		t.nlReplace = t.nlReplace || strings.Contains(from+to, "\n")
 		t.normalizers = append(t.normalizers, func(s string) string { return strings.ReplaceAll(s, from, to) })
 	case "NFC":
 		t.normalizers = append(t.normalizers, norm.NFC.String)
@@ -262,6 +325,7 @@ func (t *hfTokenizer) preTokenizer(raw json.RawMessage) error {
 		default:
 			return fmt.Errorf("Split: behavior %q is not supported (supported: Isolated, Removed)", c.Behavior)
 		}
+		t.splits = true
 		t.pre = append(t.pre, func(pieces []string, _ bool) []string { return splitEach(pieces, re, keep) })
 	case "ByteLevel":
 		t.byteLevel = true
@@ -434,6 +498,12 @@ func (t *hfTokenizer) encodeSegment(ids []int, s string, first bool) []int {
 	}
 	for _, p := range pieces {
 		if p == "" {
+			continue
+		}
+		if t.nlBarrier && strings.IndexByte(p, '\n') >= 0 {
+			for _, q := range splitNewlines(nil, p) {
+				ids = append(ids, t.bpe(q)...)
+			}
 			continue
 		}
 		ids = append(ids, t.bpe(p)...)
