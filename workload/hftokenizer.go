@@ -50,9 +50,10 @@ type hfTokenizer struct {
 	// newlines then depend on that text alone, except for the "▁" a
 	// Prepend or Metaspace puts at the start of the whole text
 	// (synthetic_context.go).
-	lineLocal bool
-	splits    bool // a Split pre-tokenizer
-	nlReplace bool // a Replace normalizer with a "\n" in its pattern or content
+	lineLocal    bool
+	notLineLocal string // why not lineLocal
+	splits       bool   // a Split pre-tokenizer
+	nlReplace    bool   // a Replace normalizer with a "\n" in its pattern or content
 
 	normalizers []func(string) string
 	pre         []preTokenizer
@@ -190,13 +191,23 @@ func loadHFTokenizer(path string) (*hfTokenizer, error) {
 	if err := t.preTokenizer(f.PreTokenizer); err != nil {
 		return nil, fmt.Errorf("pre_tokenizer: %w", err)
 	}
-	t.nlBarrier = t.newlineBarrier()
-	t.lineLocal = t.nlBarrier && !t.splits && !t.nlReplace
+	why := ""
+	t.nlBarrier, why = t.newlineBarrier()
+	switch {
+	case why != "":
+	case t.splits:
+		why = "it has a Split pre-tokenizer"
+	case t.nlReplace:
+		why = `a Replace normalizer involves "\n"`
+	}
 	for _, as := range t.added {
 		for _, a := range as {
-			t.lineLocal = t.lineLocal && !strings.Contains(a, "\n")
+			if why == "" && strings.Contains(a, "\n") {
+				why = fmt.Sprintf(`the added token %q has a "\n"`, a)
+			}
 		}
 	}
+	t.lineLocal, t.notLineLocal = why == "", why
 	return t, nil
 }
 
@@ -208,21 +219,24 @@ func loadHFTokenizer(path string) (*hfTokenizer, error) {
 // BPE merges the pair of lowest rank anywhere in a piece; when no pair
 // straddles such an edge, the merges on either side never interact, so
 // running BPE on each side gives the same ids.
-func (t *hfTokenizer) newlineBarrier() bool {
-	if t.byteLevel || t.ignoreMerges {
-		return false
+func (t *hfTokenizer) newlineBarrier() (bool, string) {
+	if t.byteLevel {
+		return false, "its symbols are byte-level"
+	}
+	if t.ignoreMerges {
+		return false, "ignore_merges is set"
 	}
 	if _, ok := t.vocab["\n"]; !ok {
 		if _, ok := t.vocab["<0x0A>"]; !ok || !t.byteFallback {
-			return false
+			return false, `"\n" has no token`
 		}
 	}
 	for pair := range t.ranks {
 		if m := pair[0] + pair[1]; strings.Contains(m, "\n") && strings.Trim(m, "\n") != "" {
-			return false
+			return false, fmt.Sprintf("the merge %q joins a \"\\n\" to other text", pair[0]+" "+pair[1])
 		}
 	}
-	return true
+	return true, ""
 }
 
 // splitNewlines splits p into maximal runs of "\n" and of other text.

@@ -88,6 +88,9 @@ var _ Source = (*syntheticSource)(nil)
 func newSyntheticSource(tok *Tokenizer, seed, promptSeed uint64, in, out lengthDist) (*syntheticSource, error) {
 	s := &syntheticSource{tok: tok, seed: seed, text: mix64(seed ^ mix64(promptSeed^streamText)), in: in, out: out}
 	fail := func(why string) error {
+		if tok.hf != nil && !tok.hf.byteLevel && !tok.hf.lineLocal {
+			why += "; nor can its lines be counted in context: " + tok.hf.notLineLocal
+		}
 		return fmt.Errorf("tokenizer %s cannot build exact-length synthetic prompts: %s", tok.Name(), why)
 	}
 	if tok.hf != nil && tok.hf.lineLocal {

@@ -116,15 +116,15 @@ func TestContextRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name string
-		edit func(m map[string]any)
+		name, why string
+		edit      func(m map[string]any)
 	}{
-		{"a merge across a newline", func(m map[string]any) {
+		{"a merge across a newline", `the merge "e \n" joins`, func(m map[string]any) {
 			model := m["model"].(map[string]any)
 			model["merges"] = append(model["merges"].([]any), []any{"e", "\n"})
 			model["vocab"].(map[string]any)["e\n"] = 300
 		}},
-		{"a Replace of the newline", func(m map[string]any) {
+		{"a Replace of the newline", "a Replace normalizer", func(m map[string]any) {
 			n := m["normalizer"].(map[string]any)
 			n["normalizers"] = append(n["normalizers"].([]any),
 				map[string]any{"type": "Replace", "pattern": map[string]any{"String": "\n"}, "content": "▁"})
@@ -151,7 +151,7 @@ func TestContextRefused(t *testing.T) {
 			t.Errorf("%s: lineLocal", tc.name)
 		}
 		_, err = NewSource(Options{MeanInputTokens: 100, MeanOutputTokens: 16, Seed: 3, Tokenizer: tok})
-		if err == nil || !strings.Contains(err.Error(), "cannot build exact-length synthetic prompts") {
+		if err == nil || !strings.Contains(err.Error(), "cannot build exact-length synthetic prompts") || !strings.Contains(err.Error(), tc.why) {
 			t.Errorf("%s: error %v", tc.name, err)
 		}
 	}
