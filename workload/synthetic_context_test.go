@@ -179,3 +179,64 @@ func BenchmarkSyntheticPromptHF(b *testing.B) {
 		}
 	}
 }
+
+// mergeReference is BPE as the definition reads, in O(n²): merge the
+// leftmost adjacent pair of lowest rank until no pair has a rank. It
+// returns the symbols.
+func mergeReference(t *hfTokenizer, piece string) []string {
+	var syms []string
+	for _, r := range piece {
+		syms = append(syms, string(r))
+	}
+	for len(syms) > 1 {
+		best, at := -1, -1
+		for i := 0; i+1 < len(syms); i++ {
+			if r, ok := t.ranks[[2]string{syms[i], syms[i+1]}]; ok && (best < 0 || r < best) {
+				best, at = r, i
+			}
+		}
+		if at < 0 {
+			break
+		}
+		syms[at] += syms[at+1]
+		syms = slices.Delete(syms, at+1, at+2)
+	}
+	return syms
+}
+
+// TestMergeMatchesReference checks the heap-based merge against the
+// definition on corpus text and random strings, for every test file.
+func TestMergeMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	words := strings.Fields(sonnets)
+	var pieces []string
+	for range 400 {
+		var b strings.Builder
+		for k := range 1 + r.IntN(40) {
+			if k > 0 {
+				b.WriteString([]string{" ", "▁", "Ġ", ""}[r.IntN(4)])
+			}
+			b.WriteString(words[r.IntN(len(words))])
+		}
+		pieces = append(pieces, b.String())
+	}
+	alphabet := []rune("theanĠ▁ sé\xff")
+	for range 400 {
+		rs := make([]rune, 1+r.IntN(60))
+		for k := range rs {
+			rs[k] = alphabet[r.IntN(len(alphabet))]
+		}
+		pieces = append(pieces, string(rs), "\xff"+string(rs)+"\xfe")
+	}
+	for _, file := range []string{"bytelevel-tokenizer.json", "metaspace-tokenizer.json", "mistral-tokenizer.json"} {
+		tok, err := loadHFTokenizer("testdata/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pieces {
+			if got, want := tok.mergeSymbols(p), mergeReference(tok, p); !slices.Equal(got, want) {
+				t.Fatalf("%s %q: merged to %q, want %q", file, p, got, want)
+			}
+		}
+	}
+}
