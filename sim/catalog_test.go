@@ -295,11 +295,14 @@ func TestServerReplicas(t *testing.T) {
 }
 
 // TestKVHeadCopies: with more devices than KV heads each device holds a
-// copy of a head, so Falcon 7B (one KV head) at TP 4 caches 4 copies.
+// copy of a head, so Falcon 40B (8 KV heads) at TP 16 caches twice the KV
+// bytes per token of TP 8, where each device holds one head. (Falcon 7B,
+// one KV head, cannot be sharded at all: its 71 attention heads divide by
+// no TP degree but 1.)
 func TestKVHeadCopies(t *testing.T) {
-	p1, p4 := mustProfile(t, "falcon-7b@1xa10g"), mustProfile(t, "falcon-7b@4xa10g")
-	if got, want := p4.KVBytesPerToken(), 4*p1.KVBytesPerToken(); got != want {
-		t.Errorf("falcon-7b TP 4: %g KV bytes per token, want %g", got, want)
+	p8, p16 := mustProfile(t, "falcon-40b@8xa10g"), mustProfile(t, "falcon-40b@16xa10g")
+	if got, want := p16.KVBytesPerToken(), 2*p8.KVBytesPerToken(); got != want {
+		t.Errorf("falcon-40b TP 16: %g KV bytes per token, want %g", got, want)
 	}
 }
 
