@@ -72,6 +72,8 @@ func (c *cli) plan(args []string) int {
 		fs.PrintDefaults()
 	}
 	var f planFlags
+	var rf recFlags
+	rf.add(fs)
 	fs.Float64Var(&f.quotaRPM, "quota-rpm", 0, "the provider's quota, requests per minute (0: none)")
 	fs.Float64Var(&f.quotaTPM, "quota-tpm", 0, "the provider's quota, input + output tokens per minute (0: none)")
 	fs.Var(&f.targets, "target", "a latency (or other) target every planned level must meet, threshold syntax, e.g. 'ttft_p95<=1s' (repeatable)")
@@ -100,8 +102,18 @@ func (c *cli) plan(args []string) int {
 		return exitOK
 	}
 	f.set = visited(fs)
+	if rf.printInstances {
+		c.stdout.Write(analysis.InstancesYAML())
+		return exitOK
+	}
+	if rf.simulate || len(dirs) > 1 {
+		return c.recommend(dirs, &rf, &f)
+	}
+	if on := append(rf.used(f.set), recOnly(f.set)...); len(on) > 0 {
+		return c.usageErr("plan", fmt.Errorf("%s apply to a comparison of deployments (--simulate, or several sweep directories), not to one sweep", strings.Join(on, ", ")))
+	}
 	if len(dirs) != 1 {
-		return c.usageErr("plan", errors.New("want one directory: llmload plan DIR (see 'llmload plan -h')"))
+		return c.usageErr("plan", errors.New("want a directory: llmload plan DIR, llmload plan DIR1 DIR2 … or llmload plan --simulate (see 'llmload plan -h')"))
 	}
 	dir := dirs[0]
 	if err := f.resolve(); err != nil {
@@ -139,6 +151,18 @@ func (c *cli) plan(args []string) int {
 	}
 	fmt.Fprintln(c.stdout)
 	return exitOK
+}
+
+// recOnly lists the recommendation flags given that one sweep's plan
+// does not take.
+func recOnly(set map[string]bool) []string {
+	var on []string
+	for _, n := range []string{"max-latency", "instance-prices", "deployment-price", "label"} {
+		if set[n] {
+			on = append(on, "--"+n)
+		}
+	}
+	return on
 }
 
 // resolve checks the flags and turns them into options and prices.
