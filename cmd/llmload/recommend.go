@@ -245,6 +245,7 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 			specs = append(specs, d)
 		}
 	}
+	given := slices.Clone(specs)
 	splitSet := map[string]bool{}
 	for _, sh := range f.split {
 		ss, err := splitSpecs(sh)
@@ -286,8 +287,8 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 	for _, spec := range specs {
 		d, rows, err := simulateDeployment(cat, table, m, spec, levels, w)
 		if err != nil {
-			if splitSet[spec] && strings.Contains(err.Error(), "fit") {
-				continue // a split whose replicas cannot hold the model: not a way to split
+			if splitSet[spec] && !slices.Contains(given, spec) {
+				continue // a split whose replicas cannot hold the model (or the workload): not a way to split
 			}
 			errs = append(errs, err)
 			continue
@@ -308,7 +309,11 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 func simulateDeployment(cat *theory.Catalog, table *analysis.InstanceTable, m theory.Model, spec string, levels []int, w sim.Workload) (analysis.Deployment, []analysis.SweepRow, error) {
 	sp, err := sim.ParseSpec(m.ID + "@" + spec)
 	if err != nil {
-		return analysis.Deployment{}, nil, fmt.Errorf("--deployments %q: want NxACCEL[:tpT][:rR], e.g. 8xa10g:tp2", spec)
+		why := err.Error()
+		if _, after, ok := strings.Cut(why, "\": "); ok {
+			why = after
+		}
+		return analysis.Deployment{}, nil, fmt.Errorf("--deployments %q: %s", spec, why)
 	}
 	acc, err := cat.Accelerator(sp.Accelerator)
 	if err != nil {
