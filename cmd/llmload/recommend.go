@@ -123,8 +123,9 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 		return bad(err)
 	}
 	var (
-		rec *analysis.Recommendation
-		ds  []analysis.DeploymentSweep
+		rec     *analysis.Recommendation
+		ds      []analysis.DeploymentSweep
+		skipped []string
 	)
 	model := f.model
 	if f.simulate {
@@ -144,7 +145,7 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 				return bad(fmt.Errorf("%s: %w", f.catalog, err))
 			}
 		}
-		if ds, model, err = simulateDeployments(cat, table, f); err != nil {
+		if ds, model, skipped, err = simulateDeployments(cat, table, f); err != nil {
 			return bad(err)
 		}
 	} else {
@@ -182,6 +183,7 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 	}
 	if f.simulate {
 		rec.InputTokens, rec.OutputTokens = f.inTok, f.outTok
+		rec.Notes = append(rec.Notes, skipped...)
 		rec.Notes = append(rec.Notes, "simulated on the engine's virtual clock from the catalog (docs/simulator.md): a prediction, not a measurement; uncalibrated accelerator families borrow a calibrated one's parameters")
 	}
 	for _, d := range rec.Deployments {
@@ -231,13 +233,13 @@ func splitSpecs(shape string) ([]string, error) {
 }
 
 // simulateDeployments simulates f's sweep on every deployment.
-func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *recFlags) ([]analysis.DeploymentSweep, string, error) {
+func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *recFlags) (_ []analysis.DeploymentSweep, model string, skipped []string, _ error) {
 	if f.model == "" {
-		return nil, "", errors.New("--simulate needs --model (a theory catalog id, see 'llmload theory --list')")
+		return nil, "", nil, errors.New("--simulate needs --model (a theory catalog id, see 'llmload theory --list')")
 	}
 	m, err := cat.Model(f.model)
 	if err != nil {
-		return nil, "", fmt.Errorf("--model: %w", err)
+		return nil, "", nil, fmt.Errorf("--model: %w", err)
 	}
 	var specs []string
 	for d := range strings.SplitSeq(f.deployments, ",") {
@@ -250,7 +252,7 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 	for _, sh := range f.split {
 		ss, err := splitSpecs(sh)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		for _, s := range ss {
 			splitSet[s] = true
@@ -260,13 +262,13 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 		}
 	}
 	if len(specs) == 0 {
-		return nil, "", errors.New("--simulate needs --deployments (e.g. 1xa10g,4xa10g,8xa10g:tp1) or --split (e.g. 8xa10g)")
+		return nil, "", nil, errors.New("--simulate needs --deployments (e.g. 1xa10g,4xa10g,8xa10g:tp1) or --split (e.g. 8xa10g)")
 	}
 	var levels []int
 	for s := range strings.SplitSeq(f.concurrency, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 || n > 100000 {
-			return nil, "", fmt.Errorf("--concurrency: %q is not a positive integer", s)
+			return nil, "", nil, fmt.Errorf("--concurrency: %q is not a positive integer", s)
 		}
 		if !slices.Contains(levels, n) {
 			levels = append(levels, n)
@@ -275,11 +277,11 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 	slices.Sort(levels)
 	switch {
 	case f.inTok < 1 || f.outTok < 1:
-		return nil, "", fmt.Errorf("--input-tokens %d, --output-tokens %d: want at least 1 each", f.inTok, f.outTok)
+		return nil, "", nil, fmt.Errorf("--input-tokens %d, --output-tokens %d: want at least 1 each", f.inTok, f.outTok)
 	case f.requests < 0:
-		return nil, "", fmt.Errorf("--requests %d: want a number ≥ 0", f.requests)
+		return nil, "", nil, fmt.Errorf("--requests %d: want a number ≥ 0", f.requests)
 	case f.maxConcurrent < 0:
-		return nil, "", fmt.Errorf("--max-concurrent-requests %d: want a number ≥ 0", f.maxConcurrent)
+		return nil, "", nil, fmt.Errorf("--max-concurrent-requests %d: want a number ≥ 0", f.maxConcurrent)
 	}
 	w := sim.Workload{InputTokens: f.inTok, OutputTokens: f.outTok, Requests: f.requests, MaxConcurrentRequests: f.maxConcurrent}
 	var out []analysis.DeploymentSweep
@@ -288,7 +290,10 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 		d, rows, err := simulateDeployment(cat, table, m, spec, levels, w)
 		if err != nil {
 			if splitSet[spec] && !slices.Contains(given, spec) {
-				continue // a split whose replicas cannot hold the model (or the workload): not a way to split
+				// A split whose replicas cannot hold the model (or the
+				// workload) is not a way to split: left out, and said so.
+				skipped = append(skipped, err.Error()+"; left out of the split")
+				continue
 			}
 			errs = append(errs, err)
 			continue
@@ -296,12 +301,12 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 		out = append(out, analysis.DeploymentSweep{Deployment: d, Rows: rows})
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if len(out) == 0 {
-		return nil, "", fmt.Errorf("%s fits none of the deployments", m.ID)
+		return nil, "", nil, fmt.Errorf("%s fits none of the deployments", m.ID)
 	}
-	return out, m.ID, nil
+	return out, m.ID, skipped, nil
 }
 
 // simulateDeployment resolves one deployment spec, prices it from the
