@@ -91,6 +91,10 @@ type DeploymentResult struct {
 	// Notes say where a number may mislead (throughput still rising at
 	// the last level, timeouts, client-limited levels).
 	Notes []string `json:"notes,omitempty"`
+	// Plan is the capacity plan of the deployment's sweep under the
+	// quotas and users given (plan.json's fields, the ceiling as its
+	// targets); absent without --quota-rpm, --quota-tpm or --users.
+	Plan *Plan `json:"plan,omitempty"`
 }
 
 // Split compares the ways to split one instance shape into replicas:

@@ -18,6 +18,7 @@ import (
 	"github.com/llmload/llmload/reportgen"
 	"github.com/llmload/llmload/rundir"
 	"github.com/llmload/llmload/sim"
+	"github.com/llmload/llmload/stats"
 	"github.com/llmload/llmload/theory"
 )
 
@@ -35,6 +36,7 @@ type recFlags struct {
 	deploymentPrice         stringList
 	labels                  stringList
 	printInstances          bool
+	ceiling                 []analysis.Threshold // parsed --max-latency
 }
 
 // recommendFlags adds the recommendation flags to plan's flag set.
@@ -114,10 +116,21 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 		}
 		prices[label] = p
 	}
-	for _, n := range []string{"quota-rpm", "quota-tpm", "users", "requests-per-user-per-min", "think-time", "target", "price-model", "prices", "price-input", "price-output", "price-cached-input", "price-batch", "price-batch-discount", "price-per-hour", "instances", "group", "headroom"} {
+	for _, n := range []string{"target", "price-model", "prices", "price-input", "price-output", "price-cached-input", "price-batch", "price-batch-discount", "price-per-hour", "instances", "group", "headroom"} {
 		if pf.set[n] {
 			errs = append(errs, fmt.Errorf("--%s applies to one sweep (llmload plan DIR), not to a comparison of deployments; use --max-latency for a ceiling and --deployment-price or --instance-prices for prices", n))
 		}
+	}
+	// The quota and user questions apply to every deployment.
+	planning := pf.set["quota-rpm"] || pf.set["quota-tpm"] || pf.set["users"]
+	if !planning {
+		for _, n := range []string{"requests-per-user-per-min", "think-time", "headroom"} {
+			if pf.set[n] {
+				errs = append(errs, fmt.Errorf("--%s defines the users of a capacity plan: give --quota-rpm, --quota-tpm or --users too", n))
+			}
+		}
+	} else if err := pf.resolve(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return bad(err)
@@ -126,7 +139,9 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 		rec     *analysis.Recommendation
 		ds      []analysis.DeploymentSweep
 		skipped []string
+		levels  = map[string][]analysis.PlanLevel{} // by label, for the plans
 	)
+	pf.opts.Targets, f.ceiling = ceiling, ceiling
 	model := f.model
 	if f.simulate {
 		if len(dirs) > 0 {
@@ -145,7 +160,7 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 				return bad(fmt.Errorf("%s: %w", f.catalog, err))
 			}
 		}
-		if ds, model, skipped, err = simulateDeployments(cat, table, f); err != nil {
+		if ds, model, skipped, err = simulateDeployments(cat, table, f, levels); err != nil {
 			return bad(err)
 		}
 	} else {
@@ -157,6 +172,21 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 		}
 		if ds, model, err = measuredDeployments(dirs, f.labels); err != nil {
 			return bad(err)
+		}
+		if planning {
+			for i, d := range ds {
+				kind, ls, warns, err := loadPlanLevels(dirs[i], "", ceiling)
+				if err != nil {
+					return bad(err)
+				}
+				if kind != analysis.SweepConcurrency {
+					return bad(fmt.Errorf("%s: not a concurrency sweep", dirs[i]))
+				}
+				levels[d.Deployment.Label] = ls
+				for _, w := range warns {
+					skipped = append(skipped, d.Deployment.Label+": "+w)
+				}
+			}
 		}
 	}
 	var unused []string
@@ -181,9 +211,19 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 	if rec, err = analysis.Recommend(model, ds, ceiling); err != nil {
 		return bad(err)
 	}
+	rec.Notes = append(rec.Notes, skipped...)
+	if planning {
+		for i := range rec.Deployments {
+			d := &rec.Deployments[i]
+			p, err := analysis.MakePlan(d.Deployment.Spec, analysis.SweepConcurrency, levels[d.Deployment.Label], pf.opts)
+			if err != nil {
+				return bad(fmt.Errorf("%s: %w", d.Deployment.Label, err))
+			}
+			d.Plan = p
+		}
+	}
 	if f.simulate {
 		rec.InputTokens, rec.OutputTokens = f.inTok, f.outTok
-		rec.Notes = append(rec.Notes, skipped...)
 		rec.Notes = append(rec.Notes, "simulated on the engine's virtual clock from the catalog (docs/simulator.md): a prediction, not a measurement; uncalibrated accelerator families borrow a calibrated one's parameters")
 	}
 	for _, d := range rec.Deployments {
@@ -233,7 +273,7 @@ func splitSpecs(shape string) ([]string, error) {
 }
 
 // simulateDeployments simulates f's sweep on every deployment.
-func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *recFlags) (_ []analysis.DeploymentSweep, model string, skipped []string, _ error) {
+func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *recFlags, plans map[string][]analysis.PlanLevel) (_ []analysis.DeploymentSweep, model string, skipped []string, _ error) {
 	if f.model == "" {
 		return nil, "", nil, errors.New("--simulate needs --model (a theory catalog id, see 'llmload theory --list')")
 	}
@@ -287,7 +327,7 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 	var out []analysis.DeploymentSweep
 	var errs []error
 	for _, spec := range specs {
-		d, rows, err := simulateDeployment(cat, table, m, spec, levels, w)
+		d, rows, pls, err := simulateDeployment(cat, table, m, spec, levels, w, f.ceiling)
 		if err != nil {
 			if splitSet[spec] && !slices.Contains(given, spec) {
 				// A split whose replicas cannot hold the model (or the
@@ -299,6 +339,7 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 			continue
 		}
 		out = append(out, analysis.DeploymentSweep{Deployment: d, Rows: rows})
+		plans[d.Label] = pls
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, "", nil, err
@@ -311,30 +352,30 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 
 // simulateDeployment resolves one deployment spec, prices it from the
 // table and simulates its sweep.
-func simulateDeployment(cat *theory.Catalog, table *analysis.InstanceTable, m theory.Model, spec string, levels []int, w sim.Workload) (analysis.Deployment, []analysis.SweepRow, error) {
+func simulateDeployment(cat *theory.Catalog, table *analysis.InstanceTable, m theory.Model, spec string, levels []int, w sim.Workload, ceiling []analysis.Threshold) (analysis.Deployment, []analysis.SweepRow, []analysis.PlanLevel, error) {
 	sp, err := sim.ParseSpec(m.ID + "@" + spec)
 	if err != nil {
 		why := err.Error()
 		if _, after, ok := strings.Cut(why, "\": "); ok {
 			why = after
 		}
-		return analysis.Deployment{}, nil, fmt.Errorf("--deployments %q: %s", spec, why)
+		return analysis.Deployment{}, nil, nil, fmt.Errorf("--deployments %q: %s", spec, why)
 	}
 	acc, err := cat.Accelerator(sp.Accelerator)
 	if err != nil {
 		full, ok := table.AcceleratorFor(sp.Accelerator)
 		if !ok {
-			return analysis.Deployment{}, nil, fmt.Errorf("--deployments %q: %w", spec, err)
+			return analysis.Deployment{}, nil, nil, fmt.Errorf("--deployments %q: %w", spec, err)
 		}
 		if acc, err = cat.Accelerator(full); err != nil {
-			return analysis.Deployment{}, nil, fmt.Errorf("--deployments %q: %w", spec, err)
+			return analysis.Deployment{}, nil, nil, fmt.Errorf("--deployments %q: %w", spec, err)
 		}
 	}
 	instances := sp.Replicas * sp.TP / sp.Devices
 	profileSpec := fmt.Sprintf("%s@%dx%s:tp%d:r%d", m.ID, sp.Devices, acc.ID, sp.TP, instances)
 	p, err := sim.FromCatalog(cat, profileSpec)
 	if err != nil {
-		return analysis.Deployment{}, nil, fmt.Errorf("--deployments %q: %s", spec, strings.TrimPrefix(err.Error(), "sim: "))
+		return analysis.Deployment{}, nil, nil, fmt.Errorf("--deployments %q: %s", spec, strings.TrimPrefix(err.Error(), "sim: "))
 	}
 	d := analysis.Deployment{Label: spec, Source: "simulated", Spec: profileSpec, Accelerator: acc.ID,
 		DevicesPerInstance: sp.Devices, TP: sp.TP, Replicas: sp.Replicas, Instances: instances}
@@ -344,13 +385,15 @@ func simulateDeployment(cat *theory.Catalog, table *analysis.InstanceTable, m th
 	}
 	rs, err := sim.SimulateSweep(p, levels, w)
 	if err != nil {
-		return analysis.Deployment{}, nil, fmt.Errorf("--deployments %q: %s", spec, strings.TrimPrefix(err.Error(), "sim: "))
+		return analysis.Deployment{}, nil, nil, fmt.Errorf("--deployments %q: %s", spec, strings.TrimPrefix(err.Error(), "sim: "))
 	}
 	rows := make([]analysis.SweepRow, len(rs))
+	pls := make([]analysis.PlanLevel, len(rs))
 	for i, r := range rs {
 		rows[i] = simRow(r)
+		pls[i] = simPlanLevel(r, w, ceiling)
 	}
-	return d, rows, nil
+	return d, rows, pls, nil
 }
 
 // simRow is a simulated level as a sweep row. Times are seconds.
@@ -372,6 +415,32 @@ func simRow(r sim.LoopResult) analysis.SweepRow {
 		row.OutputSpeedP50 = 1 / s(r.TPOT.P50)
 	}
 	return row
+}
+
+// simPlanLevel is a simulated level as a plan's level: every completed
+// request carries w's tokens, a timed-out one its prompt; the response
+// time is the E2E (no retries: the closed loop waits for a slot
+// instead); the ceiling is the level's targets.
+func simPlanLevel(r sim.LoopResult, w sim.Workload, ceiling []analysis.Threshold) analysis.PlanLevel {
+	sec := func(d time.Duration) float64 { return d.Seconds() }
+	dist := func(mean time.Duration, p sim.Percentiles) stats.Dist {
+		return stats.Dist{Count: r.Requests, Mean: sec(mean), P50: sec(p.P50), Median: sec(p.P50), P90: sec(p.P90), P95: sec(p.P95), P99: sec(p.P99), Max: sec(p.Max)}
+	}
+	var s stats.Summary
+	s.Requests.Total, s.Requests.Succeeded, s.Requests.Failed = r.Requests+r.TimedOut, r.Requests, r.TimedOut
+	if n := r.Requests + r.TimedOut; n > 0 {
+		s.ErrorRate = float64(r.TimedOut) / float64(n)
+	}
+	s.Throughput.RequestsPerS, s.Throughput.OutputTokensPerS = r.RequestsPerSecond, r.OutputTokensPerSecond
+	s.Metrics.E2E = dist(r.MeanE2E, r.E2E)
+	s.Metrics.TTFT = dist(r.MeanTTFT, r.TTFT)
+	s.Metrics.TPOT = dist(r.MeanTPOT, r.TPOT)
+	s.Concurrency.Mean, s.Concurrency.Max = float64(r.Concurrency), r.Concurrency
+	l := analysis.PlanLevelOf(float64(r.Concurrency), fmt.Sprintf("c%d", r.Concurrency), &s, nil, 0, ceiling)
+	n, to := int64(r.Requests), int64(r.TimedOut)
+	l.Tokens.Succeeded = analysis.TokenSums{Attempts: r.Requests, InputTokens: n * int64(w.InputTokens), OutputTokens: n * int64(w.OutputTokens)}
+	l.Tokens.Failed = analysis.TokenSums{Attempts: r.TimedOut, InputTokens: to * int64(w.InputTokens)}
+	return l
 }
 
 // measuredDeployments reads the sweep.json of every directory.
@@ -516,6 +585,21 @@ func writeRecommendation(w io.Writer, rec *analysis.Recommendation) {
 	for _, sp := range rec.Splits {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "splitting %s (%s): %s\n", sp.Shape, strings.Join(sp.Labels, ", "), sp.Sentence)
+	}
+	plans := false
+	for _, d := range rec.Deployments {
+		if d.Plan == nil {
+			continue
+		}
+		if !plans {
+			fmt.Fprintln(w)
+			fmt.Fprintln(w, "capacity of each deployment (llmload plan's answer on its sweep):")
+			plans = true
+		}
+		fmt.Fprintf(w, "%s: %s\n", d.Deployment.Label, d.Plan.Answer.Sentence)
+		if d.Plan.Reverse != nil {
+			fmt.Fprintf(w, "%s: %s\n", d.Deployment.Label, d.Plan.Reverse.Sentence)
+		}
 	}
 	notes := false
 	for _, d := range rec.Deployments {

@@ -77,6 +77,29 @@ func TestPlanSimulate(t *testing.T) {
 	if st != exitOK || !strings.Contains(stdout, "none can be recommended") || !strings.Contains(stdout, "no level meets the latency ceiling") {
 		t.Errorf("impossible ceiling: %d\n%s%s", st, stdout, errs)
 	}
+	// The quota questions apply to each deployment: by Little's law, at
+	// the level the plan picks, users = min(by endpoint, by TPM).
+	st, stdout, errs = runCLI(t, nil, "plan", "--simulate", "--model", "llama-2-7b", "--deployments", "1xa10g,4xa10g", "--concurrency", "1,4,16",
+		"--quota-tpm", "600000", "--requests-per-user-per-min", "2", "--users", "300", "--out", out)
+	b, _ = os.ReadFile(out)
+	rec = analysis.Recommendation{}
+	if err := json.Unmarshal(b, &rec); st != exitOK || err != nil {
+		t.Fatalf("quotas: %d %v\n%s%s", st, err, stdout, errs)
+	}
+	for _, d := range rec.Deployments {
+		p := d.Plan
+		if p == nil || p.QuotaTPM != 600000 || len(p.Levels) != 3 || p.Reverse == nil || p.Answer.Users < 1 {
+			t.Fatalf("%s: plan %+v", d.Deployment.Label, p)
+		}
+		// Every simulated request carries 256 + 256 tokens.
+		if l := p.Levels[0]; l.TokensPerRequest != 512 || l.Tokens.Succeeded.OutputTokens != int64(l.Tokens.Succeeded.Attempts)*256 {
+			t.Errorf("%s: level %+v", d.Deployment.Label, l)
+		}
+	}
+	if !(rec.Deployments[1].Plan.Answer.Users > rec.Deployments[0].Plan.Answer.Users) || !strings.Contains(stdout, "capacity of each deployment") {
+		t.Errorf("4×A10G carries %d users, 1×A10G %d: want more\n%s", rec.Deployments[1].Plan.Answer.Users, rec.Deployments[0].Plan.Answer.Users, stdout)
+	}
+
 	// --deployment-price overrides the table.
 	st, stdout, errs = runCLI(t, nil, "plan", "--simulate", "--model", "llama-2-7b", "--deployments", "1xa10g", "--concurrency", "1,2", "--deployment-price", "1xa10g=3.6", "--out", out)
 	b, _ = os.ReadFile(out)
@@ -108,7 +131,8 @@ func TestPlanSimulateBadInput(t *testing.T) {
 		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--concurrency", "1,x"}, "--concurrency"},
 		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--max-latency", "e2e_mean<=1s"}, "--max-latency"},
 		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--deployment-price", "2xa10g=3"}, "no deployment labelled"},
-		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--quota-rpm", "100"}, "--quota-rpm applies to one sweep"},
+		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--target", "e2e_p95<=1s"}, "--target applies to one sweep"},
+		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--think-time", "2s"}, "give --quota-rpm"},
 		{[]string{"--model", "llama-2-7b", "--split", "8xa10g:tp2"}, "without :tp"},
 	} {
 		st, stdout, errs := runCLI(t, nil, append([]string{"plan", "--simulate"}, c.args...)...)
