@@ -338,6 +338,9 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 			errs = append(errs, err)
 			continue
 		}
+		if slices.ContainsFunc(out, func(o analysis.DeploymentSweep) bool { return o.Deployment.Spec == d.Spec }) {
+			continue // a split that is a deployment given (8xa10g is 8xa10g:tp8)
+		}
 		out = append(out, analysis.DeploymentSweep{Deployment: d, Rows: rows})
 		plans[d.Label] = pls
 	}
