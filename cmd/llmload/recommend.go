@@ -193,7 +193,7 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 	for i := range ds {
 		d := &ds[i].Deployment
 		if p, ok := prices[d.Label]; ok {
-			d.PricePerHour, d.PriceSource, d.Instance = &p, "--deployment-price", ""
+			d.PricePerHour, d.PriceSource = &p, "--deployment-price"
 			delete(prices, d.Label)
 		}
 	}
