@@ -302,6 +302,15 @@ func (rec *Recommendation) pickBest() {
 	mark(lat, BestLatency, &rec.LowestLatency)
 	mark(thr, BestThroughput, &rec.HighestThroughput)
 	mark(cost, BestCost, &rec.LowestCost)
+	lows := map[float64]bool{}
+	for _, d := range rec.Deployments {
+		if d.Eligible {
+			lows[d.LowestLatency.Level] = true
+		}
+	}
+	if len(lows) > 1 {
+		rec.Notes = append(rec.Notes, "the deployments' lowest levels differ: their lowest latencies are not at the same load, and the lowest latency compares unlike things")
+	}
 	priced := 0
 	for _, d := range rec.Deployments {
 		if d.Deployment.PricePerHour != nil {

@@ -332,6 +332,14 @@ func (b *block) theory(t *testing.T, c shellCmd, env map[string]string, args []s
 		}
 		f.set("catalog", path)
 	}
+	if _, ok := f.get("sweep"); ok {
+		// A small sweep made for it.
+		dir := filepath.Join(t.TempDir(), "sweep")
+		if st, out, errs := runCLI(t, nil, "run", "--max-requests", "3", "--concurrency", "1,2", "--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress"); st != exitOK {
+			t.Fatalf("%s: making a sweep for --sweep: status %d\n%s%s", b.at(c), st, out, errs)
+		}
+		f.set("sweep", dir)
+	}
 	st, stdout, errs := runCLI(t, env, append([]string{"theory"}, f.args...)...)
 	if st != exitOK || stdout == "" {
 		b.errorf(t, c, "status %d, want 0 and output\n%s%s", st, stdout, errs)

@@ -105,9 +105,10 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 	}
 	prices := map[string]float64{}
 	for _, dp := range f.deploymentPrice {
-		label, v, ok := strings.Cut(dp, "=")
-		if i := strings.LastIndex(dp, "="); i >= 0 {
-			label, v, ok = dp[:i], dp[i+1:], true
+		i := strings.LastIndex(dp, "=")
+		label, v, ok := dp, "", i >= 0
+		if ok {
+			label, v = dp[:i], dp[i+1:]
 		}
 		p, err := strconv.ParseFloat(strings.TrimPrefix(strings.TrimSpace(v), "$"), 64)
 		if !ok || label == "" || err != nil || !(p > 0) || p > 1e9 {
