@@ -49,7 +49,7 @@ func (f *recFlags) add(fs *flag.FlagSet) {
 	fs.IntVar(&f.inTok, "input-tokens", 256, "with --simulate: prompt tokens per request")
 	fs.IntVar(&f.outTok, "output-tokens", 256, "with --simulate: output tokens per request")
 	fs.IntVar(&f.requests, "requests", 0, "with --simulate: requests completed per level (default max(10 × concurrency, 200))")
-	fs.IntVar(&f.maxConcurrent, "max-concurrent-requests", 128, "with --simulate: running + queued requests per replica (TGI's MAX_CONCURRENT_REQUESTS); clients beyond it wait; 0: unlimited")
+	fs.IntVar(&f.maxConcurrent, "max-concurrent-requests", 128, "with --simulate: running + queued requests per replica (TGI's MAX_CONCURRENT_REQUESTS); clients beyond it wait; -1: unlimited")
 	fs.Var(&f.maxLatency, "max-latency", "a latency ceiling every recommended level must meet, threshold syntax on a sweep row, e.g. 'e2e_p95<=10s' (repeatable)")
 	fs.StringVar(&f.instancePrices, "instance-prices", "", "YAML instance price table to use instead of the built-in one (see --print-instance-prices)")
 	fs.Var(&f.deploymentPrice, "deployment-price", "price per hour of all of one deployment's instances, LABEL=DOLLARS, e.g. 8xa10g:tp2=16.288 (repeatable; overrides the table)")
@@ -321,9 +321,10 @@ func simulateDeployments(cat *theory.Catalog, table *analysis.InstanceTable, f *
 		return nil, "", nil, fmt.Errorf("--input-tokens %d, --output-tokens %d: want at least 1 each", f.inTok, f.outTok)
 	case f.requests < 0:
 		return nil, "", nil, fmt.Errorf("--requests %d: want a number ≥ 0", f.requests)
-	case f.maxConcurrent < 0:
-		return nil, "", nil, fmt.Errorf("--max-concurrent-requests %d: want a number ≥ 0", f.maxConcurrent)
+	case f.maxConcurrent < -1:
+		return nil, "", nil, fmt.Errorf("--max-concurrent-requests %d: want a number ≥ 0, or -1 for unlimited", f.maxConcurrent)
 	}
+	f.maxConcurrent = max(f.maxConcurrent, 0) // -1 and 0: unlimited, as llmload sim's
 	w := sim.Workload{InputTokens: f.inTok, OutputTokens: f.outTok, Requests: f.requests, MaxConcurrentRequests: f.maxConcurrent}
 	var out []analysis.DeploymentSweep
 	var errs []error
