@@ -88,7 +88,8 @@ type usageError struct{ error }
 func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 	bad := func(err error) error { return usageError{err} }
 	var errs []error
-	ceiling, err := analysis.ParseThresholds(f.maxLatency)
+	// --target is plan's word for a ceiling: in a comparison it is one.
+	ceiling, err := analysis.ParseThresholds(append(slices.Clone(f.maxLatency), pf.targets...))
 	if err != nil {
 		errs = append(errs, err)
 	} else if err := analysis.CheckCeiling(ceiling); err != nil {
@@ -117,7 +118,7 @@ func (c *cli) recommendErr(dirs []string, f *recFlags, pf *planFlags) error {
 		}
 		prices[label] = p
 	}
-	for _, n := range []string{"target", "price-model", "prices", "price-input", "price-output", "price-cached-input", "price-batch", "price-batch-discount", "price-per-hour", "instances", "group", "headroom"} {
+	for _, n := range []string{"price-model", "prices", "price-input", "price-output", "price-cached-input", "price-batch", "price-batch-discount", "price-per-hour", "instances", "group", "headroom"} {
 		if pf.set[n] {
 			errs = append(errs, fmt.Errorf("--%s applies to one sweep (llmload plan DIR), not to a comparison of deployments; use --max-latency for a ceiling and --deployment-price or --instance-prices for prices", n))
 		}

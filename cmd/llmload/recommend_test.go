@@ -76,7 +76,7 @@ func TestPlanSimulate(t *testing.T) {
 	}
 
 	// A ceiling no level meets: nothing is recommended, and it says so.
-	st, stdout, errs = runCLI(t, nil, "plan", "--simulate", "--model", "llama-2-7b", "--deployments", "1xa10g", "--concurrency", "1,2", "--max-latency", "e2e_p95<=100ms")
+	st, stdout, errs = runCLI(t, nil, "plan", "--simulate", "--model", "llama-2-7b", "--deployments", "1xa10g", "--concurrency", "1,2", "--target", "e2e_p95<=100ms")
 	if st != exitOK || !strings.Contains(stdout, "none can be recommended") || !strings.Contains(stdout, "no level meets the latency ceiling") {
 		t.Errorf("impossible ceiling: %d\n%s%s", st, stdout, errs)
 	}
@@ -134,7 +134,8 @@ func TestPlanSimulateBadInput(t *testing.T) {
 		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--concurrency", "1,x"}, "--concurrency"},
 		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--max-latency", "e2e_mean<=1s"}, "--max-latency"},
 		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--deployment-price", "2xa10g=3"}, "no deployment labelled"},
-		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--target", "e2e_p95<=1s"}, "--target applies to one sweep"},
+		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--price-model", "claude-3.5-sonnet"}, "--price-model applies to one sweep"},
+		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--target", "ttft_mean<=1s"}, "--max-latency ttft_mean"},
 		{[]string{"--model", "llama-2-7b", "--deployments", "1xa10g", "--think-time", "2s"}, "give --quota-rpm"},
 		{[]string{"--model", "llama-2-7b", "--split", "8xa10g:tp2"}, "without :tp"},
 	} {
