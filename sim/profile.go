@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/llmload/llmload/theory"
 )
 
 // Model describes a decoder-only transformer as far as serving cost goes.
@@ -46,22 +48,11 @@ func (m Model) moe() bool {
 }
 
 // ParamsRead is the parameters a step over tokens tokens reads from
-// memory. A dense model reads all of them. A mixture of experts reads
-// its shared parameters (attention, embeddings, router) and every expert
-// some token routes to: with E experts per layer, k per token and
-// independent uniform routing, the expected number of distinct experts
-// tokens touch per layer is E × (1 − (1 − k/E)^tokens): k at one token,
-// approaching E as the batch grows. Expert parameters X and shared S
-// follow from S + X = params and S + X·k/E = active params.
+// memory: theory.ParamsRead, the expected distinct experts of a mixture
+// of experts (all parameters of a dense model), which the roofline of
+// `llmload theory` uses too.
 func (m Model) ParamsRead(tokens int) float64 {
-	if !m.moe() || tokens <= 0 {
-		return m.Params
-	}
-	e, k := float64(m.Experts), float64(m.ExpertsPerToken)
-	expert := (m.Params - m.ActiveParams) / (1 - k/e) // all experts together
-	shared := m.Params - expert
-	touched := e * (1 - math.Pow(1-k/e, float64(tokens)))
-	return shared + expert*touched/e
+	return theory.ParamsRead(m.Params, m.ActiveParams, m.Experts, m.ExpertsPerToken, tokens)
 }
 
 // Accelerator describes the devices a model is sharded across with tensor

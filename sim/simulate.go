@@ -36,10 +36,10 @@ type LoopResult struct {
 	TimedOut int
 }
 
-// Percentiles are the 50th, 90th and 99th percentiles of a metric
+// Percentiles are the 50th, 90th, 95th and 99th percentiles of a metric
 // (nearest rank) and its maximum.
 type Percentiles struct {
-	P50, P90, P99, Max time.Duration
+	P50, P90, P95, P99, Max time.Duration
 }
 
 func percentiles(d []time.Duration) Percentiles {
@@ -50,7 +50,7 @@ func percentiles(d []time.Duration) Percentiles {
 	at := func(q float64) time.Duration {
 		return d[max(0, int(math.Ceil(q*float64(len(d))))-1)]
 	}
-	return Percentiles{P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: d[len(d)-1]}
+	return Percentiles{P50: at(0.50), P90: at(0.90), P95: at(0.95), P99: at(0.99), Max: d[len(d)-1]}
 }
 
 // Workload is what each closed-loop client sends.

@@ -201,3 +201,29 @@ func (c *Catalog) DType(name string) (float64, error) {
 	}
 	return 0, fmt.Errorf("unknown dtype %q (catalog: %s)", name, strings.Join(slices.Sorted(maps.Keys(c.DTypes)), ", "))
 }
+
+// ParamsRead is the parameters a decode step over tokens tokens reads
+// from memory. A dense model reads all of them. A mixture of experts
+// reads its shared parameters (attention, embeddings, router) and every
+// expert some token routes to: with E experts per layer, k per token and
+// independent uniform routing, the expected number of distinct experts
+// the tokens touch per layer is E × (1 − (1 − k/E)^tokens) — k at one
+// token, approaching E as the batch grows. The expert parameters X and
+// the shared S follow from S + X = params and S + X·k/E = active params.
+// The simulator (sim.Model.ParamsRead) and the roofline both use it.
+func ParamsRead(params, active float64, experts, perToken, tokens int) float64 {
+	moe := experts > 0 && perToken > 0 && perToken < experts && active > 0 && active < params
+	if !moe || tokens <= 0 {
+		return params
+	}
+	e, k := float64(experts), float64(perToken)
+	expert := (params - active) / (1 - k/e) // all experts together
+	shared := params - expert
+	touched := e * (1 - math.Pow(1-k/e, float64(tokens)))
+	return shared + expert*touched/e
+}
+
+// ParamsRead is theory.ParamsRead for m.
+func (m Model) ParamsRead(tokens int) float64 {
+	return ParamsRead(m.Params, m.ActiveParams, m.Experts, m.ExpertsPerToken, tokens)
+}

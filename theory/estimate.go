@@ -149,13 +149,19 @@ func (in Input) Estimate() (*Estimate, error) {
 }
 
 // step is the roofline decode step at batch b. A mixture of experts reads
-// the experts its tokens route to: min(params, active params × b) is the
-// assumption (every token to different experts until all are read).
+// its shared parameters and the experts its b tokens route to, expected
+// under uniform routing (ParamsRead, the simulator's formula); a mixture
+// without experts and experts_per_token in the catalog falls back to
+// min(params, active params × b), every token to different experts.
 func (in Input) step(b int) Step {
 	m, a := in.Model, in.Accelerator
 	n := float64(in.Count)
 	s := Step{Batch: b}
-	s.Bytes = math.Min(m.Params, m.Active()*float64(b))*in.BytesPerValue + float64(b)*in.kvPerToken(in.Count)*float64(in.Context)
+	read := math.Min(m.Params, m.Active()*float64(b))
+	if m.Experts > 0 && m.ExpertsPerToken > 0 {
+		read = m.ParamsRead(b)
+	}
+	s.Bytes = read*in.BytesPerValue + float64(b)*in.kvPerToken(in.Count)*float64(in.Context)
 	s.FLOPs = 2 * m.Active() * float64(b)
 	s.MemoryS = s.Bytes / (n * a.BandwidthGBs * 1e9)
 	s.ComputeS = s.FLOPs / (n * a.FP16TFLOPS * 1e12)

@@ -215,3 +215,38 @@ func TestCatalogExperts(t *testing.T) {
 		t.Errorf("mixtral-8x7b: %+v %v", m, err)
 	}
 }
+
+// TestMoEParamsRead: the roofline reads a mixture's expected distinct
+// experts, the simulator's formula: active parameters at batch 1,
+// shared + X × (1 − (1 − k/E)^b) at batch b, all parameters at a large
+// batch; a dense model reads all its parameters at any batch.
+func TestMoEParamsRead(t *testing.T) {
+	m, err := Builtin().Model("mixtral-8x7b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.ParamsRead(1); math.Abs(got-m.ActiveParams) > 1e-3*m.ActiveParams {
+		t.Errorf("batch 1 reads %g, want the active %g", got, m.ActiveParams)
+	}
+	// Batch 2: 8 × (1 − (6/8)²) = 3.5 of 8 experts per layer.
+	expert := (m.Params - m.ActiveParams) / (1 - 2.0/8)
+	want := m.Params - expert + expert*3.5/8
+	if got := m.ParamsRead(2); math.Abs(got-want) > 1 {
+		t.Errorf("batch 2 reads %g, want %g", got, want)
+	}
+	if got := m.ParamsRead(256); math.Abs(got-m.Params) > 1e-6*m.Params {
+		t.Errorf("batch 256 reads %g, want all %g", got, m.Params)
+	}
+	// The estimate's decode step at batch 2 reads exactly that (no KV at
+	// a 1-token context to speak of: subtract it).
+	in := input(t, "mixtral-8x7b", "h100", 2, 4096, "fp16")
+	e, _ := in.Estimate()
+	kv := 2 * e.KVBytesPerSequence
+	if got := in.step(2).Bytes - kv; math.Abs(got-want*2) > 1e3 {
+		t.Errorf("estimate reads %g bytes of weights at batch 2, want %g (min(P, 2 × active) would be %g)", got, want*2, math.Min(m.Params, 2*m.ActiveParams)*2)
+	}
+	d, _ := Builtin().Model("llama-2-7b")
+	if d.ParamsRead(64) != d.Params {
+		t.Errorf("dense model reads %g, want %g", d.ParamsRead(64), d.Params)
+	}
+}

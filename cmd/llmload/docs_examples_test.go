@@ -135,6 +135,8 @@ var docAllowList = []allowed{
 		why: "the list of files llmload compare writes; TestCompareTwoSweeps checks each is written"},
 	{file: "docs/planning.md", first: "With a quota of 800 RPM and 240,000 TPM",
 		why: "llmload plan's output on TestPlanCommand's hand-built sweep; checked against the command's", check: checkPlanOutput},
+	{file: "docs/planning.md", first: "For llama-2-7b under e2e_p95<=20s",
+		why: "llmload plan --simulate's output; checked against the command's (the simulation is deterministic)", check: checkRecommendOutput},
 	{file: "docs/planning.md", first: "Llama 2 7B in fp16 (2 bytes/value)",
 		why: "llmload theory's output; checked against the command's", check: checkTheoryOutput},
 	{file: "docs/workload.md", first: "llmload run --tokenizer hf:workload/testdata/",
@@ -297,6 +299,15 @@ func TestDocsFlags(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkRecommendOutput checks that planning.md's sample is what `llmload
+// plan --simulate` prints for its first example.
+func checkRecommendOutput(t *testing.T, _ *docsEnv, ex docExample) {
+	st, out, errs := runCLI(t, nil, "plan", "--simulate", "--model", "llama-2-7b", "--deployments", "1xa10g,4xa10g,8xa10g,8xa100", "--split", "8xa10g", "--max-latency", "e2e_p95<=20s")
+	if st != exitOK || out != ex.text {
+		t.Errorf("%s: the sample is not llmload plan --simulate's output (status %d, %s):\n%s", ex, st, errs, out)
 	}
 }
 

@@ -141,6 +141,7 @@ func TestDocsFields(t *testing.T) {
 		{"docs/metrics.md", "## sweep.json and sweep.csv", jsonPaths(reflect.TypeFor[analysis.SweepRow](), "", map[string]bool{})},
 		{"docs/experiments.md", "## Every key", experimentKeys()},
 		{"docs/planning.md", "## plan.json (schema_version 1)", jsonPaths(reflect.TypeFor[analysis.Plan](), "", map[string]bool{})},
+		{"docs/planning.md", "## Recommendation JSON (schema_version 1)", jsonPaths(reflect.TypeFor[analysis.Recommendation](), "", map[string]bool{})},
 	} {
 		doc := docFields(t, c.file, c.heading)
 		written := c.written

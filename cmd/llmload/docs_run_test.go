@@ -332,6 +332,14 @@ func (b *block) theory(t *testing.T, c shellCmd, env map[string]string, args []s
 		}
 		f.set("catalog", path)
 	}
+	if _, ok := f.get("sweep"); ok {
+		// A small sweep made for it.
+		dir := filepath.Join(t.TempDir(), "sweep")
+		if st, out, errs := runCLI(t, nil, "run", "--max-requests", "3", "--concurrency", "1,2", "--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress"); st != exitOK {
+			t.Fatalf("%s: making a sweep for --sweep: status %d\n%s%s", b.at(c), st, out, errs)
+		}
+		f.set("sweep", dir)
+	}
 	st, stdout, errs := runCLI(t, env, append([]string{"theory"}, f.args...)...)
 	if st != exitOK || stdout == "" {
 		b.errorf(t, c, "status %d, want 0 and output\n%s%s", st, stdout, errs)
@@ -343,7 +351,9 @@ func (b *block) theory(t *testing.T, c shellCmd, env map[string]string, args []s
 // and --out in a temporary directory.
 func (b *block) plan(t *testing.T, c shellCmd, env map[string]string, args []string) {
 	t.Helper()
-	f := flagArgs{args: slices.Clone(args), isBool: func(n string) bool { return n == "print-prices" || n == "price-batch" }}
+	f := flagArgs{args: slices.Clone(args), isBool: func(n string) bool {
+		return n == "print-prices" || n == "price-batch" || n == "simulate" || n == "print-instance-prices"
+	}}
 	if _, ok := f.get("prices"); ok {
 		path := filepath.Join(t.TempDir(), "prices.yaml")
 		if err := os.WriteFile(path, analysis.PricesYAML(), 0o644); err != nil {
@@ -351,36 +361,46 @@ func (b *block) plan(t *testing.T, c shellCmd, env map[string]string, args []str
 		}
 		f.set("prices", path)
 	}
+	if _, ok := f.get("instance-prices"); ok {
+		path := filepath.Join(t.TempDir(), "instances.yaml")
+		if err := os.WriteFile(path, analysis.InstancesYAML(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f.set("instance-prices", path)
+	}
 	if _, ok := f.get("out"); ok {
 		f.set("out", filepath.Join(t.TempDir(), "plan.json"))
 	}
 	args = f.args
-	if !slices.Contains(args, "--print-prices") {
-		i := -1
-		for j := 0; j < len(args) && i < 0; j++ {
+	if !slices.Contains(args, "--print-prices") && !slices.Contains(args, "--simulate") && !slices.Contains(args, "--print-instance-prices") {
+		// Every operand is a directory to plan from: make each.
+		var at []int
+		for j := 0; j < len(args); j++ {
 			k, _, eq := strings.Cut(strings.TrimLeft(args[j], "-"), "=")
 			switch {
 			case !strings.HasPrefix(args[j], "-"):
-				i = j
+				at = append(at, j)
 			case !eq && !f.isBool(k):
 				j++ // the flag's value
 			}
 		}
-		if i < 0 {
+		if len(at) == 0 {
 			b.errorf(t, c, "llmload plan needs a directory")
 			return
 		}
-		documented := args[i]
-		dir := filepath.Join(t.TempDir(), filepath.Base(documented))
-		mk := []string{"run", "--max-requests", "3", "--concurrency", "2", "--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress"}
-		if strings.Contains(documented, "sweep") {
-			mk[4] = "1,2"
-		}
-		if st, out, errs := runCLI(t, nil, mk...); st != exitOK {
-			t.Fatalf("%s: making %s to plan from: status %d\n%s%s", b.at(c), documented, st, out, errs)
-		}
 		args = slices.Clone(args)
-		args[i] = dir
+		for _, i := range at {
+			documented := args[i]
+			dir := filepath.Join(t.TempDir(), filepath.Base(documented))
+			mk := []string{"run", "--max-requests", "3", "--concurrency", "2", "--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress"}
+			if strings.Contains(documented, "sweep") {
+				mk[4] = "1,2"
+			}
+			if st, out, errs := runCLI(t, nil, mk...); st != exitOK {
+				t.Fatalf("%s: making %s to plan from: status %d\n%s%s", b.at(c), documented, st, out, errs)
+			}
+			args[i] = dir
+		}
 	}
 	st, stdout, errs := runCLI(t, env, append([]string{"plan"}, args...)...)
 	if st != exitOK || stdout == "" {

@@ -25,6 +25,8 @@ import (
 )
 
 const planUsage = `Usage: llmload plan [flags] DIR
+       llmload plan --simulate --model MODEL --deployments NxACCEL[:tpT][:rR],… [flags]
+       llmload plan [flags] DIR1 DIR2 …
 
 Answers, from the measurements of a sweep (or of one run) in DIR, how many
 concurrent users an endpoint supports under a provider's quotas and your
@@ -36,10 +38,21 @@ level, hidden costs apart, and the break-even between token and
 instance-hour pricing. Writes DIR/plan.json; 'llmload report DIR' then
 adds a Plan section to report.html. Formulas: docs/planning.md.
 
+With --simulate (no endpoint, no real time) or several sweep directories
+of one model on different deployments, it recommends a deployment: per
+deployment the lowest latency, the highest throughput and its level, the
+knee and the cost per 1M output tokens, under an optional --max-latency
+ceiling, the best of each marked, and the TP-against-replicas trade-off
+of every instance shape (--split 8xa10g runs TP 1, 2, 4 and 8). Instance
+prices come from an illustrative table (--print-instance-prices,
+--instance-prices FILE) or --deployment-price. --out FILE writes JSON.
+
 Examples:
   llmload plan results/sweep --quota-rpm 800 --quota-tpm 600000 --target 'ttft_p95<=1s' --target 'e2e_p95<=10s' --requests-per-user-per-min 2
   llmload plan results/sweep --think-time 20s --users 500 --price-model claude-3.5-sonnet --price-per-hour 1.212
   llmload plan --print-prices > my-prices.yaml   # edit, then --prices my-prices.yaml
+  llmload plan --simulate --model llama-2-7b --deployments 1xa10g,4xa10g,8xa100 --split 8xa10g --max-latency 'e2e_p95<=20s'
+  llmload plan results/sweep-a results/sweep-b --label g5.2xlarge --label g5.12xlarge --deployment-price g5.2xlarge=1.212
 
 Flags:
 `
@@ -72,6 +85,8 @@ func (c *cli) plan(args []string) int {
 		fs.PrintDefaults()
 	}
 	var f planFlags
+	var rf recFlags
+	rf.add(fs)
 	fs.Float64Var(&f.quotaRPM, "quota-rpm", 0, "the provider's quota, requests per minute (0: none)")
 	fs.Float64Var(&f.quotaTPM, "quota-tpm", 0, "the provider's quota, input + output tokens per minute (0: none)")
 	fs.Var(&f.targets, "target", "a latency (or other) target every planned level must meet, threshold syntax, e.g. 'ttft_p95<=1s' (repeatable)")
@@ -100,8 +115,18 @@ func (c *cli) plan(args []string) int {
 		return exitOK
 	}
 	f.set = visited(fs)
+	if rf.printInstances {
+		c.stdout.Write(analysis.InstancesYAML())
+		return exitOK
+	}
+	if rf.simulate || len(dirs) > 1 {
+		return c.recommend(dirs, &rf, &f)
+	}
+	if on := append(rf.used(f.set), recOnly(f.set)...); len(on) > 0 {
+		return c.usageErr("plan", fmt.Errorf("%s apply to a comparison of deployments (--simulate, or several sweep directories), not to one sweep", strings.Join(on, ", ")))
+	}
 	if len(dirs) != 1 {
-		return c.usageErr("plan", errors.New("want one directory: llmload plan DIR (see 'llmload plan -h')"))
+		return c.usageErr("plan", errors.New("want a directory: llmload plan DIR, llmload plan DIR1 DIR2 … or llmload plan --simulate (see 'llmload plan -h')"))
 	}
 	dir := dirs[0]
 	if err := f.resolve(); err != nil {
@@ -139,6 +164,18 @@ func (c *cli) plan(args []string) int {
 	}
 	fmt.Fprintln(c.stdout)
 	return exitOK
+}
+
+// recOnly lists the recommendation flags given that one sweep's plan
+// does not take.
+func recOnly(set map[string]bool) []string {
+	var on []string
+	for _, n := range []string{"max-latency", "instance-prices", "deployment-price", "label"} {
+		if set[n] {
+			on = append(on, "--"+n)
+		}
+	}
+	return on
 }
 
 // resolve checks the flags and turns them into options and prices.

@@ -26,6 +26,7 @@ Formulas and assumptions: docs/planning.md.
 Examples:
   llmload theory --model llama-2-7b --accelerator a10g --count 1 --context 4096 --dtype fp16
   llmload theory --model llama-3.3-70b --accelerator h100 --count 4 --context 8192 --dtype fp8
+  llmload theory --model llama-2-7b --accelerator a10g --sweep results/sweep   # predictions beside a measured sweep
   llmload theory --list
   llmload theory --print-catalog > my-catalog.yaml   # edit, then --catalog my-catalog.yaml
 
@@ -40,6 +41,7 @@ func (c *cli) theory(_ context.Context, args []string) int {
 	}
 	var (
 		model, acc, dtype, catalog string
+		sweep                      string
 		count, context             int
 		reserve, price             float64
 		list, printCatalog         bool
@@ -52,6 +54,7 @@ func (c *cli) theory(_ context.Context, args []string) int {
 	fs.Float64Var(&reserve, "reserve-gb", 0, "device memory per accelerator held by neither weights nor KV cache (runtime, activations), GB")
 	fs.Float64Var(&price, "price-per-hour", 0, "price per hour of the whole group of accelerators: adds the cost per 1M output tokens at the roofline throughput")
 	fs.StringVar(&catalog, "catalog", "", "YAML catalog to use instead of the built-in one (see --print-catalog)")
+	fs.StringVar(&sweep, "sweep", "", "a measured concurrency sweep directory: print the predictions beside its measurements (ms/token at concurrency 1, largest batch against the knee); --context defaults to its mean prompt + output tokens")
 	fs.BoolVar(&list, "list", false, "list the catalog's models, accelerators and dtypes")
 	fs.BoolVar(&printCatalog, "print-catalog", false, "print the built-in catalog (YAML), to copy and edit")
 	if done, st := c.parseFlags(fs, args); done {
@@ -78,6 +81,16 @@ func (c *cli) theory(_ context.Context, args []string) int {
 	if model == "" || acc == "" {
 		return c.usageErr("theory", fmt.Errorf("--model and --accelerator are required (see --list)"))
 	}
+	var ms *measuredSweep
+	if sweep != "" {
+		var err error
+		if ms, err = loadMeasuredSweep(sweep); err != nil {
+			return c.usageErr("theory", err)
+		}
+		if n := ms.context(); n > 0 && !visited(fs)["context"] {
+			context = n
+		}
+	}
 	in := theory.Input{Count: count, Context: context, DType: dtype, ReserveGB: reserve}
 	var err error
 	if in.Model, err = cat.Model(model); err != nil {
@@ -95,6 +108,9 @@ func (c *cli) theory(_ context.Context, args []string) int {
 	}
 	if err := e.WriteText(c.stdout); err != nil {
 		return exitFailed
+	}
+	if ms != nil {
+		writeTheoryBeside(c.stdout, e, ms)
 	}
 	if price != 0 {
 		p := analysis.InstancePrice{PerHour: price, Instances: 1}

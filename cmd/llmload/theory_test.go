@@ -45,3 +45,33 @@ func TestTheoryCommand(t *testing.T) {
 		t.Errorf("--list: %d\n%s", st, out)
 	}
 }
+
+// TestTheoryBesideSweep: llmload theory --sweep puts the roofline beside
+// a measured sweep: ms/token at concurrency 1 and the largest batch
+// against the knee; bad sweeps are usage errors.
+func TestTheoryBesideSweep(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sweep")
+	if st, out, errs := runCLI(t, nil, "run", "--concurrency", "1,4,16", "--max-requests", "16", "--sim-time-scale", ftoa(docTimeScale), "--results-dir", dir, "--no-progress"); st != exitOK {
+		t.Fatalf("sweep: %d\n%s%s", st, out, errs)
+	}
+	st, out, errs := runCLI(t, nil, "theory", "--model", "llama-2-7b", "--accelerator", "a10g", "--context", "4096", "--sweep", dir)
+	if st != exitOK {
+		t.Fatalf("status %d\n%s", st, errs)
+	}
+	// CALIBRATION.md's worked example: 26.05 ms/token at batch 1, a batch
+	// of 4 at 4096 tokens, beside the sweep's c1 TPOT and its knee.
+	for _, want := range []string{"beside the sweep", "ms/token at concurrency 1  26.05", "(TPOT p50 at c1)", "largest batch", "4 sequences of 4096 tokens", "time scale"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Without --context, the sweep's mean prompt + output tokens.
+	if _, out, _ := runCLI(t, nil, "theory", "--model", "llama-2-7b", "--accelerator", "a10g", "--sweep", dir); strings.Contains(out, "4096-token context") {
+		t.Errorf("--context not taken from the sweep:\n%s", out)
+	}
+	for _, bad := range []string{filepath.Join(dir, "c1"), filepath.Join(dir, "nope")} {
+		if st, _, errs := runCLI(t, nil, "theory", "--model", "llama-2-7b", "--accelerator", "a10g", "--sweep", bad); st != exitUsage || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("--sweep %s: status %d, want 2 and one line: %s", bad, st, errs)
+		}
+	}
+}
