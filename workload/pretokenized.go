@@ -24,7 +24,7 @@ import (
 //     its o200k equivalent), and the tag's final "\n", followed by the
 //     letter that starts the next part of a prompt, is a piece too. BPE
 //     never merges across pieces, so a tag's count is the sum of its
-//     words' counts (tagTable), computed once per word. Hugging Face
+//     words' counts (tagTable), counted once per word. Hugging Face
 //     tokenizers (whose pre-tokenizers vary) keep counting the tag.
 //
 // TestPretokenizedTagCounts and the exact-length tests re-tokenize whole
@@ -75,47 +75,66 @@ func (s *syntheticSource) partialExact(j, r int) bool {
 }
 
 // tagTable holds, for each tag word, its token count as the first word of
-// a tag and as a later one (after a space), and the tokens of the tag's
-// final "\n".
+// a tag and as a later one (after a space), each counted the first time a
+// tag needs it, and the tokens of the tag's final "\n". Safe for
+// concurrent use, like partialCache.
 type tagTable struct {
-	first, later map[string]int
+	index        map[string]int // word → its position in first and later
+	first, later []atomic.Int32 // 0: not counted yet, else tokens + 1
 	newline      int
 }
 
-// newTagTable counts every word of words once; nil for tokenizers whose
-// pieces are not known to split at the words (see the top of this file).
+// newTagTable returns the table of words; nil for tokenizers whose pieces
+// are not known to split at the words (see the top of this file).
 func newTagTable(tok *Tokenizer, words []string) *tagTable {
 	if tok.codec == nil {
 		return nil
 	}
-	t := &tagTable{first: make(map[string]int, len(words)), later: make(map[string]int, len(words))}
-	for _, w := range words {
-		t.first[w] = tok.Count(w)
-		t.later[w] = tok.Count(" " + w)
+	t := &tagTable{index: make(map[string]int, len(words)),
+		first: make([]atomic.Int32, len(words)), later: make([]atomic.Int32, len(words))}
+	for k, w := range words {
+		t.index[w] = k
 	}
 	t.newline = tok.Count("\nA") - 1
 	return t
+}
+
+// wordTokens returns the tokens of w as a tag word (after a space when
+// later), from c, counting it the first time.
+func (s *syntheticSource) wordTokens(c *atomic.Int32, w string, later bool) int {
+	if n := c.Load(); n > 0 {
+		return int(n) - 1
+	}
+	text := w
+	if later {
+		text = " " + w
+	}
+	n := s.tok.Count(text)
+	c.Store(int32(n) + 1)
+	return n
 }
 
 // tagTokens returns the tokens of the tag line made of words (joined by
 // spaces, ending in "\n"), counted as it stands in a prompt: followed by
 // a letter.
 func (s *syntheticSource) tagTokens(words []string) int {
-	if t := s.tags; t != nil {
-		n := t.newline
-		for k, w := range words {
-			c, ok := t.later[w]
-			if k == 0 {
-				c, ok = t.first[w]
-			}
-			if !ok {
-				return s.tagTokensSlow(words)
-			}
-			n += c
-		}
-		return n
+	t := s.tags
+	if t == nil {
+		return s.tagTokensSlow(words)
 	}
-	return s.tagTokensSlow(words)
+	n := t.newline
+	for k, w := range words {
+		i, ok := t.index[w]
+		if !ok {
+			return s.tagTokensSlow(words)
+		}
+		if k == 0 {
+			n += s.wordTokens(&t.first[i], w, false)
+		} else {
+			n += s.wordTokens(&t.later[i], w, true)
+		}
+	}
+	return n
 }
 
 func (s *syntheticSource) tagTokensSlow(words []string) int {
