@@ -276,6 +276,10 @@ func FromCatalog(cat *theory.Catalog, spec string) (Profile, error) {
 	if err != nil {
 		return Profile{}, fmt.Errorf("sim: profile %q: unknown accelerator %q (close: %s)", spec, sp.Accelerator, strings.Join(closest(sp.Accelerator, accIDs(cat)), ", "))
 	}
+	if m.Heads%sp.TP != 0 {
+		// vLLM and TGI shard attention heads across the devices.
+		return Profile{}, fmt.Errorf("sim: profile %q: tensor parallelism %d does not divide %s's %d attention heads; use %s", spec, sp.TP, m.Name, m.Heads, tpChoices(m.Heads, sp.Devices))
+	}
 	f := FamilyFor(a)
 	p := Profile{
 		Name: spec,
@@ -457,4 +461,22 @@ func ResolveProfile(name, file string) (Profile, error) {
 		return LoadProfileFile(file)
 	}
 	return LookupProfile(name)
+}
+
+// tpChoices names the tensor-parallel degrees up to devices that divide
+// heads, as a spec suffix: ":tp1, :tp2 or :tp4".
+func tpChoices(heads, devices int) string {
+	var c []string
+	for tp := 1; tp <= devices; tp++ {
+		if heads%tp == 0 && devices%tp == 0 {
+			c = append(c, fmt.Sprintf(":tp%d", tp))
+		}
+	}
+	if len(c) == 0 {
+		return "fewer devices"
+	}
+	if len(c) == 1 {
+		return c[0]
+	}
+	return strings.Join(c[:len(c)-1], ", ") + " or " + c[len(c)-1]
 }

@@ -79,7 +79,7 @@ func TestCatalogProfiles(t *testing.T) {
 				spec := fmt.Sprintf("%s@%dx%s", m.ID, tp, a.ID)
 				p, err := FromCatalog(cat, spec)
 				if err != nil {
-					if !strings.Contains(err.Error(), "no room for KV cache") {
+					if !strings.Contains(err.Error(), "no room for KV cache") && !strings.Contains(err.Error(), "does not divide") {
 						t.Errorf("%s: %v", spec, err)
 					}
 					continue
@@ -106,6 +106,26 @@ func TestCatalogProfiles(t *testing.T) {
 	}
 	if n < len(cat.Models) {
 		t.Errorf("only %d model × accelerator pairs simulated", n)
+	}
+}
+
+// Tensor parallelism shards the attention heads, so it must divide them:
+// Llama 2 7B's 32 heads take TP 1, 2, 4 or 8 but not 9 (or 3, or 6).
+func TestTensorParallelDividesHeads(t *testing.T) {
+	cat := theory.Builtin()
+	for spec, want := range map[string]string{ // the suggestion, "" for a valid spec
+		"llama-2-7b@9xa10g":     "use :tp1",
+		"llama-2-7b@6xa10g":     "use :tp1 or :tp2",
+		"llama-2-7b@8xa10g:tp8": "",
+		"llama-2-7b@8xa10g:tp2": "",
+	} {
+		_, err := FromCatalog(cat, spec)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", spec, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), "does not divide") || !strings.HasSuffix(err.Error(), want)):
+			t.Errorf("%s: error %v, want one saying TP must divide the heads", spec, err)
+		}
 	}
 }
 

@@ -38,6 +38,23 @@ type hfTokenizer struct {
 	hasUnk       bool
 	ignoreMerges bool
 
+	// nlBarrier: no merge joins a "\n" to anything but "\n" and "\n" has a
+	// token of its own (or a byte-fallback one), so BPE never makes a token
+	// across the edge of a run of newlines, and encodeSegment runs it on
+	// each side separately: same ids, and a cache that works per line for
+	// tokenizers without pre-tokenizers (Llama 2).
+	nlBarrier bool
+	// lineLocal: besides nlBarrier, no normalizer, pre-tokenizer or added
+	// token looks across a "\n" (no Split regex, no byte-level, no Replace
+	// or added token with a "\n"). The tokens between two runs of
+	// newlines then depend on that text alone, except for the "▁" a
+	// Prepend or Metaspace puts at the start of the whole text
+	// (synthetic_context.go).
+	lineLocal    bool
+	notLineLocal string // why not lineLocal
+	splits       bool   // a Split pre-tokenizer
+	nlReplace    bool   // a Replace normalizer with a "\n" in its pattern or content
+
 	normalizers []func(string) string
 	pre         []preTokenizer
 
@@ -174,7 +191,66 @@ func loadHFTokenizer(path string) (*hfTokenizer, error) {
 	if err := t.preTokenizer(f.PreTokenizer); err != nil {
 		return nil, fmt.Errorf("pre_tokenizer: %w", err)
 	}
+	why := ""
+	t.nlBarrier, why = t.newlineBarrier()
+	switch {
+	case why != "":
+	case t.splits:
+		why = "it has a Split pre-tokenizer"
+	case t.nlReplace:
+		why = `a Replace normalizer involves "\n"`
+	}
+	for _, as := range t.added {
+		for _, a := range as {
+			if why == "" && strings.Contains(a, "\n") {
+				why = fmt.Sprintf(`the added token %q has a "\n"`, a)
+			}
+		}
+	}
+	t.lineLocal, t.notLineLocal = why == "", why
 	return t, nil
+}
+
+// newlineBarrier reports whether BPE can never make a token that spans
+// the edge of a run of "\n": the symbols are not byte-level (where "\n"
+// is "Ċ"), merges join a "\n" only to another "\n", "\n" is a token or
+// has a byte-fallback one (an unknown "\n" could fuse with unknown
+// neighbours), and ignore_merges is off (a whole piece can be a token).
+// BPE merges the pair of lowest rank anywhere in a piece; when no pair
+// straddles such an edge, the merges on either side never interact, so
+// running BPE on each side gives the same ids.
+func (t *hfTokenizer) newlineBarrier() (bool, string) {
+	if t.byteLevel {
+		return false, "its symbols are byte-level"
+	}
+	if t.ignoreMerges {
+		return false, "ignore_merges is set"
+	}
+	if _, ok := t.vocab["\n"]; !ok {
+		if _, ok := t.vocab["<0x0A>"]; !ok || !t.byteFallback {
+			return false, `"\n" has no token`
+		}
+	}
+	for pair := range t.ranks {
+		if m := pair[0] + pair[1]; strings.Contains(m, "\n") && strings.Trim(m, "\n") != "" {
+			return false, fmt.Sprintf("the merge %q joins a \"\\n\" to other text", pair[0]+" "+pair[1])
+		}
+	}
+	return true, ""
+}
+
+// splitNewlines splits p into maximal runs of "\n" and of other text.
+func splitNewlines(out []string, p string) []string {
+	for p != "" {
+		nl := p[0] == '\n'
+		j := 1
+		for j < len(p) && (p[j] == '\n') == nl {
+			j++
+		}
+		out = append(out, p[:j])
+		p = p[j:]
+	}
+	return out
 }
 
 func isNull(raw json.RawMessage) bool {
@@ -210,6 +286,7 @@ func (t *hfTokenizer) normalizer(raw json.RawMessage) error {
 			return errors.New("Replace: only a String pattern is supported")
 		}
 		from, to := *c.Pattern.String, c.Content
+		t.nlReplace = t.nlReplace || strings.Contains(from+to, "\n")
 		t.normalizers = append(t.normalizers, func(s string) string { return strings.ReplaceAll(s, from, to) })
 	case "NFC":
 		t.normalizers = append(t.normalizers, norm.NFC.String)
@@ -262,6 +339,7 @@ func (t *hfTokenizer) preTokenizer(raw json.RawMessage) error {
 		default:
 			return fmt.Errorf("Split: behavior %q is not supported (supported: Isolated, Removed)", c.Behavior)
 		}
+		t.splits = true
 		t.pre = append(t.pre, func(pieces []string, _ bool) []string { return splitEach(pieces, re, keep) })
 	case "ByteLevel":
 		t.byteLevel = true
@@ -436,6 +514,12 @@ func (t *hfTokenizer) encodeSegment(ids []int, s string, first bool) []int {
 		if p == "" {
 			continue
 		}
+		if t.nlBarrier && strings.IndexByte(p, '\n') >= 0 {
+			for _, q := range splitNewlines(nil, p) {
+				ids = append(ids, t.bpe(q)...)
+			}
+			continue
+		}
 		ids = append(ids, t.bpe(p)...)
 	}
 	return ids
@@ -457,31 +541,18 @@ func (t *hfTokenizer) bpe(piece string) []int {
 }
 
 // merge runs the BPE merges over the characters of piece: the pair of
-// adjacent symbols with the lowest merge rank is merged until none has
-// one.
+// adjacent symbols with the lowest merge rank (the leftmost of equal
+// ranks) is merged until none has one. The candidate pairs wait in a
+// heap, so a piece of n characters takes O(n log n), not O(n²): a
+// tokenizer without pre-tokenizer (Llama 2's) makes a whole line one
+// piece, and a long answer without a newline took seconds to count.
 func (t *hfTokenizer) merge(piece string) []int {
 	if t.ignoreMerges {
 		if id, ok := t.vocab[piece]; ok {
 			return []int{id}
 		}
 	}
-	syms := make([]string, 0, utf8.RuneCountInString(piece))
-	for _, r := range piece {
-		syms = append(syms, string(r))
-	}
-	for len(syms) > 1 {
-		best, at := -1, -1
-		for i := 0; i+1 < len(syms); i++ {
-			if r, ok := t.ranks[[2]string{syms[i], syms[i+1]}]; ok && (best < 0 || r < best) {
-				best, at = r, i
-			}
-		}
-		if at < 0 {
-			break
-		}
-		syms[at] += syms[at+1]
-		syms = slices.Delete(syms, at+1, at+2)
-	}
+	syms := t.mergeSymbols(piece)
 	ids := make([]int, 0, len(syms))
 	unk := false
 	for _, s := range syms {
@@ -512,6 +583,104 @@ func (t *hfTokenizer) merge(piece string) []int {
 		}
 	}
 	return ids
+}
+
+// mergeSymbols returns the symbols of piece after the merges.
+func (t *hfTokenizer) mergeSymbols(piece string) []string {
+	if !utf8.ValidString(piece) {
+		piece = string([]rune(piece)) // an invalid byte is one U+FFFD, as ranging over it gives
+	}
+	// Symbols are byte ranges of piece, keyed by their start: end[i] is
+	// the end of the symbol at i, prev[i] the start of the one before
+	// (-1: none), and end[i] == 0 marks a start that was merged away.
+	n := len(piece)
+	end := make([]int32, n)
+	prev := make([]int32, n)
+	last := int32(-1)
+	for i, r := range piece {
+		end[i], prev[i] = int32(i+utf8.RuneLen(r)), last
+		last = int32(i)
+	}
+	var h pairHeap
+	push := func(a int32) {
+		b := end[a]
+		if int(b) >= n {
+			return
+		}
+		if r, ok := t.ranks[[2]string{piece[a:b], piece[b:end[b]]}]; ok {
+			h.push(pairCand{rank: int32(r), left: a, mid: b, right: end[b]})
+		}
+	}
+	for i := int32(0); i < int32(n); i = end[i] {
+		push(i)
+	}
+	for len(h) > 0 {
+		c := h.pop()
+		if end[c.left] != c.mid || end[c.mid] != c.right {
+			continue // stale: one of the two symbols was merged since
+		}
+		end[c.left], end[c.mid] = c.right, 0
+		if int(c.right) < n {
+			prev[c.right] = c.left
+		}
+		if p := prev[c.left]; p >= 0 {
+			push(p)
+		}
+		push(c.left)
+	}
+	syms := make([]string, 0, n)
+	for i := int32(0); i < int32(n); i = end[i] {
+		syms = append(syms, piece[i:end[i]])
+	}
+	return syms
+}
+
+// pairCand is a candidate merge of the symbols [left, mid) and
+// [mid, right) of a piece.
+type pairCand struct{ rank, left, mid, right int32 }
+
+// pairHeap is a binary min-heap of candidates by rank, then position.
+type pairHeap []pairCand
+
+func (h pairHeap) less(i, j int) bool {
+	return h[i].rank < h[j].rank || h[i].rank == h[j].rank && h[i].left < h[j].left
+}
+
+func (h *pairHeap) push(c pairCand) {
+	*h = append(*h, c)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *pairHeap) pop() pairCand {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < len(s) && s.less(l, m) {
+			m = l
+		}
+		if l+1 < len(s) && s.less(l+1, m) {
+			m = l + 1
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
 }
 
 // decode returns the text of ids: the tokens' strings joined, byte-level

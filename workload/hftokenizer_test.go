@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -77,18 +78,39 @@ func TestHFTokenizerErrors(t *testing.T) {
 	}
 }
 
-// TestHFTokenizerSyntheticMetaspace checks that a tokenizer that
-// prepends "▁" to every text, under which a line does not count the same
-// alone and inside a prompt, is refused for synthetic prompts with a
-// clear error rather than used to build prompts of the wrong length.
+// TestHFTokenizerSyntheticMetaspace checks that synthetic prompts have
+// exactly the requested length, every length from 1 to 2,000, under
+// tokenizers that prepend "▁" to the text (Llama 2 and Mistral style),
+// where a line counts differently alone and inside a prompt.
 func TestHFTokenizerSyntheticMetaspace(t *testing.T) {
-	tok, err := NewTokenizer("hf:testdata/metaspace-tokenizer.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = NewSource(Options{MeanInputTokens: 100, MeanOutputTokens: 16, Seed: 3, Tokenizer: tok})
-	if err == nil || !strings.Contains(err.Error(), "cannot build exact-length synthetic prompts") {
-		t.Fatalf("error %v", err)
+	for _, file := range []string{"metaspace-tokenizer.json", "mistral-tokenizer.json"} {
+		t.Run(file, func(t *testing.T) {
+			tok, err := NewTokenizer("hf:testdata/" + file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := newSyntheticSource(tok, 1, 1, newLengthDist(1, 0), lengthDist{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.ctx == nil {
+				t.Fatal("lines are not counted in context")
+			}
+			var lengths []int
+			for n := 1; n <= 2000; n++ {
+				if n <= 200 || n%7 == 0 || !(testing.Short() || raceEnabled) {
+					lengths = append(lengths, n)
+				}
+			}
+			checkExactAll(len(lengths), func(k int) bool {
+				n := lengths[k]
+				return checkExact(t, s, n, (n%3)*75, rand.New(rand.NewPCG(1, uint64(n))))
+			})
+			checkExactAll(10, func(k int) bool {
+				r := rand.New(rand.NewPCG(2, uint64(k)))
+				return checkExact(t, s, 1+r.IntN(12000), r.IntN(2000), r)
+			})
+		})
 	}
 }
 

@@ -45,6 +45,9 @@ func (s *syntheticSource) buildPrefixes(n, k int) ([]string, error) {
 // prefixText draws corpus lines with r until n tokens are filled, ending
 // in a line cut short and closed by "\n" when a whole line does not fit.
 func (s *syntheticSource) prefixText(n int, r *rand.Rand) (string, error) {
+	if s.ctx != nil {
+		return s.prefixTextInContext(n, r)
+	}
 	if n == 1 {
 		return "\n", nil
 	}

@@ -78,9 +78,13 @@ type syntheticSource struct {
 	// each of prefixTokens tokens; nil: none (prefix.go).
 	prefixes     []string
 	prefixTokens int
-	// partials and tags spare the tokenizer per request (pretokenized.go).
+	// partials and tags spare the tokenizer per request (pretokenized.go);
+	// nil when lines are counted in context (ctx).
 	partials *partialCache
 	tags     *tagTable
+	// ctx is set when lines are counted in context, for tokenizers that
+	// prepend "▁" to a text (synthetic_context.go); nil: counted alone.
+	ctx *lineContext
 }
 
 var _ Source = (*syntheticSource)(nil)
@@ -88,7 +92,16 @@ var _ Source = (*syntheticSource)(nil)
 func newSyntheticSource(tok *Tokenizer, seed, promptSeed uint64, in, out lengthDist) (*syntheticSource, error) {
 	s := &syntheticSource{tok: tok, seed: seed, text: mix64(seed ^ mix64(promptSeed^streamText)), in: in, out: out}
 	fail := func(why string) error {
+		if tok.hf != nil && !tok.hf.byteLevel && !tok.hf.lineLocal {
+			why += "; nor can its lines be counted in context: " + tok.hf.notLineLocal
+		}
 		return fmt.Errorf("tokenizer %s cannot build exact-length synthetic prompts: %s", tok.Name(), why)
+	}
+	if tok.hf != nil && tok.hf.lineLocal {
+		if err := s.initContext(fail); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	var all strings.Builder
 	total, longest := 0, 0
@@ -162,6 +175,9 @@ func (s *syntheticSource) Prompt(i int64) Prompt {
 // much of tag as fits in half of it, then the instruction asking for
 // maxTokens output tokens (when it fits), then lines drawn with r.
 func (s *syntheticSource) build(n, maxTokens int, tag []string, r *rand.Rand) string {
+	if s.ctx != nil {
+		return s.buildInContext(n, maxTokens, tag, r)
+	}
 	ins := instruction(maxTokens)
 	p := s.instructionTokens(maxTokens, ins)
 	var b strings.Builder

@@ -555,6 +555,7 @@ func (c *cli) finishSweep(so *bench.SweepOutcome, err error, noReport bool) int 
 	}
 	if len(so.Summary.Rows) > 0 {
 		report.SweepTable(c.stdout, &so.Summary)
+		c.warnScaledCosts(so)
 	}
 	pass, anyOK := true, false
 	for _, out := range so.Outcomes {
@@ -590,6 +591,25 @@ func (c *cli) finishSweep(so *bench.SweepOutcome, err error, noReport bool) int 
 		return exitThresholds
 	}
 	return exitOK
+}
+
+// warnScaledCosts says when a sweep's instance costs and break-even
+// follow a sped-up simulator's clock rather than the modelled hardware's
+// (each level's summary.json and the report carry the same warning).
+func (c *cli) warnScaledCosts(so *bench.SweepOutcome) {
+	priced := so.Summary.BreakEven != nil
+	for _, r := range so.Summary.Rows {
+		priced = priced || r.CostPer1MOutputTokens != nil
+	}
+	if !priced || len(so.Outcomes) == 0 {
+		return
+	}
+	si := so.Outcomes[0].Summary.Run.Sim
+	if si == nil || si.TimeScale == 1 || si.TimeScale <= 0 {
+		return
+	}
+	fmt.Fprintf(c.stdout, "WARNING: the simulator ran at time scale %g: the instance costs per 1M output tokens and the break-even above follow its sped-up throughput, %g× the modelled hardware's, so they read %g× too low; run at --sim-time-scale 1 to price the modelled hardware\n",
+		si.TimeScale, 1/si.TimeScale, 1/si.TimeScale)
 }
 
 // printReport names a run's or sweep's report, or says why it could not be
