@@ -78,6 +78,10 @@ type syntheticSource struct {
 	// each of prefixTokens tokens; nil: none (prefix.go).
 	prefixes     []string
 	prefixTokens int
+	// partials and tags spare the tokenizer per request (pretokenized.go);
+	// nil when lines are counted in context (ctx).
+	partials *partialCache
+	tags     *tagTable
 	// ctx is set when lines are counted in context, for tokenizers that
 	// prepend "▁" to a text (synthetic_context.go); nil: counted alone.
 	ctx *lineContext
@@ -144,6 +148,7 @@ func newSyntheticSource(tok *Tokenizer, seed, promptSeed uint64, in, out lengthD
 	for m := uint64(math.MaxUint64); m > 0; m /= uint64(len(s.words)) {
 		s.tagLen++
 	}
+	s.partials, s.tags = newPartialCache(s.lines), newTagTable(tok, s.words)
 	return s, nil
 }
 
@@ -181,9 +186,14 @@ func (s *syntheticSource) build(n, maxTokens int, tag []string, r *rand.Rand) st
 	// The tag is a line of its own, so it adds its tokens to the rest (see
 	// syntheticSource); drop words from its end until it fits.
 	for k := len(tag); k > 0; k-- {
-		line := strings.Join(tag[:k], " ") + "\n"
-		if t := s.tok.Count(line+"A") - 1; 2*t <= n {
-			b.WriteString(line)
+		if t := s.tagTokens(tag[:k]); 2*t <= n {
+			for w, word := range tag[:k] {
+				if w > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(word)
+			}
+			b.WriteByte('\n')
 			rem -= t
 			break
 		}
@@ -257,11 +267,9 @@ func tagWords(text string) []string {
 // text counts as exactly rem tokens on its own.
 func (s *syntheticSource) partial(j, rem int) string {
 	for k := range partialTries {
-		l := &s.lines[(j+k)%len(s.lines)]
-		if l.tokens > rem {
-			if t := l.text[:l.ends[rem-1]]; s.tok.Count(t) == rem {
-				return t
-			}
+		jk := (j + k) % len(s.lines)
+		if l := &s.lines[jk]; l.tokens > rem && s.partialExact(jk, rem) {
+			return l.text[:l.ends[rem-1]]
 		}
 	}
 	l := &s.lines[s.cover[rem]]

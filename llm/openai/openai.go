@@ -155,8 +155,18 @@ func (p *Provider) Start(ctx context.Context, req *llm.Request) (llm.Stream, err
 }
 
 // requestBody builds the JSON body of req. Fields llmload sets come first;
-// req.Extra is merged last and overrides them.
+// req.Extra is merged last and overrides them. Chat and completion
+// requests without Extra are encoded by appendBody (body.go), the same
+// bytes without a map and reflection.
 func requestBody(req *llm.Request, api llm.API) ([]byte, error) {
+	if b, ok := appendBody(nil, req, api); ok {
+		return b, nil
+	}
+	return mapBody(req, api)
+}
+
+// mapBody is requestBody through a map and json.Marshal: the general case.
+func mapBody(req *llm.Request, api llm.API) ([]byte, error) {
 	m := make(map[string]any, 8+len(req.Extra))
 	m["model"] = req.Model
 	if api == llm.APIEmbeddings {
