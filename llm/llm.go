@@ -126,6 +126,30 @@ type Stream interface {
 	io.Closer
 }
 
+// EventText is the output text of one event as bytes that alias the
+// stream's buffers: valid only until the next call of Next or NextText.
+type EventText struct {
+	Text, Reasoning, ToolCallText []byte
+}
+
+// HasOutput reports whether ev, with its text in t, carries output of any
+// kind.
+func (t *EventText) HasOutput(ev *Event) bool {
+	return len(t.Text) > 0 || len(t.Reasoning) > 0 || len(t.ToolCallText) > 0 || ev.ToolCalls > 0
+}
+
+// TextStream is a Stream that can hand out an event's text without
+// copying it: the hot path of the load runner, which copies only the text
+// it keeps (DESIGN.md, docs/performance.md "Per-request work").
+//
+// NextText is Next with the event's Text, Reasoning and ToolCallText left
+// empty and returned in *t instead, valid until the next call of Next or
+// NextText. The two may be mixed on one stream.
+type TextStream interface {
+	Stream
+	NextText(t *EventText) (Event, error)
+}
+
 // Provider sends requests to one endpoint. Implementations are safe for
 // concurrent use by many goroutines.
 type Provider interface {

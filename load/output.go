@@ -1,7 +1,9 @@
 package load
 
 import (
+	"bytes"
 	"strings"
+	"unsafe"
 
 	"github.com/llmload/llmload/llm"
 )
@@ -18,6 +20,10 @@ import (
 // (after whitespace): a model that writes the tag later in its answer is
 // quoting it. The tags are not kept as text; each counts as one
 // reasoning token (thinkTags), as in the tokenizers of those models.
+//
+// Text comes in as bytes valid only until the next event
+// (llm.EventText); output copies what it keeps into builders that grow
+// amortized, so a chunk costs no allocation of its own.
 type output struct {
 	times []float64 // seconds since t_send of every chunk carrying output
 
@@ -50,8 +56,8 @@ const (
 type thinkState struct {
 	phase int
 	// pending is text held back: leading whitespace, or the beginning of
-	// a tag not yet complete.
-	pending string
+	// a tag not yet complete. It is output's own copy.
+	pending []byte
 	// tagAt is the arrival of the chunk where a pending tag began, and
 	// tagChunks the chunks it spans so far; valid when tagStarted.
 	tagAt      float64
@@ -59,34 +65,52 @@ type thinkState struct {
 	tagStarted bool
 }
 
-// add takes in one event that arrived t seconds after t_send.
-func (o *output) add(ev *llm.Event, t float64) {
-	if !ev.HasOutput() {
+// add takes in one event, with its text in tx, that arrived t seconds
+// after t_send.
+func (o *output) add(ev *llm.Event, tx *llm.EventText, t float64) {
+	if !tx.HasOutput(ev) {
 		return
 	}
 	o.times = append(o.times, t)
 	reasoning := false
-	if ev.Reasoning != "" {
+	if len(tx.Reasoning) > 0 {
 		reasoning = true
-		o.reasoning.WriteString(ev.Reasoning)
+		o.reasoning.Write(tx.Reasoning)
 		o.noteReasoning(t)
 	}
-	if ev.ToolCalls > 0 || ev.ToolCallText != "" {
+	if ev.ToolCalls > 0 || len(tx.ToolCallText) > 0 {
 		o.toolChunks++
 		o.toolCalls += ev.ToolCalls
-		o.tool.WriteString(ev.ToolCallText)
+		o.tool.Write(tx.ToolCallText)
 		if !o.hasTool {
 			o.hasTool, o.firstTool = true, t
 		}
 	}
-	if ev.Text != "" {
-		if o.text(ev.Text, t) && !reasoning {
+	if len(tx.Text) > 0 {
+		if o.text(tx.Text, t) && !reasoning {
 			o.reasoningChunks++
 		}
 	}
 	if reasoning {
 		o.reasoningChunks++
 	}
+}
+
+// addEvent is add for an event whose text is in its strings: streams
+// that are not an llm.TextStream (bedrock, sagemaker, tgi, ollama). The
+// bytes are a read-only view of the strings, never written.
+func (o *output) addEvent(ev *llm.Event, t float64) {
+	tx := llm.EventText{Text: view(ev.Text), Reasoning: view(ev.Reasoning), ToolCallText: view(ev.ToolCallText)}
+	o.add(ev, &tx, t)
+}
+
+// view returns the bytes of s without copying them; they must not be
+// written.
+func view(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 func (o *output) noteReasoning(at float64) {
@@ -97,9 +121,9 @@ func (o *output) noteReasoning(at float64) {
 
 // answerText adds answer text that arrived at t; the first answer token
 // is the first chunk with answer text other than whitespace.
-func (o *output) answerText(s string, t float64) {
-	o.answer.WriteString(s)
-	if !o.hasAnswer && strings.TrimLeft(s, " \t\r\n") != "" {
+func (o *output) answerText(s []byte, t float64) {
+	o.answer.Write(s)
+	if !o.hasAnswer && len(bytes.TrimLeft(s, " \t\r\n")) > 0 {
 		o.hasAnswer, o.firstAnswer = true, t
 	}
 }
@@ -107,30 +131,34 @@ func (o *output) answerText(s string, t float64) {
 // text takes in answer-channel text that arrived at t, splitting off a
 // think block; it reports whether the chunk carried reasoning (text or
 // tags).
-func (o *output) text(s string, t float64) (reasoning bool) {
+//
+// s is valid only during the call; text held back is copied into
+// th.pending, and buf may alias th.pending's storage until it is.
+func (o *output) text(s []byte, t float64) (reasoning bool) {
 	th := &o.think
 	if th.phase == phaseAnswer {
 		o.answerText(s, t)
 		return false
 	}
 	buf := s
-	if th.pending != "" {
-		buf = th.pending + s
-		th.pending = ""
+	if len(th.pending) > 0 {
+		buf = append(th.pending, s...)
+		th.pending = buf[:0]
 	}
+	hold := func(b []byte) { th.pending = append(th.pending[:0], b...) } // b may alias th.pending: append moves it down
 	for {
 		switch th.phase {
 		case phaseStart:
-			trimmed := strings.TrimLeft(buf, " \t\r\n")
+			trimmed := bytes.TrimLeft(buf, " \t\r\n")
 			at := t
 			if th.tagStarted {
 				at = th.tagAt
 			}
 			switch {
-			case trimmed == "":
-				th.pending = buf // whitespace only: wait for what follows
+			case len(trimmed) == 0:
+				hold(buf) // whitespace only: wait for what follows
 				return false
-			case strings.HasPrefix(trimmed, thinkOpen):
+			case bytes.HasPrefix(trimmed, []byte(thinkOpen)):
 				th.phase = phaseThink
 				o.thinkTags++
 				o.noteReasoning(at)
@@ -139,12 +167,12 @@ func (o *output) text(s string, t float64) (reasoning bool) {
 				buf = trimmed[len(thinkOpen):]
 				reasoning = true
 				continue
-			case strings.HasPrefix(thinkOpen, trimmed):
+			case strings.HasPrefix(thinkOpen, string(trimmed)):
 				if !th.tagStarted {
 					th.tagStarted, th.tagAt = true, t
 				}
 				th.tagChunks++
-				th.pending = buf
+				hold(buf)
 				return false
 			default:
 				th.phase = phaseAnswer
@@ -154,18 +182,18 @@ func (o *output) text(s string, t float64) (reasoning bool) {
 			}
 		case phaseThink:
 			reasoning = true
-			if i := strings.Index(buf, thinkClose); i >= 0 {
-				o.reasoning.WriteString(buf[:i])
+			if i := bytes.Index(buf, []byte(thinkClose)); i >= 0 {
+				o.reasoning.Write(buf[:i])
 				o.thinkTags++
 				th.phase = phaseAnswer
-				if rest := buf[i+len(thinkClose):]; rest != "" {
+				if rest := buf[i+len(thinkClose):]; len(rest) > 0 {
 					o.answerText(rest, t)
 				}
 				return reasoning
 			}
 			k := tagPrefixSuffix(buf, thinkClose)
-			o.reasoning.WriteString(buf[:len(buf)-k])
-			th.pending = buf[len(buf)-k:]
+			o.reasoning.Write(buf[:len(buf)-k])
+			hold(buf[len(buf)-k:])
 			return reasoning
 		default:
 			o.answerText(buf, t)
@@ -179,11 +207,11 @@ func (o *output) text(s string, t float64) (reasoning bool) {
 func (o *output) finish() {
 	th := &o.think
 	p := th.pending
-	th.pending = ""
+	th.pending = th.pending[:0]
 	switch {
-	case p == "":
+	case len(p) == 0:
 	case th.phase == phaseThink:
-		o.reasoning.WriteString(p)
+		o.reasoning.Write(p)
 	default:
 		at := th.tagAt
 		if !th.tagStarted {
@@ -195,9 +223,9 @@ func (o *output) finish() {
 
 // tagPrefixSuffix returns the length of the longest suffix of s that is a
 // proper prefix of tag: text that may begin the tag in the next chunk.
-func tagPrefixSuffix(s, tag string) int {
+func tagPrefixSuffix(s []byte, tag string) int {
 	for k := min(len(s), len(tag)-1); k > 0; k-- {
-		if s[len(s)-k:] == tag[:k] {
+		if string(s[len(s)-k:]) == tag[:k] {
 			return k
 		}
 	}

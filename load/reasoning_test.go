@@ -163,7 +163,7 @@ func TestThinkSplitter(t *testing.T) {
 	} {
 		var o output
 		for i, c := range tc.chunks {
-			o.add(&llm.Event{Text: c}, float64(i+1))
+			addText(&o, c, float64(i+1))
 		}
 		o.finish()
 		var fa, fr float64
@@ -222,6 +222,17 @@ func TestReasoningAgainstSimulator(t *testing.T) {
 	}
 }
 
+// addText adds answer text s to o the way the runner does on its
+// allocation-free path: as bytes valid only during the call. It clobbers
+// them afterwards, so text output kept without copying shows up as 'X'.
+func addText(o *output, s string, t float64) {
+	b := []byte(s)
+	o.add(&llm.Event{}, &llm.EventText{Text: b}, t)
+	for i := range b {
+		b[i] = 'X'
+	}
+}
+
 // FuzzThinkSplitter checks that how a text is cut into chunks does not
 // change what the splitter takes for reasoning and for answer, nor how
 // many tags it counted: tags split across chunks are found all the same.
@@ -231,14 +242,14 @@ func FuzzThinkSplitter(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string, cuts uint64) {
 		var whole output
-		whole.add(&llm.Event{Text: s}, 1)
+		addText(&whole, s, 1)
 		whole.finish()
 		var parts output
 		rest := s
 		for i := 0; rest != ""; i++ {
 			n := 1 + int(cuts>>(i%60)&7) // chunks of 1 to 8 bytes
 			n = min(n, len(rest))
-			parts.add(&llm.Event{Text: rest[:n]}, float64(i+1))
+			addText(&parts, rest[:n], float64(i+1))
 			rest = rest[n:]
 		}
 		parts.finish()

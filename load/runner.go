@@ -490,8 +490,18 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		end = time.Now()
 		failed = llm.Classify(ctx, err)
 	} else {
+		// A TextStream hands out text as bytes valid until the next read:
+		// output copies only what it keeps, so a chunk allocates nothing.
+		ts, lean := stream.(llm.TextStream)
+		var tx llm.EventText
 		for {
-			ev, err := stream.Next()
+			var ev llm.Event
+			var err error
+			if lean {
+				ev, err = ts.NextText(&tx)
+			} else {
+				ev, err = stream.Next()
+			}
 			now := time.Now() // stamp first: nothing between the read and the clock
 			if err == io.EOF {
 				end = now
@@ -502,7 +512,11 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 				failed = llm.Classify(ctx, err)
 				break
 			}
-			out.add(&ev, now.Sub(sent).Seconds())
+			if lean {
+				out.add(&ev, &tx, now.Sub(sent).Seconds())
+			} else {
+				out.addEvent(&ev, now.Sub(sent).Seconds())
+			}
 			if ev.Usage != nil {
 				usage = ev.Usage
 			}

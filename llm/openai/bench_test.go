@@ -34,15 +34,24 @@ func vllmBodyField(n int, field string) []byte {
 
 // BenchmarkStreamRead reads a whole vLLM-style stream through the real
 // sseStream from memory: the parsing cost per chunk, without the network.
+// read=next uses Next (text copied into strings), read=text NextText (text
+// as bytes, as the load runner reads it).
 func BenchmarkStreamRead(b *testing.B) {
 	for _, tc := range []struct {
 		n     int
 		field string
-	}{{256, "content"}, {2048, "content"}, {2048, "reasoning_content"}} {
+		text  bool
+	}{{256, "content", false}, {2048, "content", false}, {2048, "reasoning_content", false},
+		{256, "content", true}, {2048, "content", true}, {2048, "reasoning_content", true}} {
 		n := tc.n
 		name := fmt.Sprintf("chunks=%d", n)
 		if tc.field != "content" {
 			name += "/" + tc.field
+		}
+		if tc.text {
+			name += "/read=text"
+		} else {
+			name += "/read=next"
 		}
 		b.Run(name, func(b *testing.B) {
 			body := vllmBodyField(n, tc.field)
@@ -56,15 +65,22 @@ func BenchmarkStreamRead(b *testing.B) {
 				r.Reset(body)
 				s := newSSEStream(ctx, io.NopCloser(r), llm.APIChat, 200, "")
 				texts := 0
+				var tx llm.EventText
 				for {
-					ev, err := s.Next()
+					var ev llm.Event
+					var err error
+					if tc.text {
+						ev, err = s.NextText(&tx)
+					} else {
+						ev, err = s.Next()
+					}
 					if err == io.EOF {
 						break
 					}
 					if err != nil {
 						b.Fatal(err)
 					}
-					if ev.HasOutput() {
+					if ev.HasOutput() || tx.HasOutput(&ev) {
 						texts++
 					}
 				}

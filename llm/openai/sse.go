@@ -25,8 +25,9 @@ const (
 //
 // Next reads lines straight from a bufio.Reader (wire.Body.ReadLine) and
 // copies only data field values into a reused buffer; a chunk is decoded
-// in place by the lean decoder. The only allocation per content chunk is
-// Event.Text. The embedded Body's Close drains after a well-formed end
+// in place by the lean decoder. NextText (llm.TextStream) hands out the
+// text as bytes aliasing those buffers, so a content chunk costs no
+// allocation; Next copies it into the Event's strings. The embedded Body's Close drains after a well-formed end
 // ([DONE] or EOF after a finish_reason).
 type sseStream struct {
 	wire.Body
@@ -53,7 +54,7 @@ type sseStream struct {
 	err error // sticky: returned by every Next after the first failure or io.EOF
 }
 
-var _ llm.Stream = (*sseStream)(nil)
+var _ llm.TextStream = (*sseStream)(nil)
 
 // newSSEStream returns a Stream reading SSE from body. status is the HTTP
 // status that carried it; apiKey is redacted from error messages.
@@ -65,6 +66,18 @@ func newSSEStream(ctx context.Context, body io.ReadCloser, api llm.API, status i
 
 // Next returns the next event that carries text, usage or a finish reason.
 func (s *sseStream) Next() (llm.Event, error) {
+	var t llm.EventText
+	ev, err := s.NextText(&t)
+	if err == nil {
+		ev.Text, ev.Reasoning, ev.ToolCallText = string(t.Text), string(t.Reasoning), string(t.ToolCallText)
+	}
+	return ev, err
+}
+
+// NextText is Next with the event's text in t, valid until the next call
+// (llm.TextStream).
+func (s *sseStream) NextText(t *llm.EventText) (llm.Event, error) {
+	*t = llm.EventText{}
 	if s.err != nil {
 		return llm.Event{}, s.err
 	}
@@ -81,7 +94,7 @@ func (s *sseStream) Next() (llm.Event, error) {
 				// The SSE specification drops an event not ended by a
 				// blank line; servers that omit the last one are common
 				// enough that llmload dispatches it instead.
-				if ev, ok, err := s.dispatch(); err != nil || ok {
+				if ev, ok, err := s.dispatch(t); err != nil || ok {
 					return s.result(ev, err)
 				}
 			}
@@ -93,7 +106,7 @@ func (s *sseStream) Next() (llm.Event, error) {
 			return s.fail(s.errorf(llm.KindMalformedStream, "stream ended before [DONE]"))
 		}
 		if len(line) == 0 {
-			if ev, ok, err := s.dispatch(); err != nil || ok {
+			if ev, ok, err := s.dispatch(t); err != nil || ok {
 				return s.result(ev, err)
 			}
 			continue
@@ -143,7 +156,7 @@ func (s *sseStream) fail(err error) (llm.Event, error) {
 
 // dispatch handles the pending event at a blank line. ok reports an Event
 // to return; err is io.EOF at [DONE] or the failure the event reports.
-func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
+func (s *sseStream) dispatch(t *llm.EventText) (ev llm.Event, ok bool, err error) {
 	if !s.hasData {
 		s.event = s.event[:0]
 		return ev, false, nil
@@ -181,23 +194,19 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 	if len(text) == 0 && len(reasoning) == 0 && c.tools.n == 0 && len(c.finish) == 0 && !c.hasUsage && !c.hasTimings {
 		return ev, false, nil // a role-only delta or an empty chunk
 	}
-	if len(reasoning) > 0 {
-		ev.Reasoning = string(reasoning)
-	}
-	if t := &c.tools; t.n > 0 {
+	t.Reasoning = reasoning
+	if tc := &c.tools; tc.n > 0 {
 		// A tool call starts with the first delta of its index; entries
 		// whose index lies outside 0–63 start one when they carry an id.
-		ev.ToolCalls = bits.OnesCount64(t.mask&^s.toolSeen) + t.otherIDs
-		s.toolSeen |= t.mask
-		if len(t.text) > 0 {
-			ev.ToolCallText = string(t.text)
-		}
+		ev.ToolCalls = bits.OnesCount64(tc.mask&^s.toolSeen) + tc.otherIDs
+		s.toolSeen |= tc.mask
+		t.ToolCallText = tc.text
 	}
 	if len(c.id) > 0 && string(c.id) != s.id {
 		s.id = string(c.id)
 	}
 	ev.ID = s.id
-	ev.Text = string(text)
+	t.Text = text
 	ev.FinishReason = finishReason(c.finish)
 	if c.hasTimings && c.timings.hasCacheN {
 		s.cacheN, s.hasCacheN = c.timings.cacheN, true
