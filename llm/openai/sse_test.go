@@ -3,6 +3,7 @@ package openai
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -57,6 +58,27 @@ func collect(s llm.Stream) ([]llm.Event, error) {
 		if err != nil {
 			return evs, err
 		}
+		evs = append(evs, ev)
+	}
+	return evs, errors.New("too many events")
+}
+
+// collectText is collect through NextText, copying each event's text
+// into its strings before the next call: what Next returns, read the way
+// the load runner reads it.
+func collectText(s llm.Stream) ([]llm.Event, error) {
+	ts := s.(llm.TextStream)
+	var evs []llm.Event
+	var tx llm.EventText
+	for range 10000 {
+		ev, err := ts.NextText(&tx)
+		if err != nil {
+			return evs, err
+		}
+		if ev.Text != "" || ev.Reasoning != "" || ev.ToolCallText != "" {
+			return evs, errors.New("NextText set the event's strings")
+		}
+		ev.Text, ev.Reasoning, ev.ToolCallText = string(tx.Text), string(tx.Reasoning), string(tx.ToolCallText)
 		evs = append(evs, ev)
 	}
 	return evs, errors.New("too many events")
@@ -178,40 +200,46 @@ func TestSSE(t *testing.T) {
 			wantErr: llm.KindThrottled, wantMsg: "too many requests"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := sseServer(t, tt.parts...)
-			p := newTestProvider(t, srv.URL)
-			api := tt.api
-			if api == "" {
-				api = llm.APIChat
-			}
-			s, err := p.Start(t.Context(), &llm.Request{Model: "m", API: api, Prompt: "p", Stream: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			got, err := collect(s)
-			if !reflect.DeepEqual(got, tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
-				t.Errorf("events:\n got %+v\nwant %+v", got, tt.want)
-			}
-			if tt.wantErr == "" {
-				if err != io.EOF {
-					t.Fatalf("err = %v, want io.EOF", err)
+		for _, readText := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/text=%v", tt.name, readText), func(t *testing.T) {
+				srv := sseServer(t, tt.parts...)
+				p := newTestProvider(t, srv.URL)
+				api := tt.api
+				if api == "" {
+					api = llm.APIChat
 				}
-			} else {
-				var e *llm.Error
-				if !errors.As(err, &e) || e.Kind != tt.wantErr || !strings.Contains(e.Message, tt.wantMsg) {
-					t.Fatalf("err = %#v, want kind %s with %q", err, tt.wantErr, tt.wantMsg)
+				s, err := p.Start(t.Context(), &llm.Request{Model: "m", API: api, Prompt: "p", Stream: true})
+				if err != nil {
+					t.Fatal(err)
 				}
-				if e.Status != http.StatusOK {
-					t.Errorf("status = %d, want 200", e.Status)
+				defer s.Close()
+				read := collect
+				if readText {
+					read = collectText
 				}
-			}
-			// The result is sticky.
-			if _, err2 := s.Next(); err2 != err {
-				t.Errorf("second Next after end = %v, want %v", err2, err)
-			}
-		})
+				got, err := read(s)
+				if !reflect.DeepEqual(got, tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
+					t.Errorf("events:\n got %+v\nwant %+v", got, tt.want)
+				}
+				if tt.wantErr == "" {
+					if err != io.EOF {
+						t.Fatalf("err = %v, want io.EOF", err)
+					}
+				} else {
+					var e *llm.Error
+					if !errors.As(err, &e) || e.Kind != tt.wantErr || !strings.Contains(e.Message, tt.wantMsg) {
+						t.Fatalf("err = %#v, want kind %s with %q", err, tt.wantErr, tt.wantMsg)
+					}
+					if e.Status != http.StatusOK {
+						t.Errorf("status = %d, want 200", e.Status)
+					}
+				}
+				// The result is sticky.
+				if _, err2 := s.Next(); err2 != err {
+					t.Errorf("second Next after end = %v, want %v", err2, err)
+				}
+			})
+		}
 	}
 }
 
@@ -334,6 +362,8 @@ func FuzzSSE(f *testing.F) {
 	f.Add([]byte("event: error\ndata: {\"error\":{\"message\":\"x\"}}\n\n"), true)
 	f.Add([]byte("data: {\"a\":\ndata: 1}\n\ndata: {bad\n\n"), true)
 	f.Add([]byte(`data: {"choices":[{"text":"\ud800"}],"usage":{"prompt_tokens":1}}`), true)
+	f.Add([]byte(`data: {"choices":[{"delta":{"reasoning_content":"r\u00e9","tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":"{\"a\""}}]}}]}`+"\n\n"+
+		`data: {"choices":[{"delta":{"reasoning":"s","content":"c","tool_calls":[{"index":0,"function":{"arguments":":1}"}}]}}]}`+"\n\n"+doneChunk), false)
 	f.Fuzz(func(t *testing.T, body []byte, completions bool) {
 		api := llm.APIChat
 		if completions {
@@ -359,6 +389,13 @@ func FuzzSSE(f *testing.F) {
 		s.Close()
 		if _, err := s.Next(); err == nil {
 			t.Fatal("Next after the end returned no error")
+		}
+		// NextText yields the same events and end, its text copied out
+		// before each next call.
+		evs, err := collect(newSSEStream(context.Background(), io.NopCloser(strings.NewReader(string(body))), api, 200, ""))
+		evsText, errText := collectText(newSSEStream(context.Background(), io.NopCloser(strings.NewReader(string(body))), api, 200, ""))
+		if !reflect.DeepEqual(evs, evsText) || fmt.Sprint(err) != fmt.Sprint(errText) {
+			t.Fatalf("Next: %+v, %v\nNextText: %+v, %v", evs, err, evsText, errText)
 		}
 	})
 }
