@@ -452,13 +452,10 @@ func (d *decoder) object(depth int, field func(key []byte) error) error {
 // keyIs reports whether a JSON key names field, as encoding/json matches
 // struct fields: exactly or else case-insensitively.
 func keyIs(key []byte, field string) bool {
-	if string(key) == field {
-		return true
-	}
 	if len(key) == 0 || key[0] < utf8.RuneSelf && key[0]|0x20 != field[0] {
 		return false // fast reject: fields start with an ASCII lower-case letter
 	}
-	return equalFold(key, field)
+	return string(key) == field || equalFold(key, field)
 }
 
 // equalFold is bytes.EqualFold(key, []byte(field)) without the conversion.

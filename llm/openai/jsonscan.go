@@ -68,28 +68,45 @@ func (d *decoder) str(buf *[]byte) ([]byte, error) {
 	}
 	start := d.i
 	ascii := true
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
+	b, i := d.b, d.i
+	for {
+		for i < len(b) && plainASCII[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			d.i = i
+			return nil, errSyntax
+		}
+		switch c := b[i]; {
 		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
+			s := b[start:i]
+			d.i = i + 1
 			if ascii || utf8.Valid(s) {
 				return s, nil
 			}
 			*buf = unquote((*buf)[:0], s)
 			return *buf, nil
 		case c == '\\':
+			d.i = i
 			return d.strSlow(start, buf)
 		case c < 0x20:
+			d.i = i
 			return nil, errSyntax
-		case c >= utf8.RuneSelf:
-			ascii = false
 		}
-		d.i++
+		ascii = false // c >= utf8.RuneSelf
+		i++
 	}
-	return nil, errSyntax
 }
+
+// plainASCII[c] tells the bytes a JSON string holds as they are: ASCII
+// from 0x20, except '"' and '\\'. The string scanners skip runs of them in
+// a tight loop, the decoder's hottest.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // strSlow finishes a string that holds escapes, validating them.
 func (d *decoder) strSlow(start int, buf *[]byte) ([]byte, error) {
@@ -104,6 +121,12 @@ func (d *decoder) strSlow(start int, buf *[]byte) ([]byte, error) {
 // quote was consumed, validating escapes and control characters.
 func (d *decoder) skipStringBody() error {
 	for d.i < len(d.b) {
+		for d.i < len(d.b) && plainASCII[d.b[d.i]] {
+			d.i++
+		}
+		if d.i >= len(d.b) {
+			break
+		}
 		c := d.b[d.i]
 		switch {
 		case c == '"':
