@@ -50,6 +50,27 @@ func collect(s llm.Stream) ([]llm.Event, error) {
 	return evs, errors.New("too many events")
 }
 
+// collectText is collect through NextText (llm.TextStream), copying each
+// event's text into its strings before the next call, as the load runner
+// reads a stream.
+func collectText(s llm.Stream) ([]llm.Event, error) {
+	ts := s.(llm.TextStream)
+	var evs []llm.Event
+	var tx llm.EventText
+	for range 100000 {
+		ev, err := ts.NextText(&tx)
+		if err != nil {
+			return evs, err
+		}
+		if ev.Text != "" || ev.Reasoning != "" || ev.ToolCallText != "" {
+			return evs, errors.New("NextText set the event's strings")
+		}
+		ev.Text, ev.Reasoning, ev.ToolCallText = string(tx.Text), string(tx.Reasoning), string(tx.ToolCallText)
+		evs = append(evs, ev)
+	}
+	return evs, errors.New("too many events")
+}
+
 func kindOf(err error) llm.ErrorKind {
 	var e *llm.Error
 	if errors.As(err, &e) {
@@ -107,29 +128,35 @@ func TestStream(t *testing.T) {
 		{name: "timed out", parts: []string{chatLine("Hello"), `{"error":"invocation timed out"}` + "\n"}, want: []llm.Event{hello}, wantErr: llm.KindTimeout},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := ndjsonServer(t, "application/x-ndjson", tt.parts...)
-			p, err := New(Options{BaseURL: srv.URL, API: tt.api})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := p.Start(t.Context(), &llm.Request{Model: "m", Prompt: "p", Stream: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			evs, err := collect(s)
-			if !reflect.DeepEqual(evs, tt.want) && !(len(evs) == 0 && len(tt.want) == 0) {
-				t.Errorf("events:\n got %+v\nwant %+v", evs, tt.want)
-			}
-			if tt.wantErr == "" {
-				if err != io.EOF {
-					t.Fatalf("err = %v, want io.EOF", err)
+		for _, readText := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/text=%v", tt.name, readText), func(t *testing.T) {
+				srv := ndjsonServer(t, "application/x-ndjson", tt.parts...)
+				p, err := New(Options{BaseURL: srv.URL, API: tt.api})
+				if err != nil {
+					t.Fatal(err)
 				}
-			} else if kindOf(err) != tt.wantErr || !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Fatalf("err = %v (%s), want %s containing %q", err, kindOf(err), tt.wantErr, tt.wantMsg)
-			}
-		})
+				s, err := p.Start(t.Context(), &llm.Request{Model: "m", Prompt: "p", Stream: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				read := collect
+				if readText {
+					read = collectText
+				}
+				evs, err := read(s)
+				if !reflect.DeepEqual(evs, tt.want) && !(len(evs) == 0 && len(tt.want) == 0) {
+					t.Errorf("events:\n got %+v\nwant %+v", evs, tt.want)
+				}
+				if tt.wantErr == "" {
+					if err != io.EOF {
+						t.Fatalf("err = %v, want io.EOF", err)
+					}
+				} else if kindOf(err) != tt.wantErr || !strings.Contains(err.Error(), tt.wantMsg) {
+					t.Fatalf("err = %v (%s), want %s containing %q", err, kindOf(err), tt.wantErr, tt.wantMsg)
+				}
+			})
+		}
 	}
 }
 

@@ -21,8 +21,9 @@ const maxLineBytes = 64 << 20
 // that ends before the done line is malformed.
 //
 // Lines are read with bufio.Reader.ReadSlice (wire.Body.ReadLine) and
-// decoded in place by the lean decoder; the only allocation per token is
-// Event.Text. The embedded Body's Close drains after the done line.
+// decoded in place by the lean decoder; NextText (llm.TextStream) hands
+// the text out as bytes aliasing them, so a token costs no allocation;
+// Next copies it into the Event's strings. The embedded Body's Close drains after the done line.
 type stream struct {
 	wire.Body
 	api   string
@@ -34,7 +35,7 @@ type stream struct {
 	err error
 }
 
-var _ llm.Stream = (*stream)(nil)
+var _ llm.TextStream = (*stream)(nil)
 
 func newStream(ctx context.Context, body io.ReadCloser, status int, api string, whole bool) *stream {
 	s := &stream{api: api, whole: whole}
@@ -44,6 +45,18 @@ func newStream(ctx context.Context, body io.ReadCloser, status int, api string, 
 
 // Next returns the next event that carries text or ends the response.
 func (s *stream) Next() (llm.Event, error) {
+	var t llm.EventText
+	ev, err := s.NextText(&t)
+	if err == nil {
+		ev.Text, ev.Reasoning = string(t.Text), string(t.Reasoning)
+	}
+	return ev, err
+}
+
+// NextText is Next with the event's text in t, valid until the next call
+// (llm.TextStream).
+func (s *stream) NextText(t *llm.EventText) (llm.Event, error) {
+	*t = llm.EventText{}
 	if s.err != nil {
 		return llm.Event{}, s.err
 	}
@@ -85,9 +98,11 @@ func (s *stream) Next() (llm.Event, error) {
 			if len(text) == 0 && len(thinking) == 0 {
 				continue // an empty line
 			}
-			return llm.Event{Text: string(text), Reasoning: string(thinking)}, nil
+			t.Text, t.Reasoning = text, thinking
+			return llm.Event{}, nil
 		}
-		ev := llm.Event{Text: string(text), Reasoning: string(thinking), FinishReason: doneReason(l.reason)}
+		t.Text, t.Reasoning = text, thinking
+		ev := llm.Event{FinishReason: doneReason(l.reason)}
 		m := &l.metrics
 		if m.hasEvalCount || m.hasPromptCount {
 			ev.Usage = &llm.Usage{PromptTokens: int(m.promptCount), CompletionTokens: int(m.evalCount)}

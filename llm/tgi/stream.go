@@ -29,8 +29,9 @@ const (
 //
 // Next reads lines with bufio.Reader.ReadSlice (wire.Body.ReadLine) and
 // copies only data values into a reused buffer; events are decoded in
-// place by the lean decoder, so the only allocation per token is
-// Event.Text. The embedded Body's Close drains after the final event.
+// place by the lean decoder; NextText (llm.TextStream) hands the text
+// out as bytes aliasing them, so a token costs no allocation; Next copies
+// it into Event.Text. The embedded Body's Close drains after the final event.
 type sseStream struct {
 	wire.Body
 	apiKey string
@@ -46,7 +47,7 @@ type sseStream struct {
 	err error
 }
 
-var _ llm.Stream = (*sseStream)(nil)
+var _ llm.TextStream = (*sseStream)(nil)
 
 func newSSEStream(ctx context.Context, body io.ReadCloser, status int, apiKey string, timing map[string]float64) *sseStream {
 	s := &sseStream{apiKey: apiKey, timing: timing}
@@ -56,6 +57,18 @@ func newSSEStream(ctx context.Context, body io.ReadCloser, status int, apiKey st
 
 // Next returns the next event that carries text or ends the generation.
 func (s *sseStream) Next() (llm.Event, error) {
+	var t llm.EventText
+	ev, err := s.NextText(&t)
+	if err == nil {
+		ev.Text = string(t.Text)
+	}
+	return ev, err
+}
+
+// NextText is Next with the event's text in t, valid until the next call
+// (llm.TextStream).
+func (s *sseStream) NextText(t *llm.EventText) (llm.Event, error) {
+	*t = llm.EventText{}
 	if s.err != nil {
 		return llm.Event{}, s.err
 	}
@@ -70,7 +83,7 @@ func (s *sseStream) Next() (llm.Event, error) {
 			}
 			if s.hasData {
 				// An event not ended by a blank line is still dispatched.
-				if ev, ok, err := s.dispatch(); err != nil || ok {
+				if ev, ok, err := s.dispatch(t); err != nil || ok {
 					return s.result(ev, err)
 				}
 			}
@@ -78,7 +91,7 @@ func (s *sseStream) Next() (llm.Event, error) {
 				Message: "stream ended before the final event (generated_text)"})
 		}
 		if len(line) == 0 {
-			if ev, ok, err := s.dispatch(); err != nil || ok {
+			if ev, ok, err := s.dispatch(t); err != nil || ok {
 				return s.result(ev, err)
 			}
 			continue
@@ -135,7 +148,7 @@ func (s *sseStream) fail(err error) (llm.Event, error) {
 
 // dispatch handles the pending event at a blank line. ok reports an
 // Event to return.
-func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
+func (s *sseStream) dispatch(t *llm.EventText) (ev llm.Event, ok bool, err error) {
 	if !s.hasData {
 		s.isError = false
 		return ev, false, nil
@@ -155,8 +168,9 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 	if e.hasErr || isError {
 		return ev, false, eventError(string(e.errMsg), string(e.errType), s.Status(), s.apiKey)
 	}
+	var text []byte
 	if !e.special {
-		ev.Text = string(e.text)
+		text = e.text
 	}
 	if e.final {
 		ev.FinishReason = finishReason(e.finish)
@@ -167,9 +181,10 @@ func (s *sseStream) dispatch() (ev llm.Event, ok bool, err error) {
 			ev.Usage = &llm.Usage{PromptTokens: int(e.inputLength), CompletionTokens: int(e.generated)}
 		}
 	}
-	if ev.Text == "" && !e.final {
+	if len(text) == 0 && !e.final {
 		return llm.Event{}, false, nil // a special token mid-stream
 	}
+	t.Text = text
 	if s.timing != nil {
 		ev.ServerTiming, s.timing = s.timing, nil
 	}

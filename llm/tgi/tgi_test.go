@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -56,6 +57,27 @@ func collect(s llm.Stream) ([]llm.Event, error) {
 		if err != nil {
 			return evs, err
 		}
+		evs = append(evs, ev)
+	}
+	return evs, errors.New("too many events")
+}
+
+// collectText is collect through NextText (llm.TextStream), copying each
+// event's text into its strings before the next call, as the load runner
+// reads a stream.
+func collectText(s llm.Stream) ([]llm.Event, error) {
+	ts := s.(llm.TextStream)
+	var evs []llm.Event
+	var tx llm.EventText
+	for range 100000 {
+		ev, err := ts.NextText(&tx)
+		if err != nil {
+			return evs, err
+		}
+		if ev.Text != "" || ev.Reasoning != "" || ev.ToolCallText != "" {
+			return evs, errors.New("NextText set the event's strings")
+		}
+		ev.Text, ev.Reasoning, ev.ToolCallText = string(tx.Text), string(tx.Reasoning), string(tx.ToolCallText)
 		evs = append(evs, ev)
 	}
 	return evs, errors.New("too many events")
@@ -123,31 +145,37 @@ func TestStream(t *testing.T) {
 		{name: "redacted", parts: []string{`data:{"error":"bad token ` + testKey + `","error_type":"generation"}` + "\n\n"}, wantErr: llm.KindServer, wantMsg: "[REDACTED]"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := sseServer(t, nil, tt.parts...)
-			s, err := newProvider(t, srv.URL).Start(t.Context(), &llm.Request{Prompt: "p", Stream: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			evs, err := collect(s)
-			if !reflect.DeepEqual(evs, tt.want) && !(len(evs) == 0 && len(tt.want) == 0) {
-				t.Errorf("events:\n got %+v\nwant %+v", evs, tt.want)
-			}
-			if tt.wantErr == "" {
-				if err != io.EOF {
-					t.Fatalf("err = %v, want io.EOF", err)
+		for _, readText := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/text=%v", tt.name, readText), func(t *testing.T) {
+				srv := sseServer(t, nil, tt.parts...)
+				s, err := newProvider(t, srv.URL).Start(t.Context(), &llm.Request{Prompt: "p", Stream: true})
+				if err != nil {
+					t.Fatal(err)
 				}
-			} else if kindOf(err) != tt.wantErr || !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Fatalf("err = %v (%s), want %s containing %q", err, kindOf(err), tt.wantErr, tt.wantMsg)
-			}
-			if strings.Contains(err.Error(), testKey) {
-				t.Errorf("error leaks the key: %v", err)
-			}
-			if _, err2 := s.Next(); err2 != err && !(err == io.EOF && err2 == io.EOF) {
-				t.Errorf("Next after end = %v, want sticky %v", err2, err)
-			}
-		})
+				defer s.Close()
+				read := collect
+				if readText {
+					read = collectText
+				}
+				evs, err := read(s)
+				if !reflect.DeepEqual(evs, tt.want) && !(len(evs) == 0 && len(tt.want) == 0) {
+					t.Errorf("events:\n got %+v\nwant %+v", evs, tt.want)
+				}
+				if tt.wantErr == "" {
+					if err != io.EOF {
+						t.Fatalf("err = %v, want io.EOF", err)
+					}
+				} else if kindOf(err) != tt.wantErr || !strings.Contains(err.Error(), tt.wantMsg) {
+					t.Fatalf("err = %v (%s), want %s containing %q", err, kindOf(err), tt.wantErr, tt.wantMsg)
+				}
+				if strings.Contains(err.Error(), testKey) {
+					t.Errorf("error leaks the key: %v", err)
+				}
+				if _, err2 := s.Next(); err2 != err && !(err == io.EOF && err2 == io.EOF) {
+					t.Errorf("Next after end = %v, want sticky %v", err2, err)
+				}
+			})
+		}
 	}
 }
 
