@@ -257,28 +257,31 @@ func (d *decoder) usage(c *chunk) error {
 		case keyIs(key, "completion_tokens"):
 			return d.intOrNull(&c.usage.completion)
 		case keyIs(key, "prompt_tokens_details"):
-			return d.promptDetails(&c.usage)
+			return d.tokenDetails("cached_tokens", &c.usage.cached, &c.usage.hasCached)
 		case keyIs(key, "completion_tokens_details"):
-			return d.completionDetails(&c.usage)
+			return d.tokenDetails("reasoning_tokens", &c.usage.reasoning, &c.usage.hasReasoning)
 		}
 		return d.skip(3)
 	})
 }
 
-// completionDetails parses usage.completion_tokens_details, where OpenAI
-// and vLLM report reasoning tokens. Like encoding/json with a pointer
+// tokenDetails parses a usage details object, e.g.
+// prompt_tokens_details, where OpenAI (and vLLM, SGLang) report cached
+// prompt tokens, or completion_tokens_details, where OpenAI and vLLM
+// report reasoning tokens: the integer under name goes to *n, and *has
+// tells that the object was there. Like encoding/json with a pointer
 // field, null clears what an earlier value set.
-func (d *decoder) completionDetails(u *usage) error {
+func (d *decoder) tokenDetails(name string, n *int, has *bool) error {
 	if d.literal("null") {
-		u.reasoning, u.hasReasoning = 0, false
+		*n, *has = 0, false
 		return nil
 	}
 	if d.i < len(d.b) && d.b[d.i] == '{' {
-		u.hasReasoning = true
+		*has = true
 	}
 	return d.object(3, func(key []byte) error {
-		if keyIs(key, "reasoning_tokens") {
-			return d.intOrNull(&u.reasoning)
+		if keyIs(key, name) {
+			return d.intOrNull(n)
 		}
 		return d.skip(4)
 	})
@@ -361,25 +364,6 @@ func (d *decoder) toolCalls(t *tools, buf *[]byte) error {
 		}
 		return errSyntax
 	}
-}
-
-// promptDetails parses usage.prompt_tokens_details, where OpenAI (and
-// vLLM, SGLang) report cached prompt tokens. Like encoding/json with a
-// pointer field, null clears what an earlier value set.
-func (d *decoder) promptDetails(u *usage) error {
-	if d.literal("null") {
-		u.cached, u.hasCached = 0, false
-		return nil
-	}
-	if d.i < len(d.b) && d.b[d.i] == '{' {
-		u.hasCached = true
-	}
-	return d.object(3, func(key []byte) error {
-		if keyIs(key, "cached_tokens") {
-			return d.intOrNull(&u.cached)
-		}
-		return d.skip(4)
-	})
 }
 
 // timings parses llama.cpp's "timings" object. Like encoding/json with
