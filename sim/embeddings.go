@@ -3,10 +3,8 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -66,24 +64,8 @@ func (s *Server) embedInputs(raw json.RawMessage) ([]int, error) {
 
 // serveEmbeddings serves one embeddings request.
 func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "method "+r.Method+" not allowed; use POST")
-		return
-	}
 	var req embedRequest
-	body := io.LimitReader(r.Body, maxBodyBytes)
-	err := json.NewDecoder(body).Decode(&req)
-	io.Copy(io.Discard, body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid JSON body: "+err.Error())
-		return
-	}
-	switch {
-	case req.Model == "":
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "'model' is required")
-		return
-	case !s.serves(req.Model):
-		writeError(w, http.StatusNotFound, "not_found_error", fmt.Sprintf("The model `%s` does not exist. Served: %s", req.Model, strings.Join(s.models, ", ")))
+	if !s.readRequest(w, r, &req, &req.Model) {
 		return
 	}
 	counts, err := s.embedInputs(req.Input)

@@ -338,30 +338,42 @@ func endError(reason string) (int, string, string) {
 	return http.StatusServiceUnavailable, "server_error", "server shutting down"
 }
 
-// serveGenerate serves one chat or completions request.
-func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool) {
-	arrived := time.Now()
+// readRequest reads a POSTed OpenAI JSON body into v, whose model field
+// is *model, and checks that the model is served. When it is not a POST,
+// not JSON or not for a served model it answers as OpenAI does and
+// returns false.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, v any, model *string) bool {
 	if r.Method != http.MethodPost {
 		writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "method "+r.Method+" not allowed; use POST")
-		return
+		return false
 	}
-	var req genRequest
 	body := io.LimitReader(r.Body, maxBodyBytes)
-	err := json.NewDecoder(body).Decode(&req)
+	err := json.NewDecoder(body).Decode(v)
 	// Read to EOF: only then does net/http watch the connection and cancel
 	// r.Context() when the client goes away.
 	io.Copy(io.Discard, body)
-	if err != nil {
+	switch {
+	case err != nil:
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid JSON body: "+err.Error())
+		return false
+	case *model == "":
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "'model' is required")
+		return false
+	case !s.serves(*model):
+		writeError(w, http.StatusNotFound, "not_found_error", fmt.Sprintf("The model `%s` does not exist. Served: %s", *model, strings.Join(s.models, ", ")))
+		return false
+	}
+	return true
+}
+
+// serveGenerate serves one chat or completions request.
+func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, chat bool) {
+	arrived := time.Now()
+	var req genRequest
+	if !s.readRequest(w, r, &req, &req.Model) {
 		return
 	}
 	switch {
-	case req.Model == "":
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "'model' is required")
-		return
-	case !s.serves(req.Model):
-		writeError(w, http.StatusNotFound, "not_found_error", fmt.Sprintf("The model `%s` does not exist. Served: %s", req.Model, strings.Join(s.models, ", ")))
-		return
 	case req.N != nil && *req.N != 1:
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "only n=1 is supported")
 		return
