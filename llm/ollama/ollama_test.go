@@ -16,7 +16,12 @@ import (
 	"time"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/streamtest"
 )
+
+// collect and collectText read a stream through Next and through
+// NextText (llm.TextStream).
+var collect, collectText = streamtest.Collect, streamtest.CollectText
 
 // ndjsonServer serves parts as one NDJSON response, flushing after each and
 // pausing between them so that each arrives in its own read.
@@ -36,39 +41,6 @@ func ndjsonServer(t *testing.T, ctype string, parts ...string) *httptest.Server 
 	}))
 	t.Cleanup(srv.Close)
 	return srv
-}
-
-func collect(s llm.Stream) ([]llm.Event, error) {
-	var evs []llm.Event
-	for range 100000 {
-		ev, err := s.Next()
-		if err != nil {
-			return evs, err
-		}
-		evs = append(evs, ev)
-	}
-	return evs, errors.New("too many events")
-}
-
-// collectText is collect through NextText (llm.TextStream), copying each
-// event's text into its strings before the next call, as the load runner
-// reads a stream.
-func collectText(s llm.Stream) ([]llm.Event, error) {
-	ts := s.(llm.TextStream)
-	var evs []llm.Event
-	var tx llm.EventText
-	for range 100000 {
-		ev, err := ts.NextText(&tx)
-		if err != nil {
-			return evs, err
-		}
-		if ev.Text != "" || ev.Reasoning != "" || ev.ToolCallText != "" {
-			return evs, errors.New("NextText set the event's strings")
-		}
-		ev.Text, ev.Reasoning, ev.ToolCallText = string(tx.Text), string(tx.Reasoning), string(tx.ToolCallText)
-		evs = append(evs, ev)
-	}
-	return evs, errors.New("too many events")
 }
 
 func kindOf(err error) llm.ErrorKind {

@@ -15,7 +15,12 @@ import (
 	"time"
 
 	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/internal/streamtest"
 )
+
+// collect and collectText read a stream through Next and through
+// NextText (llm.TextStream).
+var collect, collectText = streamtest.Collect, streamtest.CollectText
 
 // sseServer serves parts as one SSE response, flushing after each part and
 // pausing between parts so that each arrives in its own TCP read.
@@ -48,40 +53,6 @@ func newTestProvider(t *testing.T, baseURL string, opts ...func(*Options)) *Prov
 		t.Fatal(err)
 	}
 	return p
-}
-
-// collect reads s to its end and returns the events and the final error.
-func collect(s llm.Stream) ([]llm.Event, error) {
-	var evs []llm.Event
-	for range 10000 {
-		ev, err := s.Next()
-		if err != nil {
-			return evs, err
-		}
-		evs = append(evs, ev)
-	}
-	return evs, errors.New("too many events")
-}
-
-// collectText is collect through NextText, copying each event's text
-// into its strings before the next call: what Next returns, read the way
-// the load runner reads it.
-func collectText(s llm.Stream) ([]llm.Event, error) {
-	ts := s.(llm.TextStream)
-	var evs []llm.Event
-	var tx llm.EventText
-	for range 10000 {
-		ev, err := ts.NextText(&tx)
-		if err != nil {
-			return evs, err
-		}
-		if ev.Text != "" || ev.Reasoning != "" || ev.ToolCallText != "" {
-			return evs, errors.New("NextText set the event's strings")
-		}
-		ev.Text, ev.Reasoning, ev.ToolCallText = string(tx.Text), string(tx.Reasoning), string(tx.ToolCallText)
-		evs = append(evs, ev)
-	}
-	return evs, errors.New("too many events")
 }
 
 func kindOf(err error) llm.ErrorKind {

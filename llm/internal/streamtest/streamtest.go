@@ -1,0 +1,48 @@
+// Package streamtest reads a provider's llm.Stream to its end, for the
+// providers' tests: through Next, and through NextText the way the load
+// runner reads an llm.TextStream.
+package streamtest
+
+import (
+	"errors"
+
+	"github.com/llmload/llmload/llm"
+)
+
+// maxEvents bounds a read, so that a stream that never ends fails a test
+// instead of hanging it.
+const maxEvents = 100000
+
+// Collect reads s through Next until an error (io.EOF at a clean end).
+func Collect(s llm.Stream) ([]llm.Event, error) {
+	var evs []llm.Event
+	for range maxEvents {
+		ev, err := s.Next()
+		if err != nil {
+			return evs, err
+		}
+		evs = append(evs, ev)
+	}
+	return evs, errors.New("too many events")
+}
+
+// CollectText is Collect through NextText (s must be an llm.TextStream),
+// copying each event's text into its strings before the next call, as the
+// load runner reads a stream. NextText must leave the strings empty.
+func CollectText(s llm.Stream) ([]llm.Event, error) {
+	ts := s.(llm.TextStream)
+	var evs []llm.Event
+	var tx llm.EventText
+	for range maxEvents {
+		ev, err := ts.NextText(&tx)
+		if err != nil {
+			return evs, err
+		}
+		if ev.Text != "" || ev.Reasoning != "" || ev.ToolCallText != "" {
+			return evs, errors.New("NextText set the event's strings")
+		}
+		ev.Text, ev.Reasoning, ev.ToolCallText = string(tx.Text), string(tx.Reasoning), string(tx.ToolCallText)
+		evs = append(evs, ev)
+	}
+	return evs, errors.New("too many events")
+}
