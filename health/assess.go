@@ -83,7 +83,7 @@ func Limit(scaleS float64) float64 {
 //
 //   - the canary's p90 wake-up lag exceeds L + TimerSlackS (p90, not p99:
 //     on a shared machine the OS deschedules a whole healthy process for a
-//     few ms now and then, which a p99 of a hundred wake-ups a second
+//     few ms now and then, which a p99 of forty wake-ups a second
 //     catches; a client short of CPU is late on most wake-ups);
 //   - the Go scheduler's p99 latency (runnable to running) exceeds L;
 //   - the p90 schedule lag exceeds L, when it is the client's own;

@@ -6,8 +6,8 @@
 // silently. The monitor makes that visible.
 //
 // A Monitor is started before a run and stopped after it; it costs one
-// goroutine waking every 10 ms (the canary) and a few runtime/metrics and
-// getrusage reads, none on the request path. Stop returns the raw evidence
+// goroutine waking about 40 times a second (the canary) and a few
+// runtime/metrics and getrusage reads, none on the request path. Stop returns the raw evidence
 // (a Report); Assess judges it against the run's own time scale.
 //
 // docs/metrics.md ("Client health") documents every number and threshold.
@@ -23,11 +23,24 @@ import (
 	"time"
 )
 
-// CanaryPeriod is how long the canary goroutine sleeps each time; how
-// late it wakes up is its lag.
-const CanaryPeriod = 10 * time.Millisecond
+// The canary goroutine sleeps a random time in [CanaryMinSleep,
+// CanaryMaxSleep) each time; how late it wakes up is its lag. Random, so
+// that its wake-ups do not lock to the phase of a server's decode steps
+// (every 20 ms, say) and sample the bursts and the quiet between them
+// alike. About 40 wake-ups a second: each wakes an idle process (a thread,
+// the runtime's sysmon), which at 100 a second cost ≈ 10 ms of CPU per
+// second, ≈ 2 µs per token at 100 streams (docs/performance.md).
+const (
+	CanaryMinSleep = 15 * time.Millisecond
+	CanaryMaxSleep = 35 * time.Millisecond
+)
 
-// maxCanarySamples bounds the canary's memory: beyond it (about 11
+// canarySleep returns the canary's next sleep.
+func canarySleep() time.Duration {
+	return CanaryMinSleep + rand.N(CanaryMaxSleep-CanaryMinSleep)
+}
+
+// maxCanarySamples bounds the canary's memory: beyond it (about 27
 // minutes of run) samples are kept by reservoir sampling.
 const maxCanarySamples = 1 << 16
 
@@ -43,7 +56,7 @@ type Report struct {
 	CPUS           float64 `json:"cpu_s"`
 	CPUCores       int     `json:"cpu_cores"`
 	CPUUtilization float64 `json:"cpu_utilization"`
-	// Canary* describe how late a goroutine sleeping CanaryPeriod woke up.
+	// Canary* describe how late a goroutine sleeping 15–35 ms woke up.
 	CanarySamples int     `json:"canary_samples"`
 	CanaryLagP50S float64 `json:"canary_lag_p50_s"`
 	CanaryLagP90S float64 `json:"canary_lag_p90_s"`
@@ -108,13 +121,14 @@ func Start() *Monitor {
 	return m
 }
 
-// canaryLoop sleeps CanaryPeriod again and again and records how late it
+// canaryLoop sleeps canarySleep() again and again and records how late it
 // woke up each time.
 func (m *Monitor) canaryLoop() {
 	defer close(m.done)
-	t := time.NewTimer(CanaryPeriod)
+	d := canarySleep()
+	t := time.NewTimer(d)
 	defer t.Stop()
-	due := time.Now().Add(CanaryPeriod)
+	due := time.Now().Add(d)
 	for {
 		select {
 		case <-m.stop:
@@ -123,8 +137,9 @@ func (m *Monitor) canaryLoop() {
 		}
 		now := time.Now()
 		m.add(now.Sub(due).Seconds())
-		due = now.Add(CanaryPeriod)
-		t.Reset(CanaryPeriod)
+		d = canarySleep()
+		due = now.Add(d)
+		t.Reset(d)
 	}
 }
 
