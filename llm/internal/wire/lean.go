@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -327,60 +326,6 @@ func (t *leanTransport) send(ctx context.Context, c *leanConn, req *http.Request
 		}
 		return resp, nil
 	}
-	resp.Body = &leanBody{t: t, c: c, body: resp.Body, keep: keep, stop: stop, aborted: &aborted, ctx: ctx}
+	resp.Body = newLeanBody(ctx, t, c, resp, keep, stop, &aborted)
 	return resp, nil
-}
-
-// leanBody is a response body of the lean client: read to its end on a
-// connection that stays open, it returns the connection to the pool.
-type leanBody struct {
-	t       *leanTransport
-	c       *leanConn
-	body    io.ReadCloser
-	keep    bool
-	stop    func() bool
-	aborted *atomic.Bool
-	ctx     context.Context
-
-	state atomic.Int32 // 0 reading, 1 returned to the pool, 2 closed
-}
-
-func (b *leanBody) Read(p []byte) (int, error) {
-	switch b.state.Load() {
-	case 1:
-		return 0, io.EOF
-	case 2:
-		return 0, errLeanAborted
-	}
-	n, err := b.body.Read(p)
-	if err == io.EOF {
-		b.finish()
-		return n, err
-	}
-	if err != nil && b.aborted.Load() && b.ctx.Err() != nil {
-		err = b.ctx.Err()
-	}
-	return n, err
-}
-
-// finish runs at the end of the body: the connection goes back to the
-// pool when it may (kept alive, not aborted), else it is closed.
-func (b *leanBody) finish() {
-	if !b.state.CompareAndSwap(0, 1) {
-		return
-	}
-	if b.stop() && b.keep {
-		b.t.putIdle(b.c)
-		return
-	}
-	b.c.conn.Close()
-}
-
-// Close closes the body; before its end, the connection too.
-func (b *leanBody) Close() error {
-	if b.state.CompareAndSwap(0, 2) {
-		b.stop()
-		b.c.conn.Close()
-	}
-	return nil
 }
