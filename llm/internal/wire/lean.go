@@ -24,7 +24,8 @@ const (
 )
 
 // connBufSize is the lean client's read buffer per connection: it holds
-// the response headers and batches the reads of a stream's chunks.
+// the response headers and batches the reads of a stream's chunks, and
+// a streamed body's lines are read from it in place (leanBody.readLine).
 const connBufSize = 2 << 10
 
 // leanTransport is an http.RoundTripper for plain HTTP/1.1, made for many
@@ -32,7 +33,8 @@ const connBufSize = 2 << 10
 // goroutines per connection (readLoop, writeLoop) beside the caller's and
 // holds a 4 KiB read buffer per connection; here the caller's goroutine
 // writes the request and reads the response itself, through a 2 KiB
-// buffer. Measured in docs/performance.md.
+// buffer, from which it decodes the body's framing and reads its lines in
+// place (leanbody.go). Measured in docs/performance.md.
 //
 // It keeps what the product relies on from net/http: keep-alive
 // connections in an idle pool per host, a request lost on a reused
@@ -42,7 +44,8 @@ const connBufSize = 2 << 10
 // load/conntrace.go),
 // context cancellation and deadlines at any point, 1xx responses skipped,
 // Content-Length, chunked and close-delimited bodies (http.ReadResponse
-// parses the response), Connection: close. It sends no Accept-Encoding,
+// parses the response's head; leanBody decodes the body by net/http's
+// rules, with its errors), trailers, Connection: close. It sends no Accept-Encoding,
 // so bodies come uncompressed. It does not do TLS or proxies: newTransport
 // routes those to net/http.
 type leanTransport struct {
