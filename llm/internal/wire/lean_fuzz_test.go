@@ -17,8 +17,9 @@ import (
 
 // FuzzLeanMatchesStd: whatever bytes a server answers with, the lean
 // client reads the same status and body as net/http's Transport, or
-// fails where it fails. The response parser is net/http's in both; this
-// holds the lean client's own parts (1xx, keep-alive, body ends) to it.
+// fails where it fails. The response head's parser is net/http's in
+// both; this holds the lean client's own parts (1xx, keep-alive, the body
+// decoder of leanbody.go through Read) to it.
 func FuzzLeanMatchesStd(f *testing.F) {
 	for _, s := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",

@@ -61,6 +61,8 @@ type lineReader interface {
 	readLine(maxLine int) ([]byte, error)
 }
 
+var _ lineReader = (*leanBody)(nil)
+
 var errLongLine = errors.New("line too long")
 
 // The errors net/http's chunked reader and body return, with the same
