@@ -99,12 +99,32 @@ func (b *leanBody) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	d, err := b.data()
-	if err != nil {
-		return 0, b.fail(err)
+	var n int
+	if br := b.c.br; br.Buffered() == 0 && len(p) >= br.Size() {
+		// As bufio.Reader.Read (and so net/http's body) does: a large
+		// read with nothing buffered goes from the socket straight into p.
+		var err error
+		n, err = br.Read(p[:min(uint64(len(p)), b.n)])
+		b.n -= uint64(n)
+		if err != nil {
+			if err == io.EOF {
+				if b.frame == frameClose {
+					b.end()
+					return n, io.EOF
+				}
+				err = io.ErrUnexpectedEOF
+			}
+			b.err = err
+			return n, b.fail(err)
+		}
+	} else {
+		d, err := b.data()
+		if err != nil {
+			return 0, b.fail(err)
+		}
+		n = copy(p, d)
+		b.consume(n)
 	}
-	n := copy(p, d)
-	b.consume(n)
 	if b.frame == frameLength && b.n == 0 {
 		// As net/http does: the last bytes come with io.EOF, and the
 		// connection is free at once.

@@ -2,8 +2,10 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -257,5 +259,69 @@ func TestLeanLinesDrainAndAbort(t *testing.T) {
 				t.Errorf("%d connections in the pool after an aborted stream", idle)
 			}
 		})
+	}
+}
+
+// TestLeanLargeBodies: bodies far larger than the connection's buffer,
+// read with large reads (which go from the socket straight into the
+// caller's buffer) and small ones, come through whole, in big chunks, a
+// Content-Length and the connection's close, and a Content-Length body
+// cut short fails.
+func TestLeanLargeBodies(t *testing.T) {
+	big := make([]byte, 300<<10)
+	for i := range big {
+		big[i] = byte('a' + i%26)
+	}
+	var chunked strings.Builder
+	chunked.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+	for rest := big; len(rest) > 0; {
+		n := min(len(rest), 100<<10)
+		fmt.Fprintf(&chunked, "%x\r\n%s\r\n", n, rest[:n])
+		rest = rest[n:]
+	}
+	chunked.WriteString("0\r\n\r\n")
+	cases := []struct {
+		name, resp string
+		fail       bool
+	}{
+		{"chunked", chunked.String(), false},
+		{"content-length", fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(big), big), false},
+		{"close-delimited", fmt.Sprintf("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n%s", big), false},
+		{"content-length cut short", fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(big)+1, big), true},
+	}
+	for _, tc := range cases {
+		for _, size := range []int{100, 64 << 10} {
+			t.Run(fmt.Sprintf("%s/read=%d", tc.name, size), func(t *testing.T) {
+				url := rawServer(t, func(n int, c net.Conn, r *bufio.Reader) {
+					if readRequest(r) {
+						io.WriteString(c, tc.resp)
+					}
+				})
+				c, _ := leanClient(t)
+				resp, err := post(t, t.Context(), c, url, "{}", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var got bytes.Buffer
+				p := make([]byte, size)
+				for {
+					n, err := resp.Body.Read(p)
+					got.Write(p[:n])
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						if !tc.fail || !errors.Is(err, io.ErrUnexpectedEOF) {
+							t.Fatalf("after %d bytes: %v", got.Len(), err)
+						}
+						break
+					}
+				}
+				if !bytes.Equal(got.Bytes(), big) {
+					t.Errorf("read %d bytes, not the %d sent", got.Len(), len(big))
+				}
+			})
+		}
 	}
 }
