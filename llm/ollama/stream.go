@@ -20,7 +20,8 @@ const maxLineBytes = 64 << 20
 // usage and server timings; an {"error": ...} line is a failure; a body
 // that ends before the done line is malformed.
 //
-// Lines are read with bufio.Reader.ReadSlice (wire.Body.ReadLine) and
+// Lines are read with wire.Body.ReadLine (straight from the connection's
+// buffer with the lean HTTP client, else through a bufio.Reader) and
 // decoded in place by the lean decoder; NextText (llm.TextStream) hands
 // the text out as bytes aliasing them, so a token costs no allocation;
 // Next copies it into the Event's strings. The embedded Body's Close drains after the done line.

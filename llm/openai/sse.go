@@ -23,7 +23,8 @@ const (
 // ("[DONE]" ends the stream; an "error" object or "event: error" is a
 // failure).
 //
-// Next reads lines straight from a bufio.Reader (wire.Body.ReadLine) and
+// Next reads lines with wire.Body.ReadLine (straight from the connection's
+// buffer with the lean HTTP client, else from a bufio.Reader) and
 // copies only data field values into a reused buffer; a chunk is decoded
 // in place by the lean decoder. NextText (llm.TextStream) hands out the
 // text as bytes aliasing those buffers, so a content chunk costs no

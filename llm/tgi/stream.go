@@ -27,7 +27,8 @@ const (
 // "details"), after which the stream is complete; an {"error": ...}
 // event is a failure. Special tokens (EOS) carry no output text.
 //
-// Next reads lines with bufio.Reader.ReadSlice (wire.Body.ReadLine) and
+// Next reads lines with wire.Body.ReadLine (straight from the connection's
+// buffer with the lean HTTP client, else through a bufio.Reader) and
 // copies only data values into a reused buffer; events are decoded in
 // place by the lean decoder; NextText (llm.TextStream) hands the text
 // out as bytes aliasing them, so a token costs no allocation; Next copies

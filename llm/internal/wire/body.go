@@ -11,11 +11,14 @@ import (
 	"github.com/llmload/llmload/llm"
 )
 
-// readBufSize is Body's bufio buffer; longer lines are assembled in Body.long.
-// It is held for the whole life of a stream, so it is sized for memory per
-// in-flight stream: a streamed chunk line is a few hundred bytes, and the
-// transport's own 4 KiB connection buffer below it batches the reads
-// (docs/performance.md).
+// readBufSize is Body's bufio buffer, for a body that does not read lines
+// itself (net/http's, over https, proxies and --http-client std); longer
+// lines are assembled in Body.long. It is held for the whole life of a
+// stream, so it is sized for memory per in-flight stream: a streamed chunk
+// line is a few hundred bytes, and the transport's own 4 KiB connection
+// buffer below it batches the reads (docs/performance.md). A body of the
+// lean client (leanBody) reads lines straight from its connection's buffer
+// and needs none.
 const readBufSize = 2 << 10
 
 // ErrClosed is the error of a Next after (or aborted by) Close.
@@ -47,7 +50,8 @@ func WithStatus(e *llm.Error, status int) *llm.Error {
 }
 
 // Body is the reading half of a provider's stream: the response body read
-// line by line through a bufio.Reader, with bounded line length, and a
+// line by line, with bounded line length (through a bufio.Reader, or by
+// the lean client's body itself: lineReader), and a
 // Close that after a well-formed end (Done) drains the rest so the
 // connection can be reused. A provider's stream embeds it and calls Init.
 //
@@ -56,7 +60,8 @@ func WithStatus(e *llm.Error, status int) *llm.Error {
 type Body struct {
 	ctx     context.Context
 	body    io.ReadCloser
-	r       *bufio.Reader
+	lines   lineReader    // body, when it reads lines itself
+	r       *bufio.Reader // else, made by the first ReadLine
 	status  int
 	maxLine int
 	tooLong string
@@ -75,7 +80,8 @@ type Body struct {
 // error with message tooLong.
 func (b *Body) Init(ctx context.Context, body io.ReadCloser, status, maxLine int, tooLong string) {
 	b.ctx, b.body, b.status, b.maxLine, b.tooLong = ctx, body, status, maxLine, tooLong
-	b.r = bufio.NewReaderSize(body, readBufSize)
+	b.lines, _ = body.(lineReader)
+	b.r = nil
 }
 
 // Status is the HTTP status of the response.
@@ -91,15 +97,31 @@ func (b *Body) Done() { b.done.Store(true) }
 // is valid until the next call. A last line with no ending is returned
 // before io.EOF.
 func (b *Body) ReadLine() ([]byte, error) {
+	if b.lines != nil {
+		line, err := b.lines.readLine(b.maxLine)
+		if err != nil {
+			if err == errLongLine {
+				err = b.longLine()
+			}
+			return nil, err
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		return line, nil
+	}
 	if b.eof {
 		return nil, io.EOF
+	}
+	if b.r == nil {
+		b.r = bufio.NewReaderSize(b.body, readBufSize)
 	}
 	line, err := b.r.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		b.long = append(b.long[:0], line...)
 		for err == bufio.ErrBufferFull {
 			if len(b.long) > b.maxLine {
-				return nil, &llm.Error{Kind: llm.KindMalformedStream, Status: b.status, Message: b.tooLong}
+				return nil, b.longLine()
 			}
 			line, err = b.r.ReadSlice('\n')
 			b.long = append(b.long, line...)
@@ -120,13 +142,26 @@ func (b *Body) ReadLine() ([]byte, error) {
 	return line, nil
 }
 
+func (b *Body) longLine() error {
+	return &llm.Error{Kind: llm.KindMalformedStream, Status: b.status, Message: b.tooLong}
+}
+
+// reader is what is left of the body: the bufio.Reader when ReadLine made
+// one, else the body itself.
+func (b *Body) reader() io.Reader {
+	if b.r != nil {
+		return b.r
+	}
+	return b.body
+}
+
 // ReadAll returns the rest of the body; more than limit bytes is a
 // malformed-stream error. At the end of the body it returns io.EOF.
 func (b *Body) ReadAll(limit int) ([]byte, error) {
 	if b.eof {
 		return nil, io.EOF
 	}
-	p, err := io.ReadAll(io.LimitReader(b.r, int64(limit)+1))
+	p, err := io.ReadAll(io.LimitReader(b.reader(), int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +186,7 @@ func (b *Body) Close() error {
 	b.closeOnce.Do(func() {
 		b.closed.Store(true)
 		if b.done.Load() && !b.eof {
-			b.closeErr = DrainClose(b.r, b.body)
+			b.closeErr = DrainClose(b.reader(), b.body)
 		} else {
 			b.closeErr = b.body.Close()
 		}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -25,7 +24,8 @@ const (
 )
 
 // connBufSize is the lean client's read buffer per connection: it holds
-// the response headers and batches the reads of a stream's chunks.
+// the response headers and batches the reads of a stream's chunks, and
+// a streamed body's lines are read from it in place (leanBody.readLine).
 const connBufSize = 2 << 10
 
 // leanTransport is an http.RoundTripper for plain HTTP/1.1, made for many
@@ -33,7 +33,8 @@ const connBufSize = 2 << 10
 // goroutines per connection (readLoop, writeLoop) beside the caller's and
 // holds a 4 KiB read buffer per connection; here the caller's goroutine
 // writes the request and reads the response itself, through a 2 KiB
-// buffer. Measured in docs/performance.md.
+// buffer, from which it decodes the body's framing and reads its lines in
+// place (leanbody.go). Measured in docs/performance.md.
 //
 // It keeps what the product relies on from net/http: keep-alive
 // connections in an idle pool per host, a request lost on a reused
@@ -43,7 +44,8 @@ const connBufSize = 2 << 10
 // load/conntrace.go),
 // context cancellation and deadlines at any point, 1xx responses skipped,
 // Content-Length, chunked and close-delimited bodies (http.ReadResponse
-// parses the response), Connection: close. It sends no Accept-Encoding,
+// parses the response's head; leanBody decodes the body by net/http's
+// rules, with its errors), trailers, Connection: close. It sends no Accept-Encoding,
 // so bodies come uncompressed. It does not do TLS or proxies: newTransport
 // routes those to net/http.
 type leanTransport struct {
@@ -327,60 +329,6 @@ func (t *leanTransport) send(ctx context.Context, c *leanConn, req *http.Request
 		}
 		return resp, nil
 	}
-	resp.Body = &leanBody{t: t, c: c, body: resp.Body, keep: keep, stop: stop, aborted: &aborted, ctx: ctx}
+	resp.Body = newLeanBody(ctx, t, c, resp, keep, stop, &aborted)
 	return resp, nil
-}
-
-// leanBody is a response body of the lean client: read to its end on a
-// connection that stays open, it returns the connection to the pool.
-type leanBody struct {
-	t       *leanTransport
-	c       *leanConn
-	body    io.ReadCloser
-	keep    bool
-	stop    func() bool
-	aborted *atomic.Bool
-	ctx     context.Context
-
-	state atomic.Int32 // 0 reading, 1 returned to the pool, 2 closed
-}
-
-func (b *leanBody) Read(p []byte) (int, error) {
-	switch b.state.Load() {
-	case 1:
-		return 0, io.EOF
-	case 2:
-		return 0, errLeanAborted
-	}
-	n, err := b.body.Read(p)
-	if err == io.EOF {
-		b.finish()
-		return n, err
-	}
-	if err != nil && b.aborted.Load() && b.ctx.Err() != nil {
-		err = b.ctx.Err()
-	}
-	return n, err
-}
-
-// finish runs at the end of the body: the connection goes back to the
-// pool when it may (kept alive, not aborted), else it is closed.
-func (b *leanBody) finish() {
-	if !b.state.CompareAndSwap(0, 1) {
-		return
-	}
-	if b.stop() && b.keep {
-		b.t.putIdle(b.c)
-		return
-	}
-	b.c.conn.Close()
-}
-
-// Close closes the body; before its end, the connection too.
-func (b *leanBody) Close() error {
-	if b.state.CompareAndSwap(0, 2) {
-		b.stop()
-		b.c.conn.Close()
-	}
-	return nil
 }
