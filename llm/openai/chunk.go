@@ -110,9 +110,11 @@ type decoder struct {
 	// toolBuf holds the first choice's tool-call text, otherToolBuf that
 	// of later choices (checked, then dropped).
 	toolBuf, otherToolBuf []byte
+	memo                  memo
 }
 
-// decode parses data into c.
+// decode parses data into c: from the memo of the last chunk's shape when
+// data has it (memo.go), else in full.
 //
 // Each object is walked by a loop over its keys (object, next) whose body
 // switches on the key's field number. A key names a field when it equals
@@ -123,6 +125,19 @@ type decoder struct {
 // non-ASCII byte (see field), so the usual keys, lower-case and known, cost
 // one switch each.
 func (d *decoder) decode(data []byte, c *chunk) error {
+	if d.memo.ok && d.fromMemo(data, c) {
+		return nil
+	}
+	if err := d.decodeFull(data, c); err != nil {
+		d.memo.ok = false
+		return err
+	}
+	d.remember(data, c)
+	return nil
+}
+
+// decodeFull is decode without the memo (memo.go): the reference.
+func (d *decoder) decodeFull(data []byte, c *chunk) error {
 	*c = chunk{}
 	d.b, d.i = data, 0
 	d.ws()

@@ -1,0 +1,187 @@
+package openai
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// The chunks of one stream are nearly all alike: vLLM, SGLang, TGI,
+// llama.cpp, Ollama and OpenAI repeat the same id, object, created, model
+// and choice fields around each token's text, e.g.
+//
+//	{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"content":"
+//	 word
+//	"},"logprobs":null,"finish_reason":null}]}
+//
+// So the decoder remembers the last chunk's shape: the bytes before and
+// after the one text string it carried (the head and the tail), and what
+// the rest of the chunk decoded to. A chunk with the same head and tail
+// and, between them, a string body without quotes, escapes or control
+// characters decodes to the same result with that text in place of the
+// old: the decoder reads left to right and nothing it decides depends on
+// the text's value, so it takes the same path through the head, reads
+// the new text as one string (it holds no quote to end it early, no
+// escape to unquote, and it is ASCII or valid UTF-8, so the result
+// aliases the input as the old text did), and then takes the same path
+// through the tail. Such a chunk costs two bytes.Equal and one string
+// scan instead of a full decode. Anything else takes the full decoder,
+// the reference for every input, which then remembers the new shape.
+// FuzzChunkDecodeAfter holds the two paths to encoding/json.
+
+// memo is the shape of the last chunk fully decoded.
+type memo struct {
+	ok         bool
+	head, tail []byte // copies of the chunk's bytes before and after the text, in buf
+	buf        []byte
+	text       int   // which field holds the text: an index into chunk.strs
+	c          chunk // the result, with its byte slices nil
+	spans      [nStrs]span
+	// misses counts full decodes since the memo last served a chunk; a
+	// stream whose chunks differ elsewhere (a timestamp or padding that
+	// changes with each chunk) stops remembering after maxMisses.
+	misses int
+}
+
+const maxMisses = 8
+
+// maxMemoBytes bounds the chunks remembered, and so the memo's memory per
+// stream (a chunk of a usual stream is 150–300 bytes).
+const maxMemoBytes = 1024
+
+// nStrs is the number of byte-slice fields in chunk.strs.
+const nStrs = 6
+
+// strs returns pointers to c's byte-slice fields, except the raw error
+// (a memo is made only of chunks without one) and the tool-call text (in
+// the decoder's own buffer, kept as it is).
+func (c *chunk) strs() [nStrs]*[]byte {
+	return [nStrs]*[]byte{&c.id, &c.content, &c.reasoning, &c.reasoning2, &c.text, &c.finish}
+}
+
+// A span locates a byte-slice field of a remembered chunk in the chunk's
+// data: nil, empty, or n bytes from off counted from the start of the
+// data (in the head) or back from its end (in the tail).
+type span struct {
+	where  uint8
+	off, n int
+}
+
+const (
+	spanNil = iota
+	spanEmpty
+	spanHead
+	spanTail
+)
+
+// of returns the field the span locates in data.
+func (s span) of(data []byte) []byte {
+	switch s.where {
+	case spanEmpty:
+		return []byte{}
+	case spanHead:
+		return data[s.off : s.off+s.n]
+	case spanTail:
+		at := len(data) - s.off
+		return data[at : at+s.n]
+	}
+	return nil
+}
+
+// fromMemo decodes data into c from the memo and reports whether it could.
+func (d *decoder) fromMemo(data []byte, c *chunk) bool {
+	m := &d.memo
+	n := len(data) - len(m.head) - len(m.tail)
+	if n < 0 || !bytes.Equal(data[:len(m.head)], m.head) || !bytes.Equal(data[len(data)-len(m.tail):], m.tail) {
+		return false
+	}
+	text := data[len(m.head) : len(m.head)+n]
+	if i := scanASCII(text, 0); i != n {
+		// Not plain ASCII: the string must hold no quote, escape or
+		// control character, and be valid UTF-8, to alias the input.
+		if text[i] < utf8.RuneSelf || scanText(text, i) != n || !utf8.Valid(text[i:]) {
+			return false
+		}
+	}
+	*c = m.c
+	p := c.strs()
+	for k, s := range m.spans {
+		*p[k] = s.of(data)
+	}
+	*p[m.text] = text
+	m.misses = 0
+	return true
+}
+
+// remember makes c, just decoded from data in full, the memo, if it has
+// the shape of a text chunk: one non-empty text field (content,
+// reasoning_content, reasoning or text) aliasing data, every other byte
+// slice aliasing data too (none in a scratch buffer), no error, no tool
+// call.
+func (d *decoder) remember(data []byte, c *chunk) {
+	m := &d.memo
+	m.ok = false
+	if m.misses++; m.misses > maxMisses {
+		return
+	}
+	if c.errRaw != nil || c.errObj || c.tools.n > 0 || len(data) > maxMemoBytes {
+		return
+	}
+	p := c.strs()
+	var spans [nStrs]span
+	text, at := -1, 0
+	for k, f := range p {
+		s := *f
+		switch {
+		case s == nil:
+			spans[k].where = spanNil
+			continue
+		case len(s) == 0:
+			spans[k].where = spanEmpty
+			continue
+		}
+		off, ok := offsetIn(data, s)
+		if !ok {
+			return // in a scratch buffer: escapes or invalid UTF-8
+		}
+		if k == 1 || k == 2 || k == 3 || k == 4 { // content, reasoning, reasoning2, text
+			if text >= 0 {
+				return // two texts
+			}
+			text, at = k, off
+			continue
+		}
+		spans[k] = span{where: spanHead, off: off, n: len(s)} // or the tail: below
+	}
+	if text < 0 {
+		return
+	}
+	end := at + len(*p[text])
+	for k := range spans {
+		s := &spans[k]
+		switch {
+		case k == text || s.where != spanHead || s.off+s.n <= at:
+		case s.off >= end:
+			s.where, s.off = spanTail, len(data)-s.off
+		default:
+			return // cannot happen: strings do not overlap
+		}
+	}
+	m.buf = append(append(m.buf[:0], data[:at]...), data[end:]...)
+	m.head, m.tail = m.buf[:at], m.buf[at:]
+	m.text, m.spans = text, spans
+	m.c = *c
+	for _, f := range m.c.strs() {
+		*f = nil
+	}
+	m.ok = true
+}
+
+// offsetIn returns the offset of s in data, when s is a non-empty slice of
+// data's array within data.
+func offsetIn(data, s []byte) (int, bool) {
+	off := cap(data) - cap(s)
+	if off < 0 || off+len(s) > len(data) || &data[off] != &s[0] {
+		return 0, false
+	}
+	return off, true
+}
