@@ -88,17 +88,8 @@ func TestChunkDecodeMemo(t *testing.T) {
 // key, a null choices, an extra field, a number in exponent form, the text
 // moved to another field): they must not be mistaken for the shape.
 func TestChunkDecodeMemoNearMisses(t *testing.T) {
-	edits := [][2]string{
-		{`"content"`, `"Content"`}, {`"content"`, `"\u0063ontent"`}, {`"content"`, `"reasoning_content"`}, {`"content"`, `"text"`},
-		{`"choices":[`, `"choices":null,"choices":[`}, {`"choices":[`, `"choices":[{"delta":{"content":"z"}},`},
-		{`"delta":{`, `"delta":{"content":"y",`}, {`}]`, `,"finish_reason":"length"}]`}, {`}]`, `}],"choices":null`},
-		{`"id":"`, `"id":"x`}, {`"id":`, `"ID":`}, {`"created":1`, `"created":1e3`}, {`{"`, `{"error":{"m":1},"`},
-		{`{"`, `{"object":"error","`}, {`{"`, `{"usage":{"prompt_tokens":1},"`}, {`{"`, `{"extra":[1,{"a":"\u0022"}],"`},
-		{`"finish_reason":null`, `"finish_reason":"stop"`}, {`"%s"`, `"%s","content":null`}, {`"%s"`, `"%s","content":"w"`},
-		{`"%s"`, `null,"content":"%s"`}, {`"%s"`, `"%s","tool_calls":[{"index":0,"function":{"name":"f"}}]`},
-	}
 	for _, sh := range memoShapes {
-		for _, e := range edits {
+		for _, e := range nearMisses {
 			if !strings.Contains(sh.chunk, e[0]) {
 				continue
 			}
@@ -111,6 +102,32 @@ func TestChunkDecodeMemoNearMisses(t *testing.T) {
 			decodeBoth(t, &dec, []byte(strings.Replace(sh.chunk, "%s", "c", 1)))
 		}
 	}
+}
+
+// nearMisses are edits of a shape (old, new) that make chunks resembling it.
+var nearMisses = [][2]string{
+	{`"content"`, `"Content"`}, {`"content"`, `"\u0063ontent"`}, {`"content"`, `"reasoning_content"`}, {`"content"`, `"text"`},
+	{`"choices":[`, `"choices":null,"choices":[`}, {`"choices":[`, `"choices":[{"delta":{"content":"z"}},`},
+	{`"delta":{`, `"delta":{"content":"y",`}, {`}]`, `,"finish_reason":"length"}]`}, {`}]`, `}],"choices":null`},
+	{`"id":"`, `"id":"x`}, {`"id":`, `"ID":`}, {`"created":1`, `"created":1e3`}, {`{"`, `{"error":{"m":1},"`},
+	{`{"`, `{"object":"error","`}, {`{"`, `{"usage":{"prompt_tokens":1},"`}, {`{"`, `{"extra":[1,{"a":"\u0022"}],"`},
+	{`"finish_reason":null`, `"finish_reason":"stop"`}, {`"%s"`, `"%s","content":null`}, {`"%s"`, `"%s","content":"w"`},
+	{`"%s"`, `null,"content":"%s"`}, {`"%s"`, `"%s","tool_calls":[{"index":0,"function":{"name":"f"}}]`},
+	{`"%s"`, `"%s" `}, {`"%s"`, ` "%s"`}, {`"%s"`, `"%s"}`}, {`"%s"`, `"%s`},
+}
+
+// shapeSeeds returns every shape with a text, and every near miss of it.
+func shapeSeeds() []string {
+	var seeds []string
+	for _, sh := range memoShapes {
+		seeds = append(seeds, strings.Replace(sh.chunk, "%s", "a", 1))
+		for _, e := range nearMisses {
+			if strings.Contains(sh.chunk, e[0]) {
+				seeds = append(seeds, strings.ReplaceAll(strings.Replace(sh.chunk, e[0], e[1], 1), "%s", "b"))
+			}
+		}
+	}
+	return seeds
 }
 
 // TestChunkDecodeMemoGivesUp checks that a stream whose chunks always
@@ -136,6 +153,14 @@ func FuzzChunkDecodeAfter(f *testing.F) {
 		prev := strings.Replace(sh.chunk, "%s", "a", 1)
 		for _, text := range append(append([]string{}, memoTexts...), memoHardTexts...) {
 			f.Add([]byte(prev), []byte(strings.Replace(sh.chunk, "%s", text, 1)))
+		}
+	}
+	for _, sh := range memoShapes {
+		prev := strings.Replace(sh.chunk, "%s", "a", 1)
+		for _, e := range nearMisses {
+			if strings.Contains(sh.chunk, e[0]) {
+				f.Add([]byte(prev), []byte(strings.ReplaceAll(strings.Replace(sh.chunk, e[0], e[1], 1), "%s", "b")))
+			}
 		}
 	}
 	for _, s := range chunkSeeds {
