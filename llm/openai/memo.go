@@ -30,12 +30,19 @@ import (
 
 // memo is the shape of the last chunk fully decoded.
 type memo struct {
-	ok         bool
-	head, tail []byte // copies of the chunk's bytes before and after the text, in buf
-	buf        []byte
-	text       int   // which field holds the text: an index into chunk.strs
-	c          chunk // the result, with its byte slices nil
-	spans      [nStrs]span
+	ok bool
+	// buf holds copies of the chunk's bytes before the text (the head,
+	// buf[:at]) and after it (the tail, buf[at:]).
+	buf   []byte
+	at    int
+	text  int // which field holds the text: an index into chunk.strs
+	spans [nStrs]span
+	// The rest of the result.
+	tools      tools
+	usage      usage
+	timings    timings
+	hasUsage   bool
+	hasTimings bool
 	// misses counts full decodes since the memo last served a chunk; a
 	// stream whose chunks differ elsewhere (a timestamp or padding that
 	// changes with each chunk) stops remembering after maxMisses.
@@ -63,7 +70,7 @@ func (c *chunk) strs() [nStrs]*[]byte {
 // data (in the head) or back from its end (in the tail).
 type span struct {
 	where  uint8
-	off, n int
+	off, n int32 // chunks of at most maxMemoBytes
 }
 
 const (
@@ -81,7 +88,7 @@ func (s span) of(data []byte) []byte {
 	case spanHead:
 		return data[s.off : s.off+s.n]
 	case spanTail:
-		at := len(data) - s.off
+		at := int32(len(data)) - s.off
 		return data[at : at+s.n]
 	}
 	return nil
@@ -90,11 +97,12 @@ func (s span) of(data []byte) []byte {
 // fromMemo decodes data into c from the memo and reports whether it could.
 func (d *decoder) fromMemo(data []byte, c *chunk) bool {
 	m := &d.memo
-	n := len(data) - len(m.head) - len(m.tail)
-	if n < 0 || !bytes.Equal(data[:len(m.head)], m.head) || !bytes.Equal(data[len(data)-len(m.tail):], m.tail) {
+	head, tail := m.buf[:m.at], m.buf[m.at:]
+	n := len(data) - len(m.buf)
+	if n < 0 || !bytes.Equal(data[:len(head)], head) || !bytes.Equal(data[len(data)-len(tail):], tail) {
 		return false
 	}
-	text := data[len(m.head) : len(m.head)+n]
+	text := data[len(head) : len(head)+n]
 	if i := scanASCII(text, 0); i != n {
 		// Not plain ASCII: the string must hold no quote, escape or
 		// control character, and be valid UTF-8, to alias the input.
@@ -102,7 +110,7 @@ func (d *decoder) fromMemo(data []byte, c *chunk) bool {
 			return false
 		}
 	}
-	*c = m.c
+	*c = chunk{tools: m.tools, usage: m.usage, hasUsage: m.hasUsage, timings: m.timings, hasTimings: m.hasTimings}
 	p := c.strs()
 	for k, s := range m.spans {
 		*p[k] = s.of(data)
@@ -150,7 +158,7 @@ func (d *decoder) remember(data []byte, c *chunk) {
 			text, at = k, off
 			continue
 		}
-		spans[k] = span{where: spanHead, off: off, n: len(s)} // or the tail: below
+		spans[k] = span{where: spanHead, off: int32(off), n: int32(len(s))} // or the tail: below
 	}
 	if text < 0 {
 		return
@@ -159,20 +167,19 @@ func (d *decoder) remember(data []byte, c *chunk) {
 	for k := range spans {
 		s := &spans[k]
 		switch {
-		case k == text || s.where != spanHead || s.off+s.n <= at:
-		case s.off >= end:
-			s.where, s.off = spanTail, len(data)-s.off
+		case k == text || s.where != spanHead || int(s.off+s.n) <= at:
+		case int(s.off) >= end:
+			s.where, s.off = spanTail, int32(len(data))-s.off
 		default:
 			return // cannot happen: strings do not overlap
 		}
 	}
-	m.buf = append(append(m.buf[:0], data[:at]...), data[end:]...)
-	m.head, m.tail = m.buf[:at], m.buf[at:]
-	m.text, m.spans = text, spans
-	m.c = *c
-	for _, f := range m.c.strs() {
-		*f = nil
+	if n := at + len(data) - end; cap(m.buf) < n {
+		m.buf = make([]byte, 0, n)
 	}
+	m.buf = append(append(m.buf[:0], data[:at]...), data[end:]...)
+	m.at, m.text, m.spans = at, text, spans
+	m.tools, m.usage, m.hasUsage, m.timings, m.hasTimings = c.tools, c.usage, c.hasUsage, c.timings, c.hasTimings
 	m.ok = true
 }
 
