@@ -8,7 +8,9 @@ import (
 
 // chunk holds the fields llmload reads from one streamed JSON chunk. Its
 // byte slices alias the decoded data or the decoder's scratch buffers and
-// are valid until the next decode.
+// are valid until the next decode. decoder.fromMemo (memo.go) sets every
+// field one by one: a new field must be set there too (the memo tests
+// compare its chunks with the full decoder's, field by field).
 type chunk struct {
 	id         []byte // "id"
 	content    []byte // choices[0].delta.content (chat)

@@ -55,14 +55,24 @@ const maxMisses = 8
 // stream (a chunk of a usual stream is 150–300 bytes).
 const maxMemoBytes = 1024
 
-// nStrs is the number of byte-slice fields in chunk.strs.
-const nStrs = 6
+// The byte-slice fields of chunk.strs, in its order; strContent to strText
+// are the text fields.
+const (
+	strID = iota
+	strContent
+	strReasoning
+	strReasoning2
+	strText
+	strFinish
+	nStrs
+)
 
 // strs returns pointers to c's byte-slice fields, except the raw error
 // (a memo is made only of chunks without one) and the tool-call text (in
 // the decoder's own buffer, kept as it is).
 func (c *chunk) strs() [nStrs]*[]byte {
-	return [nStrs]*[]byte{&c.id, &c.content, &c.reasoning, &c.reasoning2, &c.text, &c.finish}
+	return [nStrs]*[]byte{strID: &c.id, strContent: &c.content, strReasoning: &c.reasoning,
+		strReasoning2: &c.reasoning2, strText: &c.text, strFinish: &c.finish}
 }
 
 // A span locates a byte-slice field of a remembered chunk in the chunk's
@@ -110,12 +120,23 @@ func (d *decoder) fromMemo(data []byte, c *chunk) bool {
 			return false
 		}
 	}
-	*c = chunk{tools: m.tools, usage: m.usage, hasUsage: m.hasUsage, timings: m.timings, hasTimings: m.hasTimings}
-	p := c.strs()
-	for k, s := range m.spans {
-		*p[k] = s.of(data)
+	// Every field of c, assigned one by one (a chunk literal would be built
+	// and copied whole, the costliest line here).
+	sp := &m.spans
+	c.id, c.content, c.reasoning = sp[strID].of(data), sp[strContent].of(data), sp[strReasoning].of(data)
+	c.reasoning2, c.text, c.finish = sp[strReasoning2].of(data), sp[strText].of(data), sp[strFinish].of(data)
+	switch m.text {
+	case strContent:
+		c.content = text
+	case strReasoning:
+		c.reasoning = text
+	case strReasoning2:
+		c.reasoning2 = text
+	case strText:
+		c.text = text
 	}
-	*p[m.text] = text
+	c.tools, c.usage, c.hasUsage, c.timings, c.hasTimings = m.tools, m.usage, m.hasUsage, m.timings, m.hasTimings
+	c.errRaw, c.errObj = nil, false
 	m.misses = 0
 	return true
 }
@@ -151,7 +172,7 @@ func (d *decoder) remember(data []byte, c *chunk) {
 		if !ok {
 			return // in a scratch buffer: escapes or invalid UTF-8
 		}
-		if k == 1 || k == 2 || k == 3 || k == 4 { // content, reasoning, reasoning2, text
+		if strContent <= k && k <= strText {
 			if text >= 0 {
 				return // two texts
 			}
