@@ -8,7 +8,9 @@ import (
 
 // chunk holds the fields llmload reads from one streamed JSON chunk. Its
 // byte slices alias the decoded data or the decoder's scratch buffers and
-// are valid until the next decode.
+// are valid until the next decode. decoder.fromMemo (memo.go) sets every
+// field one by one: a new field must be set there too (the memo tests
+// compare its chunks with the full decoder's, field by field).
 type chunk struct {
 	id         []byte // "id"
 	content    []byte // choices[0].delta.content (chat)
@@ -110,47 +112,71 @@ type decoder struct {
 	// toolBuf holds the first choice's tool-call text, otherToolBuf that
 	// of later choices (checked, then dropped).
 	toolBuf, otherToolBuf []byte
+	memo                  memo
 }
 
-// decode parses data into c.
+// decode parses data into c: from the memo of the last chunk's shape when
+// data has it (memo.go), else in full.
+//
+// Each object is walked by a loop over its keys (object, next) whose body
+// switches on the key's field number. A key names a field when it equals
+// the field's name, which a switch on the string settles (by length, then
+// by a byte, then one comparison), or else when it matches it
+// case-insensitively, as encoding/json matches struct fields; that second
+// test runs only for keys holding an upper-case ASCII letter or a
+// non-ASCII byte (see field), so the usual keys, lower-case and known, cost
+// one switch each.
 func (d *decoder) decode(data []byte, c *chunk) error {
+	if d.memo.ok && d.fromMemo(data, c) {
+		return nil
+	}
+	if err := d.decodeFull(data, c); err != nil {
+		d.memo.ok = false
+		return err
+	}
+	d.remember(data, c)
+	return nil
+}
+
+// decodeFull is decode without the memo (memo.go): the reference.
+func (d *decoder) decodeFull(data []byte, c *chunk) error {
 	*c = chunk{}
 	d.b, d.i = data, 0
 	d.ws()
 	if d.literal("null") {
 		return d.end() // encoding/json: null into a struct is a no-op
 	}
-	err := d.object(1, func(key []byte) (err error) {
-		switch {
-		case keyIs(key, "id"):
-			c.id, err = d.strOrNull(&d.idBuf, c.id)
-		case keyIs(key, "choices"):
-			err = d.choices(c)
-		case keyIs(key, "usage"):
-			err = d.usage(c)
-		case keyIs(key, "object"):
+	o, key := d.object(), []byte(nil)
+	for d.next(&o, &key) {
+		switch topField(key) {
+		case fID:
+			c.id, o.err = d.strOrNull(&d.idBuf, c.id)
+		case fChoices:
+			o.err = d.choices(c)
+		case fUsage:
+			o.err = d.usage(c)
+		case fObject:
 			var v []byte
-			v, err = d.strOrNull(&d.keyBuf, nil)
+			v, o.err = d.strOrNull(&d.keyBuf, nil)
 			if v != nil {
 				c.errObj = string(v) == "error"
 			}
-		case keyIs(key, "timings"):
-			err = d.timings(c)
-		case keyIs(key, "error"):
+		case fTimings:
+			o.err = d.timings(c)
+		case fError:
 			if d.literal("null") {
 				c.errRaw = nil
 				break
 			}
 			start := d.i
-			err = d.skip(1)
+			o.err = d.skip(1)
 			c.errRaw = d.b[start:d.i]
 		default:
-			err = d.skip(1)
+			o.err = d.skip(1)
 		}
-		return err
-	})
-	if err != nil {
-		return err
+	}
+	if o.err != nil {
+		return o.err
 	}
 	return d.end()
 }
@@ -204,41 +230,42 @@ func (d *decoder) choice(c *chunk, first bool) error {
 	if d.literal("null") {
 		return nil
 	}
-	return d.object(2, func(key []byte) (err error) {
-		switch {
-		case keyIs(key, "delta"):
+	o, key := d.object(), []byte(nil)
+	for d.next(&o, &key) {
+		switch choiceField(key) {
+		case fDelta:
 			if d.literal("null") {
-				return nil
+				break
 			}
-			return d.object(3, func(key []byte) (err error) {
-				switch {
-				case keyIs(key, "content"):
-					c.content, err = d.strOrNull(contentBuf, c.content)
-					return err
-				case keyIs(key, "reasoning_content"):
-					c.reasoning, err = d.strOrNull(reasoningBuf, c.reasoning)
-					return err
-				case keyIs(key, "reasoning"):
-					c.reasoning2, err = d.strOrNull(reasoning2Buf, c.reasoning2)
-					return err
-				case keyIs(key, "tool_calls"):
+			delta := d.object()
+			for d.next(&delta, &key) {
+				switch deltaField(key) {
+				case fContent:
+					c.content, delta.err = d.strOrNull(contentBuf, c.content)
+				case fReasoningContent:
+					c.reasoning, delta.err = d.strOrNull(reasoningBuf, c.reasoning)
+				case fReasoning:
+					c.reasoning2, delta.err = d.strOrNull(reasoning2Buf, c.reasoning2)
+				case fToolCalls:
 					buf := &d.otherToolBuf
 					if first {
 						buf = &d.toolBuf
 					}
-					return d.toolCalls(&c.tools, buf)
+					delta.err = d.toolCalls(&c.tools, buf)
+				default:
+					delta.err = d.skip(4)
 				}
-				return d.skip(4)
-			})
-		case keyIs(key, "text"):
-			c.text, err = d.strOrNull(textBuf, c.text)
-		case keyIs(key, "finish_reason"):
-			c.finish, err = d.strOrNull(finishBuf, c.finish)
+			}
+			o.err = delta.err
+		case fText:
+			c.text, o.err = d.strOrNull(textBuf, c.text)
+		case fFinishReason:
+			c.finish, o.err = d.strOrNull(finishBuf, c.finish)
 		default:
-			err = d.skip(3)
+			o.err = d.skip(3)
 		}
-		return err
-	})
+	}
+	return o.err
 }
 
 func (d *decoder) usage(c *chunk) error {
@@ -250,28 +277,32 @@ func (d *decoder) usage(c *chunk) error {
 	if d.i < len(d.b) && d.b[d.i] == '{' {
 		c.hasUsage = true
 	}
-	return d.object(2, func(key []byte) (err error) {
-		switch {
-		case keyIs(key, "prompt_tokens"):
-			return d.intOrNull(&c.usage.prompt)
-		case keyIs(key, "completion_tokens"):
-			return d.intOrNull(&c.usage.completion)
-		case keyIs(key, "prompt_tokens_details"):
-			return d.tokenDetails("cached_tokens", &c.usage.cached, &c.usage.hasCached)
-		case keyIs(key, "completion_tokens_details"):
-			return d.tokenDetails("reasoning_tokens", &c.usage.reasoning, &c.usage.hasReasoning)
+	o, key := d.object(), []byte(nil)
+	for d.next(&o, &key) {
+		switch usageField(key) {
+		case fPromptTokens:
+			o.err = d.intOrNull(&c.usage.prompt)
+		case fCompletionTokens:
+			o.err = d.intOrNull(&c.usage.completion)
+		case fPromptTokensDetails:
+			o.err = d.tokenDetails(fCachedTokens, &c.usage.cached, &c.usage.hasCached)
+		case fCompletionTokensDetails:
+			o.err = d.tokenDetails(fReasoningTokens, &c.usage.reasoning, &c.usage.hasReasoning)
+		default:
+			o.err = d.skip(3)
 		}
-		return d.skip(3)
-	})
+	}
+	return o.err
 }
 
 // tokenDetails parses a usage details object, e.g.
 // prompt_tokens_details, where OpenAI (and vLLM, SGLang) report cached
 // prompt tokens, or completion_tokens_details, where OpenAI and vLLM
-// report reasoning tokens: the integer under name goes to *n, and *has
-// tells that the object was there. Like encoding/json with a pointer
-// field, null clears what an earlier value set.
-func (d *decoder) tokenDetails(name string, n *int, has *bool) error {
+// report reasoning tokens: the integer under field (fCachedTokens or
+// fReasoningTokens) goes to *n, and *has tells that the object was there.
+// Like encoding/json with a pointer field, null clears what an earlier
+// value set.
+func (d *decoder) tokenDetails(field int, n *int, has *bool) error {
 	if d.literal("null") {
 		*n, *has = 0, false
 		return nil
@@ -279,12 +310,15 @@ func (d *decoder) tokenDetails(name string, n *int, has *bool) error {
 	if d.i < len(d.b) && d.b[d.i] == '{' {
 		*has = true
 	}
-	return d.object(3, func(key []byte) error {
-		if keyIs(key, name) {
-			return d.intOrNull(n)
+	o, key := d.object(), []byte(nil)
+	for d.next(&o, &key) {
+		if detailsField(key) == field {
+			o.err = d.intOrNull(n)
+		} else {
+			o.err = d.skip(4)
 		}
-		return d.skip(4)
-	})
+	}
+	return o.err
 }
 
 // toolCalls parses a delta's "tool_calls" array into t, its text into
@@ -310,37 +344,39 @@ func (d *decoder) toolCalls(t *tools, buf *[]byte) error {
 			name, arguments []byte
 		)
 		if !d.literal("null") {
-			err := d.object(5, func(key []byte) (err error) {
-				switch {
-				case keyIs(key, "index"):
-					return d.intOrNull(&index)
-				case keyIs(key, "id"):
+			o, key := d.object(), []byte(nil)
+			for d.next(&o, &key) {
+				switch toolField(key) {
+				case fIndex:
+					o.err = d.intOrNull(&index)
+				case fToolID:
 					var id []byte
-					id, err = d.strOrNull(&d.otherBuf, nil)
-					if id != nil || err != nil {
+					id, o.err = d.strOrNull(&d.otherBuf, nil)
+					if id != nil || o.err != nil {
 						hasID = len(id) > 0
 					}
-					return err
-				case keyIs(key, "function"):
+				case fFunction:
 					if d.literal("null") {
-						return nil
+						break
 					}
-					return d.object(6, func(key []byte) (err error) {
-						switch {
-						case keyIs(key, "name"):
-							name, err = d.strOrNull(&d.nameBuf, name)
-						case keyIs(key, "arguments"):
-							arguments, err = d.strOrNull(&d.argsBuf, arguments)
+					f := d.object()
+					for d.next(&f, &key) {
+						switch functionField(key) {
+						case fName:
+							name, f.err = d.strOrNull(&d.nameBuf, name)
+						case fArguments:
+							arguments, f.err = d.strOrNull(&d.argsBuf, arguments)
 						default:
-							err = d.skip(7)
+							f.err = d.skip(7)
 						}
-						return err
-					})
+					}
+					o.err = f.err
+				default:
+					o.err = d.skip(6)
 				}
-				return d.skip(6)
-			})
-			if err != nil {
-				return err
+			}
+			if o.err != nil {
+				return o.err
 			}
 		}
 		t.n++
@@ -377,69 +413,334 @@ func (d *decoder) timings(c *chunk) error {
 		c.hasTimings = true
 	}
 	t := &c.timings
-	return d.object(2, func(key []byte) error {
-		switch {
-		case keyIs(key, "prompt_ms"):
-			return d.floatOrNull(&t.promptMS, &t.hasPromptMS)
-		case keyIs(key, "predicted_ms"):
-			return d.floatOrNull(&t.predictedMS, &t.hasPredictedMS)
-		case keyIs(key, "cache_n"):
+	o, key := d.object(), []byte(nil)
+	for d.next(&o, &key) {
+		switch timingsField(key) {
+		case fPromptMS:
+			o.err = d.floatOrNull(&t.promptMS, &t.hasPromptMS)
+		case fPredictedMS:
+			o.err = d.floatOrNull(&t.predictedMS, &t.hasPredictedMS)
+		case fCacheN:
 			if d.literal("null") {
 				t.cacheN, t.hasCacheN = 0, false
-				return nil
+				break
 			}
 			t.hasCacheN = true
-			return d.intOrNull(&t.cacheN)
+			o.err = d.intOrNull(&t.cacheN)
+		default:
+			o.err = d.skip(3)
 		}
-		return d.skip(3)
-	})
+	}
+	return o.err
 }
 
-// object parses an object at nesting depth, calling field with each key
-// once the reader is positioned at its value.
-func (d *decoder) object(depth int, field func(key []byte) error) error {
-	if depth > maxDepth {
-		return errSyntax
-	}
+// objectWalk is the state of a walk over the keys of one object: see
+// object and next.
+type objectWalk struct {
+	started bool  // the first key was read
+	err     error // a syntax error, or the error the caller's value parse stored
+}
+
+// object starts a walk over the object at the reader.
+func (d *decoder) object() objectWalk {
 	if !d.consume('{') {
-		return errSyntax
+		return objectWalk{err: errSyntax}
+	}
+	return objectWalk{}
+}
+
+// next reads the walk's next key into *key and leaves the reader at its
+// value; it returns false at the end of the object and on an error, which
+// it leaves in o.err. The loop body parses the value and stores any error
+// in o.err, which ends the walk.
+func (d *decoder) next(o *objectWalk, key *[]byte) bool {
+	if o.err != nil {
+		return false
+	}
+	// The usual compact JSON: `"key":` after '{' or ',', the key plain
+	// ASCII. Anything else (white space, escapes, non-ASCII, an error)
+	// takes nextSlow from the same position.
+	b, i := d.b, d.i
+	if i < len(b) && b[i] == '}' {
+		d.i = i + 1
+		return false
+	}
+	if o.started {
+		if i >= len(b) || b[i] != ',' {
+			return d.nextSlow(o, key)
+		}
+		i++
+	}
+	if i < len(b) && b[i] == '"' {
+		j := scanASCII(b, i+1)
+		if j+1 < len(b) && b[j] == '"' && b[j+1] == ':' {
+			*key = b[i+1 : j]
+			o.started = true
+			d.i = j + 2
+			if d.i < len(b) && b[d.i] <= ' ' {
+				d.ws()
+			}
+			return true
+		}
+	}
+	return d.nextSlow(o, key)
+}
+
+// nextSlow is next for any JSON.
+func (d *decoder) nextSlow(o *objectWalk, key *[]byte) bool {
+	d.ws()
+	if !o.started {
+		o.started = true
+		if d.consume('}') {
+			return false
+		}
+	} else if !d.consume(',') {
+		if !d.consume('}') {
+			o.err = errSyntax
+		}
+		return false
+	} else {
+		d.ws()
+	}
+	k, err := d.str(&d.keyBuf)
+	if err != nil {
+		o.err = err
+		return false
 	}
 	d.ws()
-	if d.consume('}') {
-		return nil
+	if !d.consume(':') {
+		o.err = errSyntax
+		return false
 	}
-	for {
-		key, err := d.str(&d.keyBuf)
-		if err != nil {
-			return err
-		}
-		d.ws()
-		if !d.consume(':') {
-			return errSyntax
-		}
-		d.ws()
-		if err := field(key); err != nil {
-			return err
-		}
-		d.ws()
-		if d.consume(',') {
-			d.ws()
-			continue
-		}
-		if d.consume('}') {
-			return nil
-		}
-		return errSyntax
-	}
+	d.ws()
+	*key = k
+	return true
 }
 
-// keyIs reports whether a JSON key names field, as encoding/json matches
-// struct fields: exactly or else case-insensitively.
-func keyIs(key []byte, field string) bool {
-	if len(key) == 0 || key[0] < utf8.RuneSelf && key[0]|0x20 != field[0] {
-		return false // fast reject: fields start with an ASCII lower-case letter
+// Field numbers, per object; 0 (fSkip) is a key llmload does not read.
+const fSkip = 0
+
+const (
+	fID = 1 + iota
+	fObject
+	fChoices
+	fUsage
+	fError
+	fTimings
+)
+
+var topFields = []string{fID: "id", fObject: "object", fChoices: "choices", fUsage: "usage", fError: "error", fTimings: "timings"}
+
+// topField returns the field number of a chunk's key.
+func topField(key []byte) int {
+	switch string(key) {
+	case "id":
+		return fID
+	case "object":
+		return fObject
+	case "choices":
+		return fChoices
+	case "usage":
+		return fUsage
+	case "error":
+		return fError
+	case "timings":
+		return fTimings
+	case "created", "model", "system_fingerprint", "service_tier", "obfuscation":
+		return fSkip
 	}
-	return string(key) == field || equalFold(key, field)
+	return foldField(key, topFields)
+}
+
+const (
+	fDelta = 1 + iota
+	fText
+	fFinishReason
+)
+
+var choiceFields = []string{fDelta: "delta", fText: "text", fFinishReason: "finish_reason"}
+
+// choiceField returns the field number of a key of a choice.
+func choiceField(key []byte) int {
+	switch string(key) {
+	case "delta":
+		return fDelta
+	case "text":
+		return fText
+	case "finish_reason":
+		return fFinishReason
+	case "index", "logprobs", "stop_reason", "matched_stop":
+		return fSkip
+	}
+	return foldField(key, choiceFields)
+}
+
+const (
+	fContent = 1 + iota
+	fReasoningContent
+	fReasoning
+	fToolCalls
+)
+
+var deltaFields = []string{fContent: "content", fReasoningContent: "reasoning_content", fReasoning: "reasoning", fToolCalls: "tool_calls"}
+
+// deltaField returns the field number of a key of a delta.
+func deltaField(key []byte) int {
+	switch string(key) {
+	case "content":
+		return fContent
+	case "reasoning_content":
+		return fReasoningContent
+	case "reasoning":
+		return fReasoning
+	case "tool_calls":
+		return fToolCalls
+	case "role", "refusal":
+		return fSkip
+	}
+	return foldField(key, deltaFields)
+}
+
+const (
+	fPromptTokens = 1 + iota
+	fCompletionTokens
+	fPromptTokensDetails
+	fCompletionTokensDetails
+)
+
+var usageFields = []string{fPromptTokens: "prompt_tokens", fCompletionTokens: "completion_tokens",
+	fPromptTokensDetails: "prompt_tokens_details", fCompletionTokensDetails: "completion_tokens_details"}
+
+// usageField returns the field number of a key of "usage".
+func usageField(key []byte) int {
+	switch string(key) {
+	case "prompt_tokens":
+		return fPromptTokens
+	case "completion_tokens":
+		return fCompletionTokens
+	case "prompt_tokens_details":
+		return fPromptTokensDetails
+	case "completion_tokens_details":
+		return fCompletionTokensDetails
+	case "total_tokens":
+		return fSkip
+	}
+	return foldField(key, usageFields)
+}
+
+const (
+	fCachedTokens = 1 + iota
+	fReasoningTokens
+)
+
+var detailsFields = []string{fCachedTokens: "cached_tokens", fReasoningTokens: "reasoning_tokens"}
+
+// detailsField returns the field number of a key of
+// prompt_tokens_details or completion_tokens_details: both fields are
+// known to both, and tokenDetails keeps the one it was asked for.
+func detailsField(key []byte) int {
+	switch string(key) {
+	case "cached_tokens":
+		return fCachedTokens
+	case "reasoning_tokens":
+		return fReasoningTokens
+	}
+	return foldField(key, detailsFields)
+}
+
+const (
+	fIndex = 1 + iota
+	fToolID
+	fFunction
+)
+
+var toolFields = []string{fIndex: "index", fToolID: "id", fFunction: "function"}
+
+// toolField returns the field number of a key of a tool_calls entry.
+func toolField(key []byte) int {
+	switch string(key) {
+	case "index":
+		return fIndex
+	case "id":
+		return fToolID
+	case "function":
+		return fFunction
+	case "type":
+		return fSkip
+	}
+	return foldField(key, toolFields)
+}
+
+const (
+	fName = 1 + iota
+	fArguments
+)
+
+var functionFields = []string{fName: "name", fArguments: "arguments"}
+
+// functionField returns the field number of a key of a tool call's "function".
+func functionField(key []byte) int {
+	switch string(key) {
+	case "name":
+		return fName
+	case "arguments":
+		return fArguments
+	}
+	return foldField(key, functionFields)
+}
+
+const (
+	fPromptMS = 1 + iota
+	fPredictedMS
+	fCacheN
+)
+
+var timingsFields = []string{fPromptMS: "prompt_ms", fPredictedMS: "predicted_ms", fCacheN: "cache_n"}
+
+// timingsField returns the field number of a key of llama.cpp's "timings".
+func timingsField(key []byte) int {
+	switch string(key) {
+	case "prompt_ms":
+		return fPromptMS
+	case "predicted_ms":
+		return fPredictedMS
+	case "cache_n":
+		return fCacheN
+	case "prompt_n", "prompt_per_token_ms", "prompt_per_second",
+		"predicted_n", "predicted_per_token_ms", "predicted_per_second":
+		return fSkip
+	}
+	return foldField(key, timingsFields)
+}
+
+// foldField returns the number of the field (an index into fields, whose
+// element 0 is unused) that key names case-insensitively, or fSkip. It is
+// the fallback after an exact match failed, and is one scan of the key
+// for the usual unknown key: a key of lower-case ASCII letters, digits and
+// punctuation folds to no field name it does not equal (the names are
+// lower-case ASCII; only upper-case ASCII letters and a few non-ASCII
+// letters, e.g. U+212A KELVIN SIGN for 'k', fold to them).
+func foldField(key []byte, fields []string) int {
+	if !mayFold(key) {
+		return fSkip
+	}
+	for f := 1; f < len(fields); f++ {
+		if equalFold(key, fields[f]) {
+			return f
+		}
+	}
+	return fSkip
+}
+
+// mayFold reports whether key holds an upper-case ASCII letter or a
+// non-ASCII byte.
+func mayFold(key []byte) bool {
+	for _, c := range key {
+		if c-'A' < 26 || c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }
 
 // equalFold is bytes.EqualFold(key, []byte(field)) without the conversion.

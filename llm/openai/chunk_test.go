@@ -182,12 +182,22 @@ var chunkSeeds = []string{
 	`{"choices":[{"delta":{"tool_calls":[{"id":null,"function":{"name":"a","name":null,"arguments":"x","arguments":"y"}}]}}]}`,
 	`{"choices":[{"delta":{"tool_calls":[{"index":99,"id":"x","id":""}]}}]}`,
 	`{"choices":[{},{"delta":{"tool_calls":[{"index":"bad"}]}}]}`, `{"choices":[{},{"delta":{"tool_calls":[{"index":2}]}}]}`,
+	// The key loop's compact fast path and its fall-backs: white space around
+	// keys and separators, escaped and non-ASCII keys, known ignored keys in
+	// another case or with other values, broken objects.
+	`{"id" :"a"}`, `{"id": "a" ,"choices" : [ ] }`, `{ "id":"a"}`, "{\"id\":\t\"a\",\n\"choices\":[]}", `{"i\u0064":"x"}`, `{"\u00efd":"a"}`, "{\"\xefd\":\"a\"}",
+	`{"Created":1,"MODEL":"m","System_Fingerprint":"x"}`, `{"created":"x","model":1,"logprobs":{"content":[]}}`, `{"Object":"error"}`, `{"object":"\u0065rror"}`, `{"object":"Error"}`,
+	`{"id":"a"`, `{"id"`, `{"id":`, `{"id"}`, `{,"id":"a"}`, `{"id":"a",}`, `{"a":1 "b":2}`, `{"id":"a"}}`, `{"id":"a"},`, `{"":1}`, `{"id":"a","":2}`,
+	`{"created":-0.5e+10}`, `{"created":1.}`, `{"created":.5}`, `{"created":1e}`, `{"created":-}`, `{"created":1E5}`, `{"created":-0}`, `{"created":1.5E-3}`, `{"created":+1}`, `{"created":0x10}`,
+	`{"choices":[{"index":1e0,"delta":{"content":"a"},"logprobs":null}]}`, `{"choices":[{"INDEX":0,"DELTA":{"ROLE":"assistant","CONTENT":"a"}}]}`,
+	`{"choices":[{"delta":{"content":"a","content":"b"}}]}`, `{"choices":[{"delta":{"content":"a"},"delta":{"role":"x"}}]}`, `{"choices":[{"delta":{"content":"a"},"delta":null}]}`,
+	`{"usage":{"total_tokens":3,"Total_Tokens":"x","prompt_tokens":1}}`, `{"timings":{"prompt_n":1,"PROMPT_N":"x","predicted_per_second":1e308}}`,
 }
 
 // TestChunkDecodeMatchesEncodingJSON checks the lean decoder against encoding/json on the seed corpus.
 func TestChunkDecodeMatchesEncodingJSON(t *testing.T) {
 	var dec decoder
-	for _, s := range chunkSeeds {
+	for _, s := range append(chunkSeeds, shapeSeeds()...) {
 		if got, want := decodeLean(&dec, []byte(s)), decodeRef([]byte(s)); got != want {
 			t.Errorf("%s:\n lean %+v\n json %+v", s, got, want)
 		}
@@ -196,7 +206,7 @@ func TestChunkDecodeMatchesEncodingJSON(t *testing.T) {
 
 // FuzzChunkDecode holds the lean decoder to encoding/json on arbitrary input.
 func FuzzChunkDecode(f *testing.F) {
-	for _, s := range chunkSeeds {
+	for _, s := range append(chunkSeeds, shapeSeeds()...) {
 		f.Add([]byte(s))
 	}
 	var dec decoder
@@ -209,7 +219,9 @@ func FuzzChunkDecode(f *testing.F) {
 
 var benchChunk = []byte(`{"id":"cmpl-8f2b7c0e1a","object":"chat.completion.chunk","created":1718000000,"model":"m","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}]}`)
 
-// BenchmarkChunkDecode compares the lean decoder with encoding/json on one chunk.
+// BenchmarkChunkDecode compares the lean decoder with encoding/json on one
+// chunk: lean decodes as a stream does (after the first, from the memo of
+// the chunk's shape), full with the general decoder alone.
 func BenchmarkChunkDecode(b *testing.B) {
 	b.Run("lean", func(b *testing.B) {
 		b.ReportAllocs()
@@ -217,6 +229,16 @@ func BenchmarkChunkDecode(b *testing.B) {
 		var c chunk
 		for b.Loop() {
 			if err := dec.decode(benchChunk, &c); err != nil || !bytes.Equal(c.content, []byte(" word")) {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("full", func(b *testing.B) {
+		b.ReportAllocs()
+		var dec decoder
+		var c chunk
+		for b.Loop() {
+			if err := dec.decodeFull(benchChunk, &c); err != nil || !bytes.Equal(c.content, []byte(" word")) {
 				b.Fatal(err)
 			}
 		}

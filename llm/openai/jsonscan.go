@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode"
 	"unicode/utf16"
@@ -67,12 +69,13 @@ func (d *decoder) str(buf *[]byte) ([]byte, error) {
 		return nil, errSyntax
 	}
 	start := d.i
+	b, i := d.b, scanASCII(d.b, d.i)
+	if i < len(b) && b[i] == '"' {
+		d.i = i + 1
+		return b[start:i], nil // the usual string: plain ASCII
+	}
 	ascii := true
-	b, i := d.b, d.i
 	for {
-		for i < len(b) && plainASCII[b[i]] {
-			i++
-		}
 		if i >= len(b) {
 			d.i = i
 			return nil, errSyntax
@@ -94,13 +97,62 @@ func (d *decoder) str(buf *[]byte) ([]byte, error) {
 			return nil, errSyntax
 		}
 		ascii = false // c >= utf8.RuneSelf
-		i++
+		i = scanText(b, i+1)
 	}
 }
 
+// SWAR (SIMD within a register) constants: a byte repeated in each of the
+// eight bytes of a word, and the high bit of each byte.
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// scanASCII returns the index of the first byte from i on that a string
+// scan must look at: '"', '\\', a control character or a non-ASCII byte
+// (or len(b)). It tests eight bytes at a time: strings are the decoder's
+// hottest loop.
+func scanASCII(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if m := special(x) | x&swarHi; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(b) && plainASCII[b[i]] {
+		i++
+	}
+	return i
+}
+
+// scanText is scanASCII for the rest of a string that holds non-ASCII
+// bytes: it stops only at '"', '\\' and control characters.
+func scanText(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if m := special(x); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(b) && (plainASCII[b[i]] || b[i] >= utf8.RuneSelf) {
+		i++
+	}
+	return i
+}
+
+// special sets the high bit of the lowest byte of x that is '"', '\\' or
+// below 0x20 (higher bytes may be flagged spuriously by a borrow; the
+// lowest flag is exact, which is all the scanners use). The classic
+// "has zero byte" test, (v − 0x01…) &^ v & 0x80…, applied to x xor '"',
+// x xor '\\', and (as "has a byte below n") to x.
+func special(x uint64) uint64 {
+	q := x ^ (swarLo * '"')
+	s := x ^ (swarLo * '\\')
+	return ((q-swarLo)&^q | (s-swarLo)&^s | (x-swarLo*0x20)&^x) & swarHi
+}
+
 // plainASCII[c] tells the bytes a JSON string holds as they are: ASCII
-// from 0x20, except '"' and '\\'. The string scanners skip runs of them in
-// a tight loop, the decoder's hottest.
+// from 0x20, except '"' and '\\'. The string scanners skip runs of them.
 var plainASCII = func() (t [256]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\'
@@ -121,9 +173,7 @@ func (d *decoder) strSlow(start int, buf *[]byte) ([]byte, error) {
 // quote was consumed, validating escapes and control characters.
 func (d *decoder) skipStringBody() error {
 	for d.i < len(d.b) {
-		for d.i < len(d.b) && plainASCII[d.b[d.i]] {
-			d.i++
-		}
+		d.i = scanText(d.b, d.i)
 		if d.i >= len(d.b) {
 			break
 		}
@@ -299,37 +349,47 @@ func (d *decoder) floatOrNull(v *float64, has *bool) error {
 
 // number advances past a JSON number.
 func (d *decoder) number() error {
-	d.consume('-')
+	b, i := d.b, d.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
 	switch {
-	case d.consume('0'):
-	case d.i < len(d.b) && '1' <= d.b[d.i] && d.b[d.i] <= '9':
-		d.digits()
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i]-'1' < 9:
+		i = digits(b, i+1)
 	default:
 		return errSyntax
 	}
-	if d.consume('.') {
-		if d.digits() == 0 {
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
 			return errSyntax
 		}
+		i = j
 	}
-	if d.consume('e') || d.consume('E') {
-		if !d.consume('+') {
-			d.consume('-')
+	if i < len(b) && b[i]|0x20 == 'e' {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
 		}
-		if d.digits() == 0 {
+		j := digits(b, i)
+		if j == i {
 			return errSyntax
 		}
+		i = j
 	}
+	d.i = i
 	return nil
 }
 
-func (d *decoder) digits() int {
-	n := 0
-	for d.i < len(d.b) && '0' <= d.b[d.i] && d.b[d.i] <= '9' {
-		d.i++
-		n++
+// digits returns the index of the first byte from i on that is not a
+// decimal digit.
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i]-'0' < 10 {
+		i++
 	}
-	return n
+	return i
 }
 
 // skip advances past any JSON value at nesting depth, validating it.

@@ -335,6 +335,15 @@ func FuzzSSE(f *testing.F) {
 	f.Add([]byte(`data: {"choices":[{"text":"\ud800"}],"usage":{"prompt_tokens":1}}`), true)
 	f.Add([]byte(`data: {"choices":[{"delta":{"reasoning_content":"r\u00e9","tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":"{\"a\""}}]}}]}`+"\n\n"+
 		`data: {"choices":[{"delta":{"reasoning":"s","content":"c","tool_calls":[{"index":0,"function":{"arguments":":1}"}}]}}]}`+"\n\n"+doneChunk), false)
+	f.Add(vllmBody(6), false)
+	f.Add(vllmBodyField(4, "reasoning_content"), false)
+	var shapes strings.Builder
+	for _, sh := range memoShapes {
+		for _, text := range []string{"a", "b", `c\"`, "d"} {
+			shapes.WriteString("data: " + strings.Replace(sh.chunk, "%s", text, 1) + "\n\n")
+		}
+	}
+	f.Add([]byte(shapes.String()+doneChunk), false)
 	f.Fuzz(func(t *testing.T, body []byte, completions bool) {
 		api := llm.APIChat
 		if completions {
@@ -367,6 +376,14 @@ func FuzzSSE(f *testing.F) {
 		evsText, errText := collectText(newSSEStream(context.Background(), io.NopCloser(strings.NewReader(string(body))), api, 200, ""))
 		if !reflect.DeepEqual(evs, evsText) || fmt.Sprint(err) != fmt.Sprint(errText) {
 			t.Fatalf("Next: %+v, %v\nNextText: %+v, %v", evs, err, evsText, errText)
+		}
+		// So does a stream whose decoder never uses the memo of the last
+		// chunk's shape (memo.go): every chunk decoded in full.
+		full := newSSEStream(context.Background(), io.NopCloser(strings.NewReader(string(body))), api, 200, "")
+		full.dec.memo.misses = maxMisses + 1
+		evsFull, errFull := collect(full)
+		if !reflect.DeepEqual(evs, evsFull) || fmt.Sprint(err) != fmt.Sprint(errFull) {
+			t.Fatalf("with the memo: %+v, %v\nwithout: %+v, %v", evs, err, evsFull, errFull)
 		}
 	})
 }
