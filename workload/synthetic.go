@@ -136,14 +136,9 @@ func buildCorpus(tok *Tokenizer) (*corpus, error) {
 			continue
 		}
 		text := line + "\n"
-		ids := tok.Encode(text)
-		l := corpusLine{text: text, tokens: len(ids), ends: make([]int, len(ids))}
-		end := 0
-		for k := range ids {
-			end += len(tok.Decode(ids[k : k+1]))
-			l.ends[k] = end
-		}
-		if end != len(text) {
+		l := corpusLine{text: text, ends: tok.tokenEnds(text)}
+		l.tokens = len(l.ends)
+		if end := l.ends[len(l.ends)-1]; end != len(text) {
 			return nil, fail(fmt.Sprintf("line %q does not decode to itself", line))
 		}
 		s.lines = append(s.lines, l)

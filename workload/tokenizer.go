@@ -184,6 +184,31 @@ func (t *Tokenizer) Encode(s string) []uint {
 	return ids
 }
 
+// tokenEnds returns, for each token k of s, the byte length of the text
+// of its first k+1 tokens. A tiktoken encoding's tokens are pieces of s,
+// whose lengths it hands out as it encodes: this spares building the
+// reverse vocabulary (a 100k-entry table) that decoding each token needs.
+func (t *Tokenizer) tokenEnds(s string) []int {
+	var ends []int
+	end := 0
+	if t.hf != nil {
+		ids := t.Encode(s)
+		ends = make([]int, len(ids))
+		for k := range ids {
+			end += len(t.Decode(ids[k : k+1]))
+			ends[k] = end
+		}
+		return ends
+	}
+	_, pieces, _ := t.codec.Encode(s)
+	ends = make([]int, len(pieces))
+	for k, p := range pieces {
+		end += len(p)
+		ends[k] = end
+	}
+	return ends
+}
+
 // Decode returns the text of ids.
 func (t *Tokenizer) Decode(ids []uint) string {
 	if t.hf != nil {
