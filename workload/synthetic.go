@@ -55,7 +55,7 @@ type corpusLine struct {
 // two parts of a prompt are counted when it is built: the instruction (in
 // context, followed by a letter) and the final partial line, whose text is
 // the first r tokens of a corpus line and which is used only when it counts
-// as exactly r tokens on its own. newSyntheticSource checks the additivity
+// as exactly r tokens on its own. buildCorpus checks the additivity
 // on the whole corpus, and that every partial length has a line that works.
 //
 // What depends on the tokenizer alone (the corpus: lines, covers, tag
