@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -118,12 +117,8 @@ type hfPattern struct {
 // gpt2Split is the GPT-2 pattern of a ByteLevel pre-tokenizer with use_regex.
 const gpt2Split = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
 
-// loadHFTokenizer reads a tokenizer.json.
-func loadHFTokenizer(path string) (*hfTokenizer, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+// parseHFTokenizer parses the content of a tokenizer.json.
+func parseHFTokenizer(b []byte) (*hfTokenizer, error) {
 	var f hfFile
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("not a tokenizer.json: %w", err)

@@ -55,14 +55,31 @@ type corpusLine struct {
 // two parts of a prompt are counted when it is built: the instruction (in
 // context, followed by a letter) and the final partial line, whose text is
 // the first r tokens of a corpus line and which is used only when it counts
-// as exactly r tokens on its own. newSyntheticSource checks the additivity
+// as exactly r tokens on its own. buildCorpus checks the additivity
 // on the whole corpus, and that every partial length has a line that works.
+//
+// What depends on the tokenizer alone (the corpus: lines, covers, tag
+// words and the memoized counts) is built once per tokenizer and shared
+// (Tokenizer.syntheticCorpus); what a run chooses (seeds, lengths, shared
+// prefixes) is each source's own.
 type syntheticSource struct {
-	tok     *Tokenizer
+	*corpus
 	seed    uint64
 	text    uint64 // the key of the text streams, from (seed, prompt seed)
 	in, out lengthDist
-	lines   []corpusLine
+	// prefixes are the shared prefix texts (Options.PrefixGroups of them),
+	// each of prefixTokens tokens; nil: none (prefix.go).
+	prefixes     []string
+	prefixTokens int
+}
+
+// corpus is the part of a synthetic source that depends on the tokenizer
+// alone. It is immutable once built, apart from the caches (insTokens,
+// partials, tags) that memoize counts of the tokenizer and are safe for
+// concurrent use, so every source built on one tokenizer shares it.
+type corpus struct {
+	tok   *Tokenizer
+	lines []corpusLine
 	// words are the distinct lower-case words of the corpus, the digits of
 	// each prompt's leading tag.
 	words  []string
@@ -74,10 +91,6 @@ type syntheticSource struct {
 	// insTokens caches, by max_tokens, the tokens of the instruction as it
 	// stands in a prompt: counting it was half of building a prompt.
 	insTokens sync.Map // int → int
-	// prefixes are the shared prefix texts (Options.PrefixGroups of them),
-	// each of prefixTokens tokens; nil: none (prefix.go).
-	prefixes     []string
-	prefixTokens int
 	// partials and tags spare the tokenizer per request (pretokenized.go);
 	// nil when lines are counted in context (ctx).
 	partials *partialCache
@@ -90,7 +103,19 @@ type syntheticSource struct {
 var _ Source = (*syntheticSource)(nil)
 
 func newSyntheticSource(tok *Tokenizer, seed, promptSeed uint64, in, out lengthDist) (*syntheticSource, error) {
-	s := &syntheticSource{tok: tok, seed: seed, text: mix64(seed ^ mix64(promptSeed^streamText)), in: in, out: out}
+	c, err := tok.syntheticCorpus()
+	if err != nil {
+		return nil, err
+	}
+	return &syntheticSource{corpus: c, seed: seed, text: mix64(seed ^ mix64(promptSeed^streamText)), in: in, out: out}, nil
+}
+
+// buildCorpus tokenizes the corpus with tok and checks that exact-length
+// prompts can be built from it (see syntheticSource); it runs once per
+// tokenizer (Tokenizer.syntheticCorpus).
+func buildCorpus(tok *Tokenizer) (*corpus, error) {
+	// The checks below are methods of a source; they read only its corpus.
+	s := &syntheticSource{corpus: &corpus{tok: tok}}
 	fail := func(why string) error {
 		if tok.hf != nil && !tok.hf.byteLevel && !tok.hf.lineLocal {
 			why += "; nor can its lines be counted in context: " + tok.hf.notLineLocal
@@ -101,7 +126,7 @@ func newSyntheticSource(tok *Tokenizer, seed, promptSeed uint64, in, out lengthD
 		if err := s.initContext(fail); err != nil {
 			return nil, err
 		}
-		return s, nil
+		return s.corpus, nil
 	}
 	var all strings.Builder
 	total, longest := 0, 0
@@ -111,14 +136,9 @@ func newSyntheticSource(tok *Tokenizer, seed, promptSeed uint64, in, out lengthD
 			continue
 		}
 		text := line + "\n"
-		ids := tok.Encode(text)
-		l := corpusLine{text: text, tokens: len(ids), ends: make([]int, len(ids))}
-		end := 0
-		for k := range ids {
-			end += len(tok.Decode(ids[k : k+1]))
-			l.ends[k] = end
-		}
-		if end != len(text) {
+		l := corpusLine{text: text, ends: tok.tokenEnds(text)}
+		l.tokens = len(l.ends)
+		if end := l.ends[len(l.ends)-1]; end != len(text) {
 			return nil, fail(fmt.Sprintf("line %q does not decode to itself", line))
 		}
 		s.lines = append(s.lines, l)
@@ -149,7 +169,7 @@ func newSyntheticSource(tok *Tokenizer, seed, promptSeed uint64, in, out lengthD
 		s.tagLen++
 	}
 	s.partials, s.tags = newPartialCache(s.lines), newTagTable(tok, s.words)
-	return s, nil
+	return s.corpus, nil
 }
 
 // Prompt returns request i's prompt: its length is drawn from the input

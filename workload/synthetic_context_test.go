@@ -240,3 +240,13 @@ func TestMergeMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// loadHFTokenizer reads and parses a tokenizer.json afresh, bypassing
+// NewTokenizer's cache: these tests change the tokenizer they get.
+func loadHFTokenizer(path string) (*hfTokenizer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseHFTokenizer(b)
+}

@@ -9,10 +9,11 @@ package chart
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"image/color"
-	"image/png"
 	"strings"
 
+	"git.sr.ht/~sbinet/gg"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
@@ -77,15 +78,28 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	return p
 }
 
-// Render draws p as a PNG and as an SVG of the standard size.
+// Render draws p as a PNG and as an SVG of the standard size. It must not
+// be called on one plot from two goroutines at once (drawing a plot
+// updates its axes).
 func Render(p *plot.Plot) (pngData, svgData []byte, err error) {
-	img := vgimg.NewWith(vgimg.UseWH(Width, Height), vgimg.UseDPI(dpi))
+	// The image and its graphics context are made here, not by vgimg:
+	// vgimg.NewWith copies the image it makes into the context's own.
+	w, h := int(Width.Dots(dpi)+0.5), int(Height.Dots(dpi)+0.5)
+	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
+	ctx := gg.NewContextForRGBA(rgba)
+	ctx.SetLineCapButt() // as vgimg.NewWith sets up its own context
+	ctx.InvertY()
+	img := vgimg.NewWith(vgimg.UseImageWithContext(rgba, ctx), vgimg.UseDPI(dpi))
+	// vgimg fills the image with white; a white plot background would
+	// fill every pixel again through the rasterizer, to the same pixels.
+	bg := p.BackgroundColor
+	if bg != nil && sameColor(bg, color.White) {
+		p.BackgroundColor = nil
+	}
 	p.Draw(draw.New(img))
+	p.BackgroundColor = bg
 	var pb bytes.Buffer
-	// Fast compression: encoding dominated the build at the default level
-	// for files barely smaller.
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&pb, img.Image()); err != nil {
+	if err := encodePNG(&pb, rgba); err != nil {
 		return nil, nil, fmt.Errorf("chart %q: png: %w", p.Title.Text, err)
 	}
 	sc := vgsvg.New(Width, Height)
@@ -95,6 +109,13 @@ func Render(p *plot.Plot) (pngData, svgData []byte, err error) {
 		return nil, nil, fmt.Errorf("chart %q: svg: %w", p.Title.Text, err)
 	}
 	return pb.Bytes(), sb.Bytes(), nil
+}
+
+// sameColor reports whether a and b are the same colour.
+func sameColor(a, b color.Color) bool {
+	ar, ag, ab, aa := a.RGBA()
+	br, bg, bb, ba := b.RGBA()
+	return ar == br && ag == bg && ab == bb && aa == ba
 }
 
 // ticks are gonum/plot's default ticks with labels written without
