@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/png"
 	"strings"
 
 	"git.sr.ht/~sbinet/gg"
@@ -99,7 +100,9 @@ func Render(p *plot.Plot) (pngData, svgData []byte, err error) {
 	p.Draw(draw.New(img))
 	p.BackgroundColor = bg
 	var pb bytes.Buffer
-	if err := encodePNG(&pb, rgba); err != nil {
+	// zlib's fastest level: a chart is mostly flat colour, which deflate
+	// compresses well at any level.
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&pb, rgba); err != nil {
 		return nil, nil, fmt.Errorf("chart %q: png: %w", p.Title.Text, err)
 	}
 	sc := vgsvg.New(Width, Height)

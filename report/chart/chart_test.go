@@ -3,8 +3,6 @@ package chart
 import (
 	"bytes"
 	"encoding/xml"
-	"image"
-	"image/color"
 	"image/png"
 	"io"
 	"math"
@@ -249,57 +247,5 @@ func TestRenderSamePixels(t *testing.T) {
 		if diff > 0 {
 			t.Errorf("figure %d (%s): %d pixels differ from the plain rendering", i, p.Title.Text, diff)
 		}
-	}
-}
-
-// TestEncodePNG: encodePNG's files decode to exactly the pixels drawn,
-// for every kind of figure, a sub-image and an image with transparency
-// (written by image/png); the figures' files are about as large as
-// image/png's at its fastest level (0.94–1.16× each, 0.995× in all, on the
-// 49 figures of four real reports; 1.09× here, where a small stacked-bar
-// figure takes 1.6×).
-func TestEncodePNG(t *testing.T) {
-	var imgs []*image.RGBA
-	for _, p := range renderPlots(t) {
-		c := vgimg.NewWith(vgimg.UseWH(Width, Height), vgimg.UseDPI(dpi))
-		p.Draw(draw.New(c))
-		imgs = append(imgs, c.Image().(*image.RGBA))
-	}
-	sub := imgs[0].SubImage(image.Rect(100, 50, 333, 200)).(*image.RGBA)
-	clear := image.NewRGBA(image.Rect(0, 0, 40, 30)) // transparent, one red pixel
-	ours, theirs := 0, 0
-	clear.Set(3, 4, color.RGBA{200, 10, 30, 255})
-	for i, m := range append(imgs, sub, clear) {
-		var buf bytes.Buffer
-		if err := encodePNG(&buf, m); err != nil {
-			t.Fatal(err)
-		}
-		got, err := png.Decode(bytes.NewReader(buf.Bytes()))
-		if err != nil {
-			t.Fatalf("image %d: %v", i, err)
-		}
-		b := m.Bounds()
-		if got.Bounds().Dx() != b.Dx() || got.Bounds().Dy() != b.Dy() {
-			t.Fatalf("image %d: %v, want %v", i, got.Bounds(), b)
-		}
-		for y := 0; y < b.Dy(); y++ {
-			for x := 0; x < b.Dx(); x++ {
-				if g, w := got.At(got.Bounds().Min.X+x, got.Bounds().Min.Y+y), m.At(b.Min.X+x, b.Min.Y+y); !sameColor(g, w) {
-					t.Fatalf("image %d: pixel (%d, %d) is %v, want %v", i, x, y, g, w)
-				}
-			}
-		}
-		if i < len(imgs) {
-			var std bytes.Buffer
-			if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&std, m); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("figure %d: %d bytes, image/png %d", i, buf.Len(), std.Len())
-			ours += buf.Len()
-			theirs += std.Len()
-		}
-	}
-	if float64(ours) > 1.15*float64(theirs) {
-		t.Errorf("the figures take %d bytes, %.2f× image/png's %d", ours, float64(ours)/float64(theirs), theirs)
 	}
 }
