@@ -55,25 +55,8 @@ func FuzzLeanMatchesStd(f *testing.F) {
 // fetchRaw sends one request to a server that answers every connection
 // with resp and closes it, and reads the whole response.
 func fetchRaw(t *testing.T, c *http.Client, resp []byte) (int, []byte, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := answerEach(t, func(conn net.Conn) { conn.Write(resp) })
 	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				if readRequest(bufio.NewReader(conn)) {
-					conn.Write(resp)
-				}
-			}()
-		}
-	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
@@ -194,32 +177,16 @@ func fuzzResponse(mode uint8, body, sizes, extra []byte) []byte {
 // and closes it, and reads the body line by line through Body. lean says
 // the client is the lean one, whose body must read lines itself.
 func fetchLines(t *testing.T, c *http.Client, resp []byte, split int, lean bool) ([]string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				if !readRequest(bufio.NewReader(conn)) {
-					return
-				}
-				if split > 0 && split < len(resp) {
-					conn.Write(resp[:split])
-					time.Sleep(time.Millisecond)
-					conn.Write(resp[split:])
-					return
-				}
-				conn.Write(resp)
-			}()
+	ln := answerEach(t, func(conn net.Conn) {
+		if split > 0 && split < len(resp) {
+			conn.Write(resp[:split])
+			time.Sleep(time.Millisecond)
+			conn.Write(resp[split:])
+			return
 		}
-	}()
+		conn.Write(resp)
+	})
+	defer ln.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
@@ -246,4 +213,29 @@ func fetchLines(t *testing.T, c *http.Client, resp []byte, split int, lean bool)
 		}
 		lines = append(lines, string(line))
 	}
+}
+
+// answerEach listens on 127.0.0.1 and, on every connection, reads one
+// request, calls answer and closes the connection. The caller closes the
+// listener.
+func answerEach(t *testing.T, answer func(net.Conn)) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				if readRequest(bufio.NewReader(conn)) {
+					answer(conn)
+				}
+			}()
+		}
+	}()
+	return ln
 }

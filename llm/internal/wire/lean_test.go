@@ -164,17 +164,7 @@ func TestLeanOddButLegalHTTP(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			url := rawServer(t, func(n int, c net.Conn, r *bufio.Reader) {
-				for readRequest(r) {
-					for _, p := range tc.parts {
-						io.WriteString(c, p)
-						time.Sleep(2 * time.Millisecond)
-					}
-					if !tc.keep {
-						return
-					}
-				}
-			})
+			url := scriptedServer(t, tc.parts, tc.keep)
 			c, _ := leanClient(t)
 			var cc connCount
 			for i := range 2 {
@@ -411,4 +401,21 @@ func TestAutoUsesStdForHTTPSAndProxies(t *testing.T) {
 	if string(b) != "via proxy" || !proxied.Load() {
 		t.Errorf("proxied request: %q", b)
 	}
+}
+
+// scriptedServer answers each request on a connection with parts, written
+// 2 ms apart; keep says the connection then serves the next request, else
+// it is closed.
+func scriptedServer(t *testing.T, parts []string, keep bool) string {
+	return rawServer(t, func(n int, c net.Conn, r *bufio.Reader) {
+		for readRequest(r) {
+			for _, p := range parts {
+				io.WriteString(c, p)
+				time.Sleep(2 * time.Millisecond)
+			}
+			if !keep {
+				return
+			}
+		}
+	})
 }

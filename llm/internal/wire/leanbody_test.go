@@ -75,17 +75,7 @@ func TestLeanLines(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			url := rawServer(t, func(n int, c net.Conn, r *bufio.Reader) {
-				for readRequest(r) {
-					for _, p := range tc.parts {
-						io.WriteString(c, p)
-						time.Sleep(2 * time.Millisecond)
-					}
-					if !tc.keep {
-						return
-					}
-				}
-			})
+			url := scriptedServer(t, tc.parts, tc.keep)
 			c, _ := leanClient(t)
 			var cc connCount
 			for i := range 2 {
