@@ -127,7 +127,7 @@ func TestMonitor(t *testing.T) {
 	if r2 := m.Stop(); r2 != r {
 		t.Errorf("second Stop differs: %+v", r2)
 	}
-	if r.WallS < 0.14 || r.CanarySamples < 2 || r.CanarySamples > 11 { // 150 ms of 15–35 ms sleeps
+	if r.WallS < 0.14 || r.CanarySamples < 1 || r.CanarySamples > 11 { // 150 ms of 15–35 ms sleeps (fewer when the machine is busy)
 		t.Errorf("wall %g s, %d canary samples", r.WallS, r.CanarySamples)
 	}
 	if r.CPUCores < 1 || r.CPUUtilization != -1 && (r.CPUS <= 0 || r.CPUUtilization <= 0) {
