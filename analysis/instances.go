@@ -1,14 +1,13 @@
 package analysis
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/llmload/llmload/internal/strictyaml"
 )
 
 //go:embed instances.yaml
@@ -46,9 +45,7 @@ func BuiltinInstances() *InstanceTable {
 // errors, all reported at once.
 func ParseInstances(b []byte) (*InstanceTable, error) {
 	var t InstanceTable
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&t); err != nil {
+	if err := strictyaml.Decode(b, &t); err != nil {
 		return nil, fmt.Errorf("instance table: %w", err)
 	}
 	var errs []error

@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -9,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/llmload/llmload/internal/strictyaml"
 )
 
 //go:embed prices.yaml
@@ -116,9 +115,7 @@ func BuiltinPrices() *PriceTable {
 // ids and impossible prices are errors, all reported at once.
 func ParsePrices(b []byte) (*PriceTable, error) {
 	var t PriceTable
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&t); err != nil {
+	if err := strictyaml.Decode(b, &t); err != nil {
 		return nil, fmt.Errorf("price table: %w", err)
 	}
 	var errs []error

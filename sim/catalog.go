@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llmload/llmload/internal/strictyaml"
+
 	"github.com/llmload/llmload/theory"
-	"go.yaml.in/yaml/v3"
 )
 
 // This file builds profiles: any model of the theory catalog on any of
@@ -396,10 +397,8 @@ func LoadProfileFile(path string) (Profile, error) {
 	if err != nil {
 		return Profile{}, fmt.Errorf("sim: profile file: %w", err)
 	}
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
 	var f ProfileFile
-	if err := dec.Decode(&f); err != nil {
+	if err := strictyaml.Decode(b, &f); err != nil {
 		return Profile{}, fmt.Errorf("sim: profile file %s: %w", path, err)
 	}
 	if f.Spec == "" {

@@ -11,7 +11,6 @@
 package theory
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -20,7 +19,7 @@ import (
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/llmload/llmload/internal/strictyaml"
 )
 
 //go:embed catalog.yaml
@@ -103,10 +102,8 @@ func Builtin() *Catalog {
 // ParseCatalog parses and checks a catalog in YAML; unknown keys are
 // errors, and every problem is reported.
 func ParseCatalog(b []byte) (*Catalog, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
 	var c Catalog
-	if err := dec.Decode(&c); err != nil {
+	if err := strictyaml.Decode(b, &c); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
 	if err := c.Validate(); err != nil {
