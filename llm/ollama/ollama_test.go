@@ -43,13 +43,7 @@ func ndjsonServer(t *testing.T, ctype string, parts ...string) *httptest.Server 
 	return srv
 }
 
-func kindOf(err error) llm.ErrorKind {
-	var e *llm.Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return ""
-}
+var kindOf = streamtest.Kind
 
 func chatLine(text string) string {
 	return `{"model":"llama3","created_at":"2024-06-01T00:00:00.123Z","message":{"role":"assistant","content":"` + text + `"},"done":false}` + "\n"
@@ -112,21 +106,9 @@ func TestStream(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer s.Close()
-				read := collect
-				if readText {
-					read = collectText
-				}
-				evs, err := read(s)
-				if !reflect.DeepEqual(evs, tt.want) && !(len(evs) == 0 && len(tt.want) == 0) {
-					t.Errorf("events:\n got %+v\nwant %+v", evs, tt.want)
-				}
-				if tt.wantErr == "" {
-					if err != io.EOF {
-						t.Fatalf("err = %v, want io.EOF", err)
-					}
-				} else if kindOf(err) != tt.wantErr || !strings.Contains(err.Error(), tt.wantMsg) {
-					t.Fatalf("err = %v (%s), want %s containing %q", err, kindOf(err), tt.wantErr, tt.wantMsg)
-				}
+				evs, err := streamtest.Read(s, readText)
+				streamtest.CheckEvents(t, evs, tt.want)
+				streamtest.CheckEnd(t, err, tt.wantErr, tt.wantMsg)
 			})
 		}
 	}

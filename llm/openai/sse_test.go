@@ -55,13 +55,7 @@ func newTestProvider(t *testing.T, baseURL string, opts ...func(*Options)) *Prov
 	return p
 }
 
-func kindOf(err error) llm.ErrorKind {
-	var e *llm.Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return ""
-}
+var kindOf = streamtest.Kind
 
 func chatChunk(content string) string {
 	return `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"` + content + `"},"finish_reason":null}]}` + "\n\n"
@@ -184,14 +178,8 @@ func TestSSE(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer s.Close()
-				read := collect
-				if readText {
-					read = collectText
-				}
-				got, err := read(s)
-				if !reflect.DeepEqual(got, tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
-					t.Errorf("events:\n got %+v\nwant %+v", got, tt.want)
-				}
+				got, err := streamtest.Read(s, readText)
+				streamtest.CheckEvents(t, got, tt.want)
 				if tt.wantErr == "" {
 					if err != io.EOF {
 						t.Fatalf("err = %v, want io.EOF", err)

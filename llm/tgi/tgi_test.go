@@ -55,13 +55,7 @@ func newProvider(t *testing.T, baseURL string) *Provider {
 	return p
 }
 
-func kindOf(err error) llm.ErrorKind {
-	var e *llm.Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return ""
-}
+var kindOf = streamtest.Kind
 
 func tok(i int, text string) string {
 	return `data:{"index":` + itoa(i) + `,"token":{"id":` + itoa(100+i) + `,"text":"` + text + `","logprob":-0.25,"special":false},"generated_text":null,"details":null}` + "\n\n"
@@ -125,21 +119,9 @@ func TestStream(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer s.Close()
-				read := collect
-				if readText {
-					read = collectText
-				}
-				evs, err := read(s)
-				if !reflect.DeepEqual(evs, tt.want) && !(len(evs) == 0 && len(tt.want) == 0) {
-					t.Errorf("events:\n got %+v\nwant %+v", evs, tt.want)
-				}
-				if tt.wantErr == "" {
-					if err != io.EOF {
-						t.Fatalf("err = %v, want io.EOF", err)
-					}
-				} else if kindOf(err) != tt.wantErr || !strings.Contains(err.Error(), tt.wantMsg) {
-					t.Fatalf("err = %v (%s), want %s containing %q", err, kindOf(err), tt.wantErr, tt.wantMsg)
-				}
+				evs, err := streamtest.Read(s, readText)
+				streamtest.CheckEvents(t, evs, tt.want)
+				streamtest.CheckEnd(t, err, tt.wantErr, tt.wantMsg)
 				if strings.Contains(err.Error(), testKey) {
 					t.Errorf("error leaks the key: %v", err)
 				}

@@ -5,6 +5,10 @@ package streamtest
 
 import (
 	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
 
 	"github.com/llmload/llmload/llm"
 )
@@ -45,4 +49,42 @@ func CollectText(s llm.Stream) ([]llm.Event, error) {
 		evs = append(evs, ev)
 	}
 	return evs, errors.New("too many events")
+}
+
+// Read reads s to its end: through CollectText when text, else Collect.
+func Read(s llm.Stream, text bool) ([]llm.Event, error) {
+	if text {
+		return CollectText(s)
+	}
+	return Collect(s)
+}
+
+// CheckEvents fails t when got differs from want (nil and empty alike).
+func CheckEvents(t testing.TB, got, want []llm.Event) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+		t.Errorf("events:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// CheckEnd fails t unless a read ended with io.EOF (wantKind "") or with
+// an *llm.Error of wantKind whose text contains wantMsg.
+func CheckEnd(t testing.TB, err error, wantKind llm.ErrorKind, wantMsg string) {
+	t.Helper()
+	if wantKind == "" {
+		if err != io.EOF {
+			t.Fatalf("err = %v, want io.EOF", err)
+		}
+	} else if Kind(err) != wantKind || !strings.Contains(err.Error(), wantMsg) {
+		t.Fatalf("err = %v (%s), want %s containing %q", err, Kind(err), wantKind, wantMsg)
+	}
+}
+
+// Kind is err's llm.ErrorKind; "" when err is not an *llm.Error.
+func Kind(err error) llm.ErrorKind {
+	var e *llm.Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ""
 }
