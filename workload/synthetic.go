@@ -149,18 +149,8 @@ func buildCorpus(tok *Tokenizer) (*corpus, error) {
 	if n := tok.Count(all.String()); n != total {
 		return nil, fail(fmt.Sprintf("the corpus counts %d tokens whole but %d line by line", n, total))
 	}
-	s.cover = make([]int, longest)
-	for r := 1; r < longest; r++ {
-		s.cover[r] = -1
-		for j, l := range s.lines {
-			if l.tokens > r && tok.Count(l.text[:l.ends[r-1]]) == r {
-				s.cover[r] = j
-				break
-			}
-		}
-		if s.cover[r] < 0 {
-			return nil, fail(fmt.Sprintf("no line starts with %d tokens that count as %d", r, r))
-		}
+	if err := s.initCover(longest, tok.Count); err != nil {
+		return nil, fail(err.Error())
 	}
 	s.bytesPerToken = all.Len()/total + 1
 	s.words = tagWords(sonnets)
@@ -294,4 +284,24 @@ func (s *syntheticSource) partial(j, rem int) string {
 	}
 	l := &s.lines[s.cover[rem]]
 	return l.text[:l.ends[rem-1]]
+}
+
+// initCover fills s.cover for 1 <= r < longest: the first line whose
+// first r tokens, cut out, count as r tokens by count (the tokenizer
+// alone, or in context).
+func (s *corpus) initCover(longest int, count func(string) int) error {
+	s.cover = make([]int, longest)
+	for r := 1; r < longest; r++ {
+		s.cover[r] = -1
+		for j, l := range s.lines {
+			if l.tokens > r && count(l.text[:l.ends[r-1]]) == r {
+				s.cover[r] = j
+				break
+			}
+		}
+		if s.cover[r] < 0 {
+			return fmt.Errorf("no line starts with %d tokens that count as %d", r, r)
+		}
+	}
+	return nil
 }

@@ -95,18 +95,8 @@ func (s *syntheticSource) initContext(fail func(string) error) error {
 	if n := s.tok.Count(all.String()); n != total {
 		return fail(fmt.Sprintf("the corpus counts %d tokens whole but %d line by line in context", n, total))
 	}
-	s.cover = make([]int, longest)
-	for r := 1; r < longest; r++ {
-		s.cover[r] = -1
-		for j, l := range s.lines {
-			if l.tokens > r && s.inContext(l.text[:l.ends[r-1]]) == r {
-				s.cover[r] = j
-				break
-			}
-		}
-		if s.cover[r] < 0 {
-			return fail(fmt.Sprintf("no line starts with %d tokens that count as %d", r, r))
-		}
+	if err := s.initCover(longest, s.inContext); err != nil {
+		return fail(err.Error())
 	}
 	if err := s.initStartCover(longestAlone); err != nil {
 		return fail(err.Error())
