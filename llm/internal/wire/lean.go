@@ -101,11 +101,18 @@ type leanConn struct {
 	br   *bufio.Reader
 
 	got int64 // bytes read since the request was written
+
+	// The socket read's arguments and results (socketRead), here so
+	// that its callback is made once per connection, not once a read.
+	readFn  func(fd uintptr) bool
+	readBuf []byte
+	readN   int
+	readErr syscall.Errno
 }
 
 // Read reads from the socket, counting the bytes.
 func (c *leanConn) Read(p []byte) (int, error) {
-	n, err := c.conn.Read(p)
+	n, err := c.socketRead(p)
 	c.got += int64(n)
 	return n, err
 }
@@ -136,6 +143,7 @@ func (t *leanTransport) dial(ctx context.Context, key string) (*leanConn, error)
 		return nil, err
 	}
 	c := &leanConn{key: key, conn: tc, raw: raw}
+	c.readFn = c.readOnce
 	c.br = bufio.NewReaderSize(c, connBufSize)
 	return c, nil
 }

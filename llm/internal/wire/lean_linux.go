@@ -1,6 +1,12 @@
 package wire
 
-import "syscall"
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"unsafe"
+)
 
 // peekAlive reports whether the socket of an idle connection is still
 // open with nothing to read: a non-blocking peek finds it empty.
@@ -18,4 +24,69 @@ func peekAlive(raw syscall.RawConn) bool {
 		}
 	})
 	return err == nil && alive
+}
+
+// maxRead caps one read, as internal/poll does for stream sockets.
+const maxRead = 1 << 30
+
+// rawReads is false only in the benchmark that compares raw reads with
+// net.Conn's (BenchmarkPacedStreams).
+var rawReads = true
+
+// socketRead is net.Conn's Read, with its results and errors (an
+// *net.OpError "read" wrapping *os.SyscallError, net.ErrClosed or
+// os.ErrDeadlineExceeded; io.EOF at the peer's close), but the read
+// system call is made as a raw one: the socket is non-blocking, so it
+// never blocks, and the runtime need not be told of it. Telling it
+// (entersyscall, exitsyscall) costs more than the read when each read
+// carries one token, and in a process that went idle between tokens it
+// wakes the runtime's monitor thread each time (docs/performance.md,
+// "Raw socket reads"). Waiting for data is still the runtime poller's,
+// through RawConn.Read, so deadlines and Close work as for Read.
+func (c *leanConn) socketRead(p []byte) (int, error) {
+	if !rawReads {
+		return c.conn.Read(p)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(p) > maxRead {
+		p = p[:maxRead]
+	}
+	c.readBuf, c.readN, c.readErr = p, 0, 0
+	err := c.raw.Read(c.readFn)
+	c.readBuf = nil
+	switch {
+	case err != nil:
+		// RawConn.Read's own errors come as an *net.OpError "raw-read".
+		if op, ok := err.(*net.OpError); ok {
+			err = op.Err
+		}
+	case c.readErr != 0:
+		err = os.NewSyscallError("read", c.readErr)
+	case c.readN == 0:
+		return 0, io.EOF
+	default:
+		return c.readN, nil
+	}
+	return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.conn.LocalAddr(), Addr: c.conn.RemoteAddr(), Err: err}
+}
+
+// readOnce is socketRead's RawConn.Read callback: false (wait until the
+// socket is readable, then call again) when there is nothing to read.
+func (c *leanConn) readOnce(fd uintptr) bool {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.readBuf[0])), uintptr(len(c.readBuf)))
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		case 0:
+			c.readN = int(n)
+		default:
+			c.readErr = e
+		}
+		return true
+	}
 }

@@ -7,3 +7,9 @@ import "syscall"
 // peekAlive cannot look at an idle connection here; a request lost on a
 // closed one is replayed (leanTransport.RoundTrip).
 func peekAlive(syscall.RawConn) bool { return true }
+
+// socketRead is net.Conn's Read.
+func (c *leanConn) socketRead(p []byte) (int, error) { return c.conn.Read(p) }
+
+// readOnce is unused here.
+func (c *leanConn) readOnce(uintptr) bool { return true }
