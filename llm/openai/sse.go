@@ -130,6 +130,14 @@ func (s *sseStream) NextText(t *llm.EventText) (llm.Event, error) {
 			if len(s.data)+len(value) > maxDataBytes {
 				return s.fail(s.errorf(llm.KindMalformedStream, "event data too long"))
 			}
+			if !s.hasData && s.SkipBlank() {
+				// The usual event, one data line and its blank line in
+				// one read: handled from the line, not copied first.
+				if ev, ok, err := s.handle(t, value); err != nil || ok {
+					return s.result(ev, err)
+				}
+				continue
+			}
 			s.data = append(s.data, value...)
 			s.hasData = true
 		case "event":
@@ -162,8 +170,16 @@ func (s *sseStream) dispatch(t *llm.EventText) (ev llm.Event, ok bool, err error
 		s.event = s.event[:0]
 		return ev, false, nil
 	}
-	data, isError := s.data, string(s.event) == "error"
-	s.data, s.hasData, s.event = s.data[:0], false, s.event[:0]
+	data := s.data
+	s.data, s.hasData = s.data[:0], false
+	return s.handle(t, data)
+}
+
+// handle handles an event with data (dispatch), which may be the
+// connection's buffer: valid until the next read.
+func (s *sseStream) handle(t *llm.EventText, data []byte) (ev llm.Event, ok bool, err error) {
+	isError := string(s.event) == "error"
+	s.event = s.event[:0]
 	if isError {
 		return ev, false, streamError(data, s.Status(), s.apiKey)
 	}

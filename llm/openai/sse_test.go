@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/llmload/llmload/llm"
@@ -364,6 +365,13 @@ func FuzzSSE(f *testing.F) {
 		evsText, errText := collectText(newSSEStream(context.Background(), io.NopCloser(strings.NewReader(string(body))), api, 200, ""))
 		if !reflect.DeepEqual(evs, evsText) || fmt.Sprint(err) != fmt.Sprint(errText) {
 			t.Fatalf("Next: %+v, %v\nNextText: %+v, %v", evs, err, evsText, errText)
+		}
+		// So does a stream read a byte at a time, where an event's blank
+		// line is never in the buffer with its data line (Body.SkipBlank):
+		// every data line copied before its event is handled.
+		evsSlow, errSlow := collect(newSSEStream(context.Background(), io.NopCloser(iotest.OneByteReader(strings.NewReader(string(body)))), api, 200, ""))
+		if !reflect.DeepEqual(evs, evsSlow) || fmt.Sprint(err) != fmt.Sprint(errSlow) {
+			t.Fatalf("read whole: %+v, %v\na byte at a time: %+v, %v", evs, err, evsSlow, errSlow)
 		}
 		// So does a stream whose decoder never uses the memo of the last
 		// chunk's shape (memo.go): every chunk decoded in full.

@@ -142,6 +142,30 @@ func (b *Body) ReadLine() ([]byte, error) {
 	return line, nil
 }
 
+// SkipBlank reads the next line when it is empty and already buffered,
+// and reports whether it did; it never waits for the socket, and the line
+// ReadLine returned last stays valid. An SSE reader uses it to handle an
+// event whose blank line came with its data line straight from that line,
+// without copying it.
+func (b *Body) SkipBlank() bool {
+	if b.lines != nil {
+		return b.lines.skipBlank()
+	}
+	if b.r == nil || b.eof {
+		return false
+	}
+	p, _ := b.r.Peek(min(2, b.r.Buffered()))
+	switch {
+	case len(p) >= 1 && p[0] == '\n':
+		b.r.Discard(1)
+	case len(p) == 2 && p[0] == '\r' && p[1] == '\n':
+		b.r.Discard(2)
+	default:
+		return false
+	}
+	return true
+}
+
 func (b *Body) longLine() error {
 	return &llm.Error{Kind: llm.KindMalformedStream, Status: b.status, Message: b.tooLong}
 }

@@ -115,10 +115,15 @@ func FuzzLeanLines(f *testing.F) {
 			t.Fatal(err)
 		}
 		lean, _ := NewClient(1, ClientAuto)
-		sl, serr := fetchLines(t, std, resp, split, false)
-		ll, lerr := fetchLines(t, lean, resp, split, true)
+		sl, serr := fetchLines(t, std, resp, split, false, false)
+		ll, lerr := fetchLines(t, lean, resp, split, true, true)
 		if !slices.Equal(sl, ll) || (serr == nil) != (lerr == nil) || (serr != nil && serr.Error() != lerr.Error()) {
 			t.Errorf("response %q:\nstd  %q %v\nlean %q %v", resp, sl, serr, ll, lerr)
+		}
+		// SkipBlank on Body's own bufio.Reader reads the same lines too.
+		bl, berr := fetchLines(t, std, resp, split, false, true)
+		if !slices.Equal(sl, bl) || fmt.Sprint(serr) != fmt.Sprint(berr) {
+			t.Errorf("response %q:\nstd            %q %v\nstd, SkipBlank %q %v", resp, sl, serr, bl, berr)
 		}
 	})
 }
@@ -175,8 +180,10 @@ func fuzzResponse(mode uint8, body, sizes, extra []byte) []byte {
 // fetchLines sends one request to a server that answers every connection
 // with resp (in two writes, split at split, when 0 < split < len(resp))
 // and closes it, and reads the body line by line through Body. lean says
-// the client is the lean one, whose body must read lines itself.
-func fetchLines(t *testing.T, c *http.Client, resp []byte, split int, lean bool) ([]string, error) {
+// the client is the lean one, whose body must read lines itself; skip,
+// that a blank line after each line is read by SkipBlank when it can be
+// (the line read before must stay as it was).
+func fetchLines(t *testing.T, c *http.Client, resp []byte, split int, lean, skip bool) ([]string, error) {
 	ln := answerEach(t, func(conn net.Conn) {
 		if split > 0 && split < len(resp) {
 			conn.Write(resp[:split])
@@ -211,7 +218,14 @@ func fetchLines(t *testing.T, c *http.Client, resp []byte, split int, lean bool)
 		if err != nil {
 			return lines, err
 		}
-		lines = append(lines, string(line))
+		kept := string(line)
+		lines = append(lines, kept)
+		if skip && len(line) > 0 && b.SkipBlank() {
+			if string(line) != kept {
+				t.Fatalf("SkipBlank changed the line read before: %q, was %q", line, kept)
+			}
+			lines = append(lines, "")
+		}
 	}
 }
 

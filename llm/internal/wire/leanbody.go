@@ -56,9 +56,10 @@ type leanBody struct {
 // uses it instead of a bufio.Reader of its own. readLine returns the next
 // line without its LF (a CR before it is Body's to trim), valid until the
 // next call; a last line with no LF before io.EOF; errLongLine for a line
-// longer than maxLine bytes.
+// longer than maxLine bytes. skipBlank is Body.SkipBlank.
 type lineReader interface {
 	readLine(maxLine int) ([]byte, error)
+	skipBlank() bool
 }
 
 var _ lineReader = (*leanBody)(nil)
@@ -177,6 +178,31 @@ func (b *leanBody) readLine(maxLine int) ([]byte, error) {
 			return nil, errLongLine
 		}
 	}
+}
+
+// skipBlank implements lineReader: it reads an empty line (LF or CRLF)
+// only when it is next in the current chunk and already buffered, so it
+// never reads from the socket nor moves the buffer, and never ends the
+// body (the line readLine returned last stays valid).
+func (b *leanBody) skipBlank() bool {
+	if b.err != nil || b.n == 0 || b.state.Load() != 0 {
+		return false
+	}
+	br := b.c.br
+	k := min(uint64(br.Buffered()), b.n, 2)
+	if k == 0 {
+		return false
+	}
+	p, _ := br.Peek(int(k))
+	switch {
+	case p[0] == '\n':
+		b.consume(1)
+	case k == 2 && p[0] == '\r' && p[1] == '\n':
+		b.consume(2)
+	default:
+		return false
+	}
+	return true
 }
 
 // fail is err as the caller sees it: a read the context's cancel or
