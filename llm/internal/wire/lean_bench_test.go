@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // chunkLine is a streamed OpenAI chunk of the usual size.
@@ -23,15 +24,7 @@ const chunkLine = `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","cr
 // in-process server's cost is included, the same for both.
 func BenchmarkStreamClient(b *testing.B) {
 	const chunks = 256
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		f := w.(http.Flusher)
-		for range chunks {
-			io.WriteString(w, chunkLine)
-			f.Flush()
-		}
-	}))
+	srv := chunkServer(chunks, 0)
 	defer srv.Close()
 	for _, kind := range []string{ClientAuto, ClientStd} {
 		b.Run("client="+kind, func(b *testing.B) {
@@ -52,6 +45,23 @@ func BenchmarkStreamClient(b *testing.B) {
 			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N)/chunks, "cpu-ns/chunk")
 		})
 	}
+}
+
+// chunkServer streams chunks chunkLines to every request, each written
+// and flushed on its own, gap apart.
+func chunkServer(chunks int, gap time.Duration) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		f := w.(http.Flusher)
+		for range chunks {
+			io.WriteString(w, chunkLine)
+			f.Flush()
+			if gap > 0 {
+				time.Sleep(gap)
+			}
+		}
+	}))
 }
 
 // processCPU is the process's user and system CPU time, in ns.

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
@@ -55,29 +53,15 @@ func TestSocketReadMatchesConnRead(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
 			release := make(chan struct{})
-			defer close(release)
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go func() {
-						// Served once the client is connected and has
-						// written (a reset sooner could fail the dial).
-						io.ReadFull(c, make([]byte, 1))
-						tc.serve(c.(*net.TCPConn))
-						<-release
-						c.Close()
-					}()
-				}
-			}()
+			defer close(release) // before rawServer's cleanup waits for it
+			addr := strings.TrimPrefix(rawServer(t, func(_ int, c net.Conn, _ *bufio.Reader) {
+				// Served once the client is connected and has written
+				// (a reset sooner could fail the dial).
+				io.ReadFull(c, make([]byte, 1))
+				tc.serve(c.(*net.TCPConn))
+				<-release
+			}), "http://")
 			// The same reads through net.Conn and through a lean
 			// connection; each gives its bytes and its last error.
 			read := func(c net.Conn, r func([]byte) (int, error)) (data string, last error, text string) {
@@ -100,13 +84,13 @@ func TestSocketReadMatchesConnRead(t *testing.T) {
 					}
 				}
 			}
-			std, err := net.Dial("tcp", ln.Addr().String())
+			std, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer std.Close()
 			wantData, wantErr, wantText := read(std, std.Read)
-			lc, err := newLeanTransport(1).dial(context.Background(), ln.Addr().String())
+			lc, err := newLeanTransport(1).dial(context.Background(), addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -193,16 +177,7 @@ func TestPacedServerProcess(t *testing.T) {
 	if chunks == 0 {
 		t.Skip("run by BenchmarkPacedStreams")
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		f := w.(http.Flusher)
-		for range chunks {
-			io.WriteString(w, chunkLine)
-			f.Flush()
-			time.Sleep(20 * time.Millisecond)
-		}
-	}))
+	srv := chunkServer(chunks, 20*time.Millisecond)
 	defer srv.Close()
 	fmt.Println(srv.URL)
 	io.Copy(io.Discard, os.Stdin)
