@@ -34,13 +34,18 @@ const (
 //
 // Read and readLine are for one goroutine; Close may be called from any.
 type leanBody struct {
-	t       *leanTransport
-	c       *leanConn
-	resp    *http.Response // its Trailer gets the chunked trailer
-	keep    bool
-	stop    func() bool
-	aborted *atomic.Bool
-	ctx     context.Context
+	t *leanTransport
+	c *leanConn
+	// trailers is the response's Trailer map, which gets the chunked
+	// trailer. The body does not keep the response itself: that would
+	// keep it, its headers and its request (headers, URL, body) alive for
+	// the whole stream, ≈ 2 KiB per stream (docs/performance.md, "Where
+	// the memory goes").
+	trailers http.Header
+	keep     bool
+	stop     func() bool
+	aborted  *atomic.Bool
+	ctx      context.Context
 
 	frame    int8
 	checkEnd bool   // a chunk's data ended: CRLF comes next
@@ -78,7 +83,10 @@ func newLeanBody(ctx context.Context, t *leanTransport, c *leanConn, resp *http.
 	b := &leanBody{t: t, c: c, keep: keep, stop: stop, aborted: aborted, ctx: ctx}
 	switch {
 	case len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked":
-		b.frame, b.resp = frameChunked, resp
+		if resp.Trailer == nil {
+			resp.Trailer = http.Header{}
+		}
+		b.frame, b.trailers = frameChunked, resp.Trailer
 	case resp.ContentLength > 0:
 		b.frame, b.n = frameLength, uint64(resp.ContentLength)
 	default:
@@ -327,7 +335,7 @@ func parseHexUint(v []byte) (n uint64, err error) {
 }
 
 // trailer reads the trailer after the last chunk as net/http's
-// body.readTrailer does, into resp.Trailer.
+// body.readTrailer does, into the response's Trailer.
 func (b *leanBody) trailer() error {
 	br := b.c.br
 	p, err := br.Peek(2)
@@ -352,12 +360,8 @@ func (b *leanBody) trailer() error {
 		}
 		return err
 	}
-	if b.resp.Trailer == nil {
-		b.resp.Trailer = http.Header(hdr)
-	} else {
-		for k, v := range hdr {
-			b.resp.Trailer[k] = v
-		}
+	for k, v := range hdr {
+		b.trailers[k] = v
 	}
 	return nil
 }
