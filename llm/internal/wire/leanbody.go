@@ -116,15 +116,7 @@ func (b *leanBody) Read(p []byte) (int, error) {
 		n, err = br.Read(p[:min(uint64(len(p)), b.n)])
 		b.n -= uint64(n)
 		if err != nil {
-			if err == io.EOF {
-				if b.frame == frameClose {
-					b.end()
-					return n, io.EOF
-				}
-				err = io.ErrUnexpectedEOF
-			}
-			b.err = err
-			return n, b.fail(err)
+			return n, b.fail(b.socketEnded(err))
 		}
 	} else {
 		d, err := b.data()
@@ -386,15 +378,7 @@ func (b *leanBody) data() ([]byte, error) {
 	k := br.Buffered()
 	if k == 0 {
 		if _, err := br.Peek(1); err != nil {
-			if err == io.EOF {
-				if b.frame == frameClose {
-					b.end()
-					return nil, io.EOF
-				}
-				err = io.ErrUnexpectedEOF
-			}
-			b.err = err
-			return nil, err
+			return nil, b.socketEnded(err)
 		}
 		k = br.Buffered()
 	}
@@ -403,6 +387,22 @@ func (b *leanBody) data() ([]byte, error) {
 	}
 	p, _ := br.Peek(k)
 	return p, nil
+}
+
+// socketEnded is the body's result when reading the socket for its data
+// failed with err: io.EOF ends a close-delimited body well (and returns
+// io.EOF), any other body fails for good with io.ErrUnexpectedEOF; other
+// errors are sticky as they are.
+func (b *leanBody) socketEnded(err error) error {
+	if err == io.EOF {
+		if b.frame == frameClose {
+			b.end()
+			return io.EOF
+		}
+		err = io.ErrUnexpectedEOF
+	}
+	b.err = err
+	return err
 }
 
 // consume drops k bytes of data that data returned.
