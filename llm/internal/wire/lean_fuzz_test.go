@@ -57,10 +57,8 @@ func FuzzLeanMatchesStd(f *testing.F) {
 func fetchRaw(t *testing.T, c *http.Client, resp []byte) (int, []byte, error) {
 	ln := answerEach(t, func(conn net.Conn) { conn.Write(resp) })
 	defer ln.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_, r, cancel, err := getFrom(c, ln)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
-	r, err := c.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -177,6 +175,15 @@ func fuzzResponse(mode uint8, body, sizes, extra []byte) []byte {
 	return w.Bytes()
 }
 
+// getFrom sends a GET to the server listening on ln, with a 5 s deadline
+// (ctx) that cancel ends.
+func getFrom(c *http.Client, ln net.Listener) (ctx context.Context, r *http.Response, cancel context.CancelFunc, err error) {
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+	r, err = c.Do(req)
+	return ctx, r, cancel, err
+}
+
 // fetchLines sends one request to a server that answers every connection
 // with resp (in two writes, split at split, when 0 < split < len(resp))
 // and closes it, and reads the body line by line through Body. lean says
@@ -194,10 +201,8 @@ func fetchLines(t *testing.T, c *http.Client, resp []byte, split int, lean, skip
 		conn.Write(resp)
 	})
 	defer ln.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, r, cancel, err := getFrom(c, ln)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
-	r, err := c.Do(req)
 	if err != nil {
 		// The two clients word a bad response head differently
 		// (FuzzLeanMatchesStd compares them).

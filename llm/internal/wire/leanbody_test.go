@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,20 @@ import (
 
 	"github.com/llmload/llmload/llm"
 )
+
+// postLines posts "{}" to url with the lean client c, counting its
+// connections in cc, and returns the response and a Body reading its
+// lines (at most 1 KiB each).
+func postLines(t *testing.T, c *http.Client, cc *connCount, url string) (*http.Response, *Body) {
+	t.Helper()
+	resp, err := post(t, cc.ctx(t.Context()), c, url, "{}", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := new(Body)
+	b.Init(t.Context(), resp.Body, resp.StatusCode, 1<<10, "too long")
+	return resp, b
+}
 
 // readLines reads a lean response's body line by line through Body, as
 // the providers do, checking that it reads them from the connection's
@@ -79,13 +94,8 @@ func TestLeanLines(t *testing.T) {
 			c, _ := leanClient(t)
 			var cc connCount
 			for i := range 2 {
-				resp, err := post(t, cc.ctx(t.Context()), c, url, "{}", nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var b Body
-				b.Init(t.Context(), resp.Body, resp.StatusCode, 1<<10, "too long")
-				lines, err := readLines(t, &b)
+				resp, b := postLines(t, c, &cc, url)
+				lines, err := readLines(t, b)
 				b.Close()
 				if err != nil || !slices.Equal(lines, tc.want) {
 					t.Fatalf("request %d: %q, %v; want %q", i, lines, err, tc.want)
@@ -176,12 +186,7 @@ func TestLeanLinesDrainAndAbort(t *testing.T) {
 	var cc connCount
 	// Done, then Close: the trailer is drained and the connection reused.
 	for i := range 2 {
-		resp, err := post(t, cc.ctx(t.Context()), c, url, "{}", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b Body
-		b.Init(t.Context(), resp.Body, resp.StatusCode, 1<<10, "too long")
+		_, b := postLines(t, c, &cc, url)
 		for range 2 {
 			if _, err := b.ReadLine(); err != nil {
 				t.Fatal(err)
