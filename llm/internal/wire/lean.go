@@ -102,12 +102,7 @@ type leanConn struct {
 
 	got int64 // bytes read since the request was written
 
-	// The socket read's arguments and results (socketRead), here so
-	// that its callback is made once per connection, not once a read.
-	readFn  func(fd uintptr) bool
-	readBuf []byte
-	readN   int
-	readErr syscall.Errno
+	socketReader // socketRead's state (lean_linux.go)
 }
 
 // Read reads from the socket, counting the bytes.
@@ -143,7 +138,6 @@ func (t *leanTransport) dial(ctx context.Context, key string) (*leanConn, error)
 		return nil, err
 	}
 	c := &leanConn{key: key, conn: tc, raw: raw}
-	c.readFn = c.readOnce
 	c.br = bufio.NewReaderSize(c, connBufSize)
 	return c, nil
 }

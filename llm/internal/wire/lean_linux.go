@@ -33,6 +33,16 @@ const maxRead = 1 << 30
 // net.Conn's (BenchmarkPacedStreams).
 var rawReads = true
 
+// socketReader holds socketRead's RawConn.Read callback, made once per
+// connection rather than once a read, and the callback's arguments and
+// results.
+type socketReader struct {
+	readFn  func(fd uintptr) bool
+	readBuf []byte
+	readN   int
+	readErr syscall.Errno
+}
+
 // socketRead is net.Conn's Read, with its results and errors (an
 // *net.OpError "read" wrapping *os.SyscallError, net.ErrClosed or
 // os.ErrDeadlineExceeded; io.EOF at the peer's close), but the read
@@ -52,6 +62,9 @@ func (c *leanConn) socketRead(p []byte) (int, error) {
 	}
 	if len(p) > maxRead {
 		p = p[:maxRead]
+	}
+	if c.readFn == nil {
+		c.readFn = c.readOnce
 	}
 	c.readBuf, c.readN, c.readErr = p, 0, 0
 	err := c.raw.Read(c.readFn)

@@ -8,8 +8,8 @@ import "syscall"
 // closed one is replayed (leanTransport.RoundTrip).
 func peekAlive(syscall.RawConn) bool { return true }
 
+// socketReader has no state here: socketRead is net.Conn's Read.
+type socketReader struct{}
+
 // socketRead is net.Conn's Read.
 func (c *leanConn) socketRead(p []byte) (int, error) { return c.conn.Read(p) }
-
-// readOnce is unused here.
-func (c *leanConn) readOnce(uintptr) bool { return true }
