@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -319,4 +320,54 @@ func TestLeanLargeBodies(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestLeanBodyKeepsNoRequest: while a stream is read, its body keeps
+// neither the response nor, through it, the request (headers, URL, body):
+// both become garbage once Start's caller has the body, as they would
+// otherwise stay for the whole stream (docs/performance.md, "Where the
+// memory goes"). The trailer still reaches resp.Trailer (TestLeanLines).
+func TestLeanBodyKeepsNoRequest(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	url := rawServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
+		if readRequest(r) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\ndata: a\n\n\r\n")
+			<-release
+		}
+	})
+	c, _ := leanClient(t)
+	freed := make(chan struct{}, 2)
+	b := func() *Body { // req and resp are unreachable once it returns
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(`{"stream":true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		MarkReplayable(req)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.AddCleanup(req, func(ch chan struct{}) { ch <- struct{}{} }, freed)
+		runtime.AddCleanup(resp, func(ch chan struct{}) { ch <- struct{}{} }, freed)
+		b := new(Body)
+		b.Init(t.Context(), resp.Body, resp.StatusCode, 1<<10, "too long")
+		return b
+	}()
+	if line, err := b.ReadLine(); err != nil || string(line) != "data: a" {
+		t.Fatalf("%q, %v", line, err)
+	}
+	for got, deadline := 0, time.Now().Add(5*time.Second); got < 2; {
+		runtime.GC()
+		select {
+		case <-freed:
+			got++
+		case <-time.After(20 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of the request and response freed while the body is read; want both", got)
+			}
+		}
+	}
+	runtime.KeepAlive(b)
+	b.Close()
 }
