@@ -26,7 +26,13 @@ const (
 // connBufSize is the lean client's read buffer per connection: it holds
 // the response headers and batches the reads of a stream's chunks, and
 // a streamed body's lines are read from it in place (leanBody.readLine).
+// A connection holds one only while there is something in it to read
+// (leanConn.await).
 const connBufSize = 2 << 10
+
+// connReaders are the read buffers connections take when their socket has
+// something to read and give back when they have read it all.
+var connReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, connBufSize) }}
 
 // leanTransport is an http.RoundTripper for plain HTTP/1.1, made for many
 // long streamed responses at once. net/http's Transport runs two
@@ -98,7 +104,11 @@ type leanConn struct {
 	key  string
 	conn *net.TCPConn
 	raw  syscall.RawConn
-	br   *bufio.Reader
+	// br is the connection's read buffer, from connReaders; nil when the
+	// connection has read everything it had (between two tokens of a
+	// stream, idle in the pool). Before a read that may wait, await
+	// makes it hold something.
+	br *bufio.Reader
 
 	got int64 // bytes read since the request was written
 
@@ -115,10 +125,69 @@ func (c *leanConn) Read(p []byte) (int, error) {
 // alive reports whether an idle connection can be used: the server has
 // neither closed it nor sent anything on it.
 func (c *leanConn) alive() bool {
-	if c.br.Buffered() > 0 {
+	if c.buffered() > 0 {
 		return false
 	}
 	return peekAlive(c.raw)
+}
+
+// buffered is the number of bytes read from the socket and not consumed.
+func (c *leanConn) buffered() int {
+	if c.br == nil {
+		return 0
+	}
+	return c.br.Buffered()
+}
+
+// testHookBuffer, when set, is called with +1 when a connection takes a
+// read buffer and -1 when it gives one back.
+var testHookBuffer func(delta int)
+
+// attachBuffer gives the connection a read buffer when it has none.
+func (c *leanConn) attachBuffer() {
+	if c.br == nil {
+		c.br = connReaders.Get().(*bufio.Reader)
+		c.br.Reset(c)
+		if testHookBuffer != nil {
+			testHookBuffer(1)
+		}
+	}
+}
+
+// releaseBuffer gives an empty read buffer back to connReaders, so that a
+// stream holds none while it waits for its next token. Nothing may use a
+// slice of it after.
+func (c *leanConn) releaseBuffer() {
+	if c.br != nil && c.br.Buffered() == 0 {
+		c.br.Reset(nil)
+		connReaders.Put(c.br)
+		c.br = nil
+		if testHookBuffer != nil {
+			testHookBuffer(-1)
+		}
+	}
+}
+
+// peek is bufio.Reader.Peek on the connection's buffer, which it attaches
+// (await) when empty.
+func (c *leanConn) peek(n int) ([]byte, error) {
+	if c.buffered() == 0 {
+		if err := c.await(); err != nil {
+			return nil, err
+		}
+	}
+	return c.br.Peek(n)
+}
+
+// readSlice is bufio.Reader.ReadSlice on the connection's buffer, which
+// it attaches (await) when empty.
+func (c *leanConn) readSlice(delim byte) ([]byte, error) {
+	if c.buffered() == 0 {
+		if err := c.await(); err != nil {
+			return nil, err
+		}
+	}
+	return c.br.ReadSlice(delim)
 }
 
 func (t *leanTransport) dial(ctx context.Context, key string) (*leanConn, error) {
@@ -137,9 +206,7 @@ func (t *leanTransport) dial(ctx context.Context, key string) (*leanConn, error)
 		tc.Close()
 		return nil, err
 	}
-	c := &leanConn{key: key, conn: tc, raw: raw}
-	c.br = bufio.NewReaderSize(c, connBufSize)
-	return c, nil
+	return &leanConn{key: key, conn: tc, raw: raw}, nil
 }
 
 // getConn returns an idle connection to key that is still open, or a new
@@ -177,6 +244,7 @@ func (t *leanTransport) getConn(ctx context.Context, key string, trace *httptrac
 // putIdle keeps c for the next request to its host, or closes it when the
 // pool is full.
 func (t *leanTransport) putIdle(c *leanConn) {
+	c.releaseBuffer()
 	t.mu.Lock()
 	if l := t.idle[c.key]; len(l) < t.maxIdle {
 		t.idle[c.key] = append(l, c)
@@ -305,7 +373,7 @@ func (t *leanTransport) send(ctx context.Context, c *leanConn, req *http.Request
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := c.br.Peek(1); err != nil {
+	if err := c.await(); err != nil {
 		return fail(err)
 	}
 	if trace != nil && trace.GotFirstResponseByte != nil {

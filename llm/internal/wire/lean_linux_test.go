@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -181,4 +184,75 @@ func TestPacedServerProcess(t *testing.T) {
 	defer srv.Close()
 	fmt.Println(srv.URL)
 	io.Copy(io.Discard, os.Stdin)
+}
+
+// TestWaitingStreamsHoldNoBuffer: a stream waiting for its next token
+// holds no read buffer (leanConn.await gives it back before the wait and
+// takes one when the socket has something), and the stream still reads
+// every line after the wait.
+func TestWaitingStreamsHoldNoBuffer(t *testing.T) {
+	const streams = 64
+	var held atomic.Int64
+	testHookBuffer = func(d int) { held.Add(int64(d)) }
+	defer func() { testHookBuffer = nil }()
+
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: 1\n\n")
+		w.(http.Flusher).Flush()
+		<-release
+		io.WriteString(w, "data: 2\n\ndata: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	c, _ := leanClient(t)
+
+	var started, done sync.WaitGroup
+	started.Add(streams)
+	lines := make([][]string, streams)
+	for i := range streams {
+		done.Go(func() {
+			resp, err := post(t, context.Background(), c, srv.URL, "{}", nil)
+			if err != nil {
+				started.Done()
+				t.Error(err)
+				return
+			}
+			var body Body
+			body.Init(context.Background(), resp.Body, resp.StatusCode, 1<<20, "too long")
+			defer body.Close()
+			for {
+				line, err := body.ReadLine()
+				if err != nil {
+					break
+				}
+				if len(line) > 0 {
+					lines[i] = append(lines[i], string(line))
+				}
+				if len(lines[i]) == 1 && len(line) == 0 {
+					started.Done() // the next ReadLine waits for the second token
+				}
+			}
+			body.Done()
+		})
+	}
+	started.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for held.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := held.Load(); n > 0 {
+		t.Errorf("%d streams waiting for their next token hold %d read buffers; want none", streams, n)
+	}
+	close(release)
+	done.Wait()
+	for i, l := range lines {
+		if strings.Join(l, "|") != "data: 1|data: 2|data: [DONE]" {
+			t.Fatalf("stream %d read %q", i, l)
+		}
+	}
+	if n := held.Load(); n != 0 {
+		t.Errorf("%d read buffers held after every stream ended; want 0", n)
+	}
 }

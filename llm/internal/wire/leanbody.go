@@ -109,11 +109,11 @@ func (b *leanBody) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	var n int
-	if br := b.c.br; br.Buffered() == 0 && len(p) >= br.Size() {
+	if b.c.buffered() == 0 && len(p) >= connBufSize {
 		// As bufio.Reader.Read (and so net/http's body) does: a large
 		// read with nothing buffered goes from the socket straight into p.
 		var err error
-		n, err = br.Read(p[:min(uint64(len(p)), b.n)])
+		n, err = b.c.Read(p[:min(uint64(len(p)), b.n)])
 		b.n -= uint64(n)
 		if err != nil {
 			return n, b.fail(b.socketEnded(err))
@@ -188,12 +188,11 @@ func (b *leanBody) skipBlank() bool {
 	if b.err != nil || b.n == 0 || b.state.Load() != 0 {
 		return false
 	}
-	br := b.c.br
-	k := min(uint64(br.Buffered()), b.n, 2)
+	k := min(uint64(b.c.buffered()), b.n, 2)
 	if k == 0 {
 		return false
 	}
-	p, _ := br.Peek(int(k))
+	p, _ := b.c.br.Peek(int(k))
 	switch {
 	case p[0] == '\n':
 		b.consume(1)
@@ -225,10 +224,9 @@ func (b *leanBody) next() error {
 		b.end()
 		return b.err
 	}
-	br := b.c.br
 	for b.n == 0 {
 		if b.checkEnd {
-			p, err := br.Peek(2)
+			p, err := b.c.peek(2)
 			if err != nil {
 				if err == io.EOF {
 					err = io.ErrUnexpectedEOF
@@ -240,7 +238,7 @@ func (b *leanBody) next() error {
 				b.err = errMalformedChunked
 				return b.err
 			}
-			br.Discard(2)
+			b.c.br.Discard(2)
 			b.checkEnd = false
 		}
 		n, err := b.chunkHeader()
@@ -264,7 +262,7 @@ func (b *leanBody) next() error {
 // chunkHeader reads a chunk-size line and returns the size, as
 // net/http's chunkedReader.beginChunk does.
 func (b *leanBody) chunkHeader() (uint64, error) {
-	p, err := b.c.br.ReadSlice('\n')
+	p, err := b.c.readSlice('\n')
 	if err != nil {
 		switch err {
 		case io.EOF:
@@ -329,10 +327,9 @@ func parseHexUint(v []byte) (n uint64, err error) {
 // trailer reads the trailer after the last chunk as net/http's
 // body.readTrailer does, into the response's Trailer.
 func (b *leanBody) trailer() error {
-	br := b.c.br
-	p, err := br.Peek(2)
+	p, err := b.c.peek(2)
 	if string(p) == "\r\n" {
-		br.Discard(2)
+		b.c.br.Discard(2)
 		return nil
 	}
 	if len(p) < 2 {
@@ -342,6 +339,7 @@ func (b *leanBody) trailer() error {
 		return err
 	}
 	// The trailer must end within the connection's buffer.
+	br := b.c.br
 	if !seeUpcomingDoubleCRLF(br) {
 		return errors.New("http: suspiciously long trailer after chunked body")
 	}
@@ -374,18 +372,17 @@ func seeUpcomingDoubleCRLF(r *bufio.Reader) bool {
 // the connection's buffer, reading from the socket when there are none.
 // next must have returned nil.
 func (b *leanBody) data() ([]byte, error) {
-	br := b.c.br
-	k := br.Buffered()
+	k := b.c.buffered()
 	if k == 0 {
-		if _, err := br.Peek(1); err != nil {
+		if err := b.c.await(); err != nil {
 			return nil, b.socketEnded(err)
 		}
-		k = br.Buffered()
+		k = b.c.br.Buffered()
 	}
 	if uint64(k) > b.n {
 		k = int(b.n)
 	}
-	p, _ := br.Peek(k)
+	p, _ := b.c.br.Peek(k)
 	return p, nil
 }
 
@@ -427,6 +424,7 @@ func (b *leanBody) finish() {
 		b.t.putIdle(b.c)
 		return
 	}
+	b.c.releaseBuffer()
 	b.c.conn.Close()
 }
 
