@@ -59,6 +59,11 @@ type Options struct {
 	// TTFT, ITL and Tokens are the server's exact timing.
 	TTFT, ITL time.Duration
 	Tokens    int
+	// Phases is PhasesTogether (the default: every stream emits its
+	// tokens at the same instants, as in one decode step of a
+	// continuous-batching server) or PhasesSpread (each response's
+	// schedule shifted by its own phase in [0, ITL): Server.Spread).
+	Phases string
 	// MaxError is the bound on the p99 error of TTFT, ITL and E2E within
 	// which a level counts as sustained.
 	MaxError time.Duration
@@ -71,7 +76,14 @@ type Options struct {
 	Done    func(Level)
 }
 
+// Values of Options.Phases.
+const (
+	PhasesTogether = "together"
+	PhasesSpread   = "spread"
+)
+
 func (o *Options) fill() {
+	o.Phases = cmp.Or(o.Phases, PhasesTogether)
 	if len(o.Levels) == 0 {
 		o.Levels = DefaultLevels()
 	}
@@ -93,9 +105,12 @@ type Result struct {
 	// OpenFileLimit is the process's soft limit on open files (0: unknown).
 	OpenFileLimit uint64 `json:"open_file_limit"`
 
-	TTFTS     float64 `json:"ttft_s"`
-	ITLS      float64 `json:"itl_s"`
-	Tokens    int     `json:"tokens"`
+	TTFTS  float64 `json:"ttft_s"`
+	ITLS   float64 `json:"itl_s"`
+	Tokens int     `json:"tokens"`
+	// Phases is Options.Phases: "together" or "spread" (each response's
+	// first token then comes up to ITLS later than TTFTS).
+	Phases    string  `json:"phases"`
 	DurationS float64 `json:"duration_s"`
 	MaxErrorS float64 `json:"max_error_s"`
 
@@ -167,6 +182,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.TTFT < 0 || opts.ITL < 0 || opts.Tokens < 2 || opts.Duration < 0 {
 		return nil, errors.New("selfcheck: timing must be positive and tokens at least 2")
 	}
+	if opts.Phases != PhasesTogether && opts.Phases != PhasesSpread {
+		return nil, fmt.Errorf("selfcheck: phases %q: want %q or %q", opts.Phases, PhasesTogether, PhasesSpread)
+	}
 	levels := slices.Clone(opts.Levels)
 	slices.Sort(levels)
 	levels = slices.Compact(levels)
@@ -185,7 +203,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{
 		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), OpenFileLimit: openFileLimit(),
-		TTFTS: opts.TTFT.Seconds(), ITLS: opts.ITL.Seconds(), Tokens: opts.Tokens,
+		TTFTS: opts.TTFT.Seconds(), ITLS: opts.ITL.Seconds(), Tokens: opts.Tokens, Phases: opts.Phases,
 		DurationS: opts.Duration.Seconds(), MaxErrorS: opts.MaxError.Seconds(),
 	}
 	sustained := true
@@ -230,6 +248,7 @@ func runLevel(ctx context.Context, opts *Options, c int, dir string) (Level, err
 		}
 	}
 	srv := NewServer(opts.TTFT, opts.ITL, opts.Tokens)
+	srv.Spread = opts.Phases == PhasesSpread
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return lvl, err

@@ -104,3 +104,46 @@ func TestSelfcheckOpenFileLimit(t *testing.T) {
 		t.Fatalf("%+v", res.Levels)
 	}
 }
+
+// Spread phases: response k's schedule is shifted by Phase(k, ITL),
+// phases of consecutive responses fall evenly over the gap, and a level
+// run with them pairs every response and reports the phases.
+func TestSelfcheckSpreadPhases(t *testing.T) {
+	const itl = 20 * time.Millisecond
+	var bins [10]int
+	for k := uint64(1); k <= 1000; k++ {
+		p := Phase(k, itl)
+		if p < 0 || p >= itl {
+			t.Fatalf("Phase(%d) = %v, outside [0, %v)", k, p, itl)
+		}
+		bins[int(p*10/itl)]++
+	}
+	for i, n := range bins {
+		if n < 90 || n > 110 {
+			t.Errorf("phases of 1,000 responses: %d in tenth %d of the gap, want about 100 (%v)", n, i, bins)
+		}
+	}
+
+	bound := 100 * time.Millisecond
+	if raceEnabled {
+		bound = 300 * time.Millisecond
+	}
+	res, err := Run(context.Background(), Options{
+		Levels: []int{20}, Duration: 200 * time.Millisecond, TTFT: 50 * time.Millisecond, ITL: itl,
+		Tokens: 5, MaxError: bound, Dir: t.TempDir(), Phases: PhasesSpread,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := res.Levels[0]
+	if res.Phases != PhasesSpread || l.Requests < 20 || l.Failed != 0 || l.Unmatched != 0 || l.TTFT.P99 > bound.Seconds() {
+		t.Fatalf("phases %q, level %+v", res.Phases, l)
+	}
+	// The phases of responses 1–20 have a median near half the gap.
+	if l.MeasuredTTFTP50S < (50*time.Millisecond + itl/4).Seconds() {
+		t.Errorf("TTFT p50 %.1f ms with spread phases: the schedules were not shifted", 1000*l.MeasuredTTFTP50S)
+	}
+	if _, err := Run(context.Background(), Options{Levels: []int{1}, Phases: "sometimes"}); err == nil {
+		t.Error("phases \"sometimes\" accepted")
+	}
+}

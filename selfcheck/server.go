@@ -3,6 +3,7 @@ package selfcheck
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -18,11 +19,16 @@ import (
 // usage chunk and [DONE]. It records when it wrote each chunk, with the
 // same monotonic clock the client in the same process reads.
 //
+// With Spread, response k's schedule is shifted by a phase in [0, ITL):
+// the fractional part of k times the golden ratio, times ITL, so that
+// streams tick at phases spread evenly over the gap rather than together.
+//
 // It is safe for concurrent use; a Server serves one level of a self-check
 // and keeps every trace until Take removes it.
 type Server struct {
 	TTFT, ITL time.Duration
 	Tokens    int
+	Spread    bool
 
 	n      atomic.Uint64
 	mu     sync.Mutex
@@ -57,6 +63,14 @@ func (s *Server) Take(id string) (*Trace, bool) {
 
 var _ http.Handler = (*Server)(nil)
 
+// Phase is response k's shift of its schedule when the server spreads its
+// streams: frac(k·φ)·itl, where φ is the golden ratio; any run of
+// consecutive k falls evenly over [0, itl).
+func Phase(k uint64, itl time.Duration) time.Duration {
+	_, f := math.Modf(float64(k) * math.Phi)
+	return time.Duration(f * float64(itl))
+}
+
 // ServeHTTP streams one response.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -70,7 +84,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	id := "selfcheck-" + strconv.FormatUint(s.n.Add(1), 10)
+	k := s.n.Add(1)
+	id := "selfcheck-" + strconv.FormatUint(k, 10)
+	var phase time.Duration
+	if s.Spread {
+		phase = Phase(k, s.ITL)
+	}
 	chunk := []byte(`data: {"id":"` + id + `","object":"chat.completion.chunk","created":1,"model":"selfcheck",` +
 		`"choices":[{"index":0,"delta":{"content":" ok"},"finish_reason":null}]}` + "\n\n")
 	last := []byte(`data: {"id":"` + id + `","object":"chat.completion.chunk","created":1,"model":"selfcheck",` +
@@ -88,7 +107,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for i := range s.Tokens {
-		due := arrived.Add(s.TTFT + time.Duration(i)*s.ITL)
+		due := arrived.Add(s.TTFT + phase + time.Duration(i)*s.ITL)
 		if d := time.Until(due); d > 0 {
 			timer.Reset(d)
 			select {

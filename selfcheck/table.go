@@ -22,8 +22,12 @@ func Table(w io.Writer, r *Result) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "machine  %s %s/%s, %d CPUs, GOMAXPROCS %d, open-file limit %d\n",
 		r.GoVersion, r.OS, r.Arch, r.NumCPU, r.GOMAXPROCS, r.OpenFileLimit)
-	fmt.Fprintf(bw, "truth    in-process server: TTFT %s ms, then %s ms between tokens, %d tokens; each level sends for %s s\n\n",
-		g(1000*r.TTFTS), g(1000*r.ITLS), r.Tokens, g(r.DurationS))
+	phases := "every stream's tokens at the same instants"
+	if r.Phases == PhasesSpread {
+		phases = "each response's schedule shifted by its own phase in [0, " + g(1000*r.ITLS) + " ms)"
+	}
+	fmt.Fprintf(bw, "truth    in-process server: TTFT %s ms, then %s ms between tokens, %d tokens, %s; each level sends for %s s\n\n",
+		g(1000*r.TTFTS), g(1000*r.ITLS), r.Tokens, phases, g(r.DurationS))
 	const f = "%11s %6s %20s %20s %20s %9s %8s %9s %8s %8s %8s  %s\n"
 	fmt.Fprintf(bw, f, "concurrency", "reqs", "TTFT error ms", "ITL error ms", "E2E error ms", "TTFT p50", "ITL p50", "srv late", "CPU/tok", "memory", "health", "within "+g(1000*r.MaxErrorS)+" ms")
 	fmt.Fprintf(bw, f, "", "", "p50/p99/max", "p50/p99/max", "p50/p99/max", "ms", "ms", "p99 ms", "µs", "KiB/str", "", "at p99")

@@ -26,6 +26,7 @@ Examples:
   llmload selfcheck                                        # 1,100,1000: about 20 s
   llmload selfcheck --concurrency 1,100,1000,5000,10000    # the full check
   llmload selfcheck --out selfcheck.json
+  llmload selfcheck --concurrency 1000 --phases spread     # streams not in step
 
 Flags:
 `
@@ -44,12 +45,14 @@ func (c *cli) selfcheck(ctx context.Context, args []string) int {
 	var (
 		tokens int
 		out    string
+		phases string
 	)
 	fs.Var(&levels, "concurrency", "concurrency levels to check, e.g. 1,100,1000,5000,10000")
 	fs.Var(&duration, "duration", "how long each level sends new requests (in-flight ones then finish)")
 	fs.Var(&ttft, "ttft", "the server's exact time to first token")
 	fs.Var(&itl, "itl", "the server's exact time between tokens")
 	fs.IntVar(&tokens, "tokens", selfcheck.DefaultTokens, "tokens per response")
+	fs.StringVar(&phases, "phases", selfcheck.PhasesTogether, "when the server's streams emit: together (every stream at the same instants, as one decode step of a batching server: the hard case) or spread (each response's schedule shifted by its own phase within the gap between tokens)")
 	fs.Var(&maxErr, "max-error", "error bound at p99 for the sustained-concurrency verdict")
 	fs.StringVar(&out, "out", "", "also write the result as JSON to this file")
 	if done, st := c.parseFlags(fs, args); done {
@@ -58,6 +61,9 @@ func (c *cli) selfcheck(ctx context.Context, args []string) int {
 	if len(levels) == 0 || tokens < 2 || ttft.D() <= 0 || itl.D() <= 0 || maxErr.D() <= 0 || duration.D() <= 0 {
 		return c.usageErr("selfcheck", fmt.Errorf("--concurrency, --duration, --ttft, --itl and --max-error must be positive, --tokens at least 2"))
 	}
+	if phases != selfcheck.PhasesTogether && phases != selfcheck.PhasesSpread {
+		return c.usageErr("selfcheck", fmt.Errorf("--phases %q: want together or spread", phases))
+	}
 	for _, n := range levels {
 		if n < 1 {
 			return c.usageErr("selfcheck", fmt.Errorf("--concurrency %d is not positive", n))
@@ -65,7 +71,7 @@ func (c *cli) selfcheck(ctx context.Context, args []string) int {
 	}
 	var began time.Time
 	res, err := selfcheck.Run(ctx, selfcheck.Options{
-		Levels: levels, Duration: duration.D(), TTFT: ttft.D(), ITL: itl.D(), Tokens: tokens, MaxError: maxErr.D(),
+		Levels: levels, Duration: duration.D(), TTFT: ttft.D(), ITL: itl.D(), Tokens: tokens, MaxError: maxErr.D(), Phases: phases,
 		Started: func(n int) {
 			began = time.Now()
 			fmt.Fprintf(c.stderr, "llmload selfcheck: concurrency %d…\n", n)
