@@ -10,6 +10,7 @@ package llm
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // API selects the request shape of an OpenAI-style endpoint.
@@ -148,6 +149,17 @@ func (t *EventText) HasOutput(ev *Event) bool {
 type TextStream interface {
 	Stream
 	NextText(t *EventText) (Event, error)
+}
+
+// ReceiveStamper is a Stream that knows when the data of the event it
+// returned last reached this host: the kernel's receive time of the
+// packet that completed it (SO_TIMESTAMPNS), on now's clock (now read
+// after the event was returned), or the zero Time when unknown. A client
+// short of CPU reads late, but the kernel stamped the packet when it
+// came, so the runner stamps arrivals with this time when it has it
+// (docs/metrics.md, "Kernel receive timestamps").
+type ReceiveStamper interface {
+	Received(now time.Time) time.Time
 }
 
 // Provider sends requests to one endpoint. Implementations are safe for

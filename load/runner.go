@@ -494,6 +494,8 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		// output copies only what it keeps, so a chunk allocates nothing.
 		ts, lean := stream.(llm.TextStream)
 		var tx llm.EventText
+		var st stamper
+		st.init(stream, sent)
 		for {
 			var ev llm.Event
 			var err error
@@ -504,7 +506,7 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 			}
 			now := time.Now() // stamp first: nothing between the read and the clock
 			if err == io.EOF {
-				end = now
+				end = st.stamp(now)
 				break
 			}
 			if err != nil {
@@ -512,10 +514,11 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 				failed = llm.Classify(ctx, err)
 				break
 			}
+			at := st.stamp(now)
 			if lean {
-				out.add(&ev, &tx, now.Sub(sent).Seconds())
+				out.add(&ev, &tx, at.Sub(sent).Seconds())
 			} else {
-				out.addEvent(&ev, now.Sub(sent).Seconds())
+				out.addEvent(&ev, at.Sub(sent).Seconds())
 			}
 			if ev.Usage != nil {
 				usage = ev.Usage
@@ -536,6 +539,7 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		// Close may drain the rest of the body so the connection can be
 		// reused; that is not part of the response the user waited for.
 		stream.Close()
+		st.fill(rec, failed == nil)
 	}
 	rec.E2ES = end.Sub(sent).Seconds()
 	out.finish()

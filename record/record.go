@@ -88,6 +88,16 @@ type Record struct {
 	// ChunkTimesS holds the arrival of every chunk carrying output of
 	// any kind, seconds since t_send; the first equals TTFTS.
 	ChunkTimesS []float64 `json:"chunk_times_s,omitempty"`
+	// ReceiveStamps tells that every arrival of this response (its chunk
+	// times, TTFT and end) is the kernel's receive time of the packet that
+	// completed it (SO_TIMESTAMPNS, the lean HTTP client on Linux), not
+	// the moment llmload read it (docs/metrics.md, "Kernel receive
+	// timestamps"); absent when any arrival is llmload's read time.
+	ReceiveStamps bool `json:"receive_stamps,omitempty"`
+	// ReadLagMaxS is, with ReceiveStamps, the longest any of the
+	// response's chunks waited on this host before llmload read it:
+	// read time − receive time, seconds.
+	ReadLagMaxS float64 `json:"read_lag_max_s,omitempty"`
 	// InputTokens and OutputTokens are the counts statistics use: the
 	// server's usage when it reported one (TokenSource "server"), else the
 	// local tokenizer's ("local").

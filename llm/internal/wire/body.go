@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/llmload/llmload/llm"
 )
@@ -92,6 +93,18 @@ func (b *Body) Closed() bool { return b.closed.Load() }
 
 // Done records that the stream ended well, so Close may drain the rest.
 func (b *Body) Done() { b.done.Store(true) }
+
+// Received is the kernel's receive time of the data that completed the
+// last line ReadLine returned (or of the read that ended the body), on
+// now's clock, when the connection reads with kernel timestamps (the
+// lean client on Linux); zero when it is not known. now must have been
+// read after that ReadLine. It implements llm.ReceiveStamper.
+func (b *Body) Received(now time.Time) time.Time {
+	if b.lines == nil {
+		return time.Time{}
+	}
+	return b.lines.received(now)
+}
 
 // ReadLine returns the next line without its LF or CRLF ending. The slice
 // is valid until the next call. A last line with no ending is returned

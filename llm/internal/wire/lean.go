@@ -206,7 +206,9 @@ func (t *leanTransport) dial(ctx context.Context, key string) (*leanConn, error)
 		tc.Close()
 		return nil, err
 	}
-	return &leanConn{key: key, conn: tc, raw: raw}, nil
+	c := &leanConn{key: key, conn: tc, raw: raw}
+	c.enableStamps()
+	return c, nil
 }
 
 // getConn returns an idle connection to key that is still open, or a new

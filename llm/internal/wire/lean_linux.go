@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -49,6 +50,64 @@ type socketReader struct {
 	awaiting bool
 	fd       uintptr
 	awaitErr error
+
+	// With stamps, reads are recvmsg calls that also return the kernel's
+	// receive time of the data read (SO_TIMESTAMPNS): received, Unix ns,
+	// of the last read that returned data; 0 when it came without one.
+	stamps   bool
+	received int64
+	msg      syscall.Msghdr
+	iov      syscall.Iovec
+	oob      [stampSpace]byte
+}
+
+// stampSpace is the control buffer of a recvmsg: room for one
+// SCM_TIMESTAMPNS message (a cmsghdr and a timespec) and one more, which
+// the kernel does not send here but which must not truncate the first.
+const stampSpace = 64
+
+// kernelStamps is false only in tests and benchmarks that compare reads
+// with and without the kernel's receive timestamps.
+var kernelStamps = true
+
+// enableStamps asks the kernel to timestamp the data the connection
+// receives (SO_TIMESTAMPNS): the instant each packet reached the host,
+// which a client short of CPU cannot delay (docs/metrics.md, "Kernel
+// receive timestamps"). Without it reads are plain reads.
+func (c *leanConn) enableStamps() {
+	if !kernelStamps || !rawReads {
+		return
+	}
+	var err error
+	cerr := c.raw.Control(func(fd uintptr) {
+		err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+	})
+	if cerr != nil || err != nil {
+		return
+	}
+	c.stamps = true
+	c.msg.Iov = &c.iov
+	c.msg.Iovlen = 1
+	c.msg.Control = &c.oob[0]
+}
+
+// receivedAt is the kernel's receive time of the data of the last read
+// that returned any, on now's clock (stampTime); zero when unknown.
+func (c *leanConn) receivedAt(now time.Time) time.Time { return stampTime(c.received, now) }
+
+// stampTime moves a kernel receive timestamp rx (SO_TIMESTAMPNS: Unix
+// ns, on the wall clock) onto Go's clock through now, read after the
+// data was: now less the wall-clock time since rx. Zero when rx is 0 or
+// after now (the wall clock was set back in between).
+func stampTime(rx int64, now time.Time) time.Time {
+	if rx == 0 {
+		return time.Time{}
+	}
+	lag := now.UnixNano() - rx
+	if lag < 0 {
+		return time.Time{}
+	}
+	return now.Add(-time.Duration(lag))
 }
 
 // errWouldBlock is a read's result in await's callback when the socket
@@ -115,6 +174,9 @@ func (c *leanConn) readResult(err error) (int, error) {
 // readOnce is socketRead's RawConn.Read callback: false (wait until the
 // socket is readable, then call again) when there is nothing to read.
 func (c *leanConn) readOnce(fd uintptr) bool {
+	if c.stamps {
+		return c.recvOnce(fd)
+	}
 	for {
 		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.readBuf[0])), uintptr(len(c.readBuf)))
 		switch e {
@@ -129,6 +191,51 @@ func (c *leanConn) readOnce(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// recvOnce is readOnce with recvmsg, which also takes the kernel's
+// receive time of the data read into c.received.
+func (c *leanConn) recvOnce(fd uintptr) bool {
+	for {
+		c.iov.Base = &c.readBuf[0]
+		c.iov.SetLen(len(c.readBuf))
+		c.msg.SetControllen(len(c.oob))
+		c.msg.Flags = 0
+		n, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), 0)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		case 0:
+			c.readN = int(n)
+			if n > 0 {
+				c.received = parseStamp(c.oob[:c.msg.Controllen])
+			}
+		default:
+			c.readErr = e
+		}
+		return true
+	}
+}
+
+// parseStamp returns the SCM_TIMESTAMPNS time (Unix ns) in a recvmsg's
+// control messages, 0 when there is none.
+func parseStamp(oob []byte) int64 {
+	const hdr = syscall.SizeofCmsghdr
+	for len(oob) >= hdr {
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < hdr || l > len(oob) {
+			return 0
+		}
+		if h.Level == syscall.SOL_SOCKET && h.Type == syscall.SCM_TIMESTAMPNS && l >= hdr+int(unsafe.Sizeof(syscall.Timespec{})) {
+			ts := (*syscall.Timespec)(unsafe.Pointer(&oob[hdr]))
+			return ts.Nano()
+		}
+		oob = oob[min(len(oob), (l+7)&^7):]
+	}
+	return 0
 }
 
 // await makes the connection's buffer hold at least one byte, or returns

@@ -119,8 +119,10 @@ func TestSocketReadMatchesConnRead(t *testing.T) {
 // as a model server sends them, one token at a time with gaps between
 // (20 ms apart on each of 100 streams, as a model decoding at 50
 // tokens/s sends them), so that the process goes idle between
-// chunks: the lean client reading with raw system calls (read=raw) and
-// with net.Conn's Read (read=conn). The server is this test binary run
+// chunks: the lean client reading with raw recvmsg calls that take the
+// kernel's receive timestamps (read=raw), with raw reads and no
+// timestamps (read=raw-unstamped), and with net.Conn's Read (read=conn,
+// no timestamps). The server is this test binary run
 // again as its own process (TestPacedServerProcess), so the CPU time per
 // chunk is the client's alone.
 func BenchmarkPacedStreams(b *testing.B) {
@@ -145,11 +147,13 @@ func BenchmarkPacedStreams(b *testing.B) {
 		b.Fatal(err)
 	}
 	url = strings.TrimSpace(url)
-	for _, raw := range []bool{true, false} {
-		name := map[bool]string{true: "read=raw", false: "read=conn"}[raw]
-		b.Run(name, func(b *testing.B) {
-			rawReads = raw
-			defer func() { rawReads = true }()
+	for _, m := range []struct {
+		name        string
+		raw, stamps bool
+	}{{"read=raw", true, true}, {"read=raw-unstamped", true, false}, {"read=conn", false, false}} {
+		b.Run(m.name, func(b *testing.B) {
+			rawReads, kernelStamps = m.raw, m.stamps
+			defer func() { rawReads, kernelStamps = true, true }()
 			c, err := NewClient(streams, ClientAuto)
 			if err != nil {
 				b.Fatal(err)
@@ -255,4 +259,124 @@ func TestWaitingStreamsHoldNoBuffer(t *testing.T) {
 	if n := held.Load(); n != 0 {
 		t.Errorf("%d read buffers held after every stream ended; want 0", n)
 	}
+}
+
+// TestReceivedIsTheKernelsTime: a line read long after it arrived carries
+// the kernel's receive time, not the read's; the time of each line is
+// that of the read that completed it, and a connection without
+// timestamps reports none.
+func TestReceivedIsTheKernelsTime(t *testing.T) {
+	wrote := make(chan time.Time, 4)
+	next := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		for _, ev := range []string{"data: 1\n\n", "data: 2\n\n"} {
+			<-next
+			io.WriteString(w, ev)
+			w.(http.Flusher).Flush()
+			wrote <- time.Now()
+		}
+	}))
+	defer srv.Close()
+	holdStamping(t)
+	for _, stamps := range []bool{true, false} {
+		t.Run(fmt.Sprintf("stamps=%v", stamps), func(t *testing.T) {
+			kernelStamps = stamps
+			defer func() { kernelStamps = true }()
+			c, _ := leanClient(t)
+			resp, err := post(t, context.Background(), c, srv.URL, "{}", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body Body
+			body.Init(context.Background(), resp.Body, resp.StatusCode, 1<<20, "too long")
+			defer body.Close()
+			for i := range 2 {
+				next <- struct{}{}
+				w := <-wrote
+				time.Sleep(50 * time.Millisecond) // the client reads late
+				line, err := body.ReadLine()
+				read := time.Now()
+				if err != nil || string(line) != fmt.Sprintf("data: %d", i+1) {
+					t.Fatalf("line %d: %q, %v", i+1, line, err)
+				}
+				got := body.Received(read)
+				if !stamps {
+					if !got.IsZero() {
+						t.Fatalf("received %v without timestamps", got)
+					}
+					body.ReadLine() // the blank line
+					continue
+				}
+				// The kernel stamped the data when the server wrote it
+				// (loopback delivers within the write), 50 ms before the read.
+				if d := got.Sub(w); d < -time.Millisecond || d > 5*time.Millisecond {
+					t.Errorf("line %d received %v after the server's write; want within 5 ms", i+1, d)
+				}
+				if lag := read.Sub(got); lag < 45*time.Millisecond {
+					t.Errorf("line %d: read %v after it was received; want about 50 ms", i+1, lag)
+				}
+				body.ReadLine() // the blank line, from the same read
+				if again := body.Received(read); again.Sub(got).Abs() > time.Microsecond {
+					t.Errorf("line %d: the blank line of the same read has another time", i+1)
+				}
+			}
+		})
+	}
+}
+
+// stampTime places a wall-clock stamp at now less the wall-clock time
+// since it, and gives none for 0 or a stamp after now.
+func TestStampTime(t *testing.T) {
+	now := time.Now()
+	if got := stampTime(now.Add(-3*time.Millisecond).UnixNano(), now); now.Sub(got) != 3*time.Millisecond {
+		t.Errorf("stamp 3 ms ago: %v before now", now.Sub(got))
+	}
+	for _, rx := range []int64{0, now.Add(time.Second).UnixNano()} {
+		if got := stampTime(rx, now); !got.IsZero() {
+			t.Errorf("stampTime(%d) = %v; want none (unknown or after now)", rx, got)
+		}
+	}
+}
+
+// holdStamping keeps the kernel timestamping received packets for the
+// rest of the test. The kernel turns it on when a first socket asks and
+// off when the last one closes, both a moment later (a deferred static
+// key), so a test's first packets may come without a time: a UDP socket
+// with SO_TIMESTAMPNS, which sends itself datagrams until one comes back
+// stamped, holds it on.
+func holdStamping(t *testing.T) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	uc := pc.(*net.UDPConn)
+	raw, _ := uc.SyscallConn()
+	var serr error
+	raw.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+	})
+	if serr != nil {
+		t.Skipf("SO_TIMESTAMPNS: %v", serr)
+	}
+	oob := make([]byte, 64)
+	for range 200 {
+		uc.WriteTo([]byte("x"), uc.LocalAddr())
+		uc.SetReadDeadline(time.Now().Add(time.Second))
+		var b [1]byte
+		_, n, _, _, err := uc.ReadMsgUDP(b[:], oob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parseStamp(oob[:n]) != 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Skip("the kernel does not timestamp received packets here")
 }

@@ -2,7 +2,10 @@
 
 package wire
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+)
 
 // peekAlive cannot look at an idle connection here; a request lost on a
 // closed one is replayed (leanTransport.RoundTrip).
@@ -21,3 +24,9 @@ func (c *leanConn) await() error {
 	_, err := c.br.Peek(1)
 	return err
 }
+
+// enableStamps does nothing here: reads carry no receive time.
+func (c *leanConn) enableStamps() {}
+
+// receivedAt is zero: the receive time is not known here.
+func (c *leanConn) receivedAt(time.Time) time.Time { return time.Time{} }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"sync/atomic"
+	"time"
 )
 
 // How a lean response body ends.
@@ -65,6 +66,7 @@ type leanBody struct {
 type lineReader interface {
 	readLine(maxLine int) ([]byte, error)
 	skipBlank() bool
+	received(now time.Time) time.Time
 }
 
 var _ lineReader = (*leanBody)(nil)
@@ -203,6 +205,10 @@ func (b *leanBody) skipBlank() bool {
 	}
 	return true
 }
+
+// received implements lineReader: the kernel's receive time of the read
+// that completed the last line, on now's clock; zero when unknown.
+func (b *leanBody) received(now time.Time) time.Time { return b.c.receivedAt(now) }
 
 // fail is err as the caller sees it: a read the context's cancel or
 // deadline aborted fails with the context's error.
