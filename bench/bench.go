@@ -218,6 +218,9 @@ func AssessHealth(r health.Report, s *stats.Summary, plan load.Plan) *health.Ass
 		ScheduleLagP90S:     m.ScheduleLag.P90,
 		ScheduleLagIsClient: !(plan.Mode == load.ModeRate && plan.MaxConcurrency > 0) && s.Limiter == nil,
 	}
+	if st := s.Stamps; st != nil && st.KernelRequests > 0 && st.ReadRequests == 0 {
+		ref.KernelStamps, ref.ReadLagP90S = true, st.ReadLagMax.P90
+	}
 	if m.ITL.Count > 0 {
 		// An ITL p50 of 0 is itself a symptom (chunks read in bursts):
 		// hold the client to the tightest limit, not to the TTFT's.

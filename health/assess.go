@@ -42,6 +42,13 @@ type Reference struct {
 	// so that it may count as evidence.
 	ScheduleLagP90S     float64
 	ScheduleLagIsClient bool
+	// KernelStamps tells that every successful request's arrivals are the
+	// kernel's receive times (stats.Stamps), so that waiting to be read
+	// does not delay them; ReadLagP90S is then the p90 over requests of
+	// each one's longest read lag, seconds: how long chunks waited on this
+	// host before llmload read them.
+	KernelStamps bool
+	ReadLagP90S  float64
 }
 
 // Assessment is a Report judged against a run: summary.json's
@@ -50,6 +57,11 @@ type Assessment struct {
 	Report
 	// ScheduleLagP90S is the run's p90 schedule lag, seconds.
 	ScheduleLagP90S float64 `json:"schedule_lag_p90_s"`
+	// KernelStamps and ReadLagP90S are Reference's: arrivals timed by
+	// the kernel, and the p90 of each request's longest read lag, seconds
+	// (0 without kernel stamps).
+	KernelStamps bool    `json:"kernel_stamps"`
+	ReadLagP90S  float64 `json:"read_lag_p90_s,omitempty"`
 	// LimitS is the latency limit the scheduler and the schedule lag were
 	// held to (the canary to LimitS + TimerSlackS), seconds: a quarter of
 	// the ITL p50 (of the TTFT p50 without ITL), clamped to [LimitFloorS,
@@ -88,13 +100,24 @@ func Limit(scaleS float64) float64 {
 //   - the Go scheduler's p99 latency (runnable to running) exceeds L;
 //   - the p90 schedule lag exceeds L, when it is the client's own;
 //   - GC stopped the process for more than GCPauseShareLimit of the run;
-//   - CPU use exceeds CPULimit of the available cores.
+//   - CPU use exceeds CPULimit of the available cores;
+//   - with kernel stamps, the p90 of each request's longest read lag
+//     exceeds L: chunks waited on this host to be read.
+//
+// With kernel stamps a late read does not delay the arrival times, so
+// the warning says what is still distorted: chunks that waited longer
+// than the gap between tokens were read together and share one time,
+// and sends were late.
 func Assess(r Report, ref Reference) Assessment {
 	scale := ref.ITLP50S
 	if !(scale > 0) {
 		scale = ref.TTFTP50S
 	}
-	a := Assessment{Report: r, ScheduleLagP90S: ref.ScheduleLagP90S, LimitS: Limit(scale), CPULimit: CPULimit}
+	a := Assessment{Report: r, ScheduleLagP90S: ref.ScheduleLagP90S, LimitS: Limit(scale), CPULimit: CPULimit,
+		KernelStamps: ref.KernelStamps}
+	if ref.KernelStamps {
+		a.ReadLagP90S = ref.ReadLagP90S
+	}
 	L := a.LimitS
 	ms := func(s float64) string { return fmt.Sprintf("%.1f ms", 1000*s) }
 	if r.CanarySamples > 0 && r.CanaryLagP90S > L+TimerSlackS {
@@ -109,6 +132,9 @@ func Assess(r Report, ref Reference) Assessment {
 	if r.WallS > 0 && r.GCPauseSumS > GCPauseShareLimit*r.WallS {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("GC pauses %.1f%% of the run > %.0f%%", 100*r.GCPauseSumS/r.WallS, 100*GCPauseShareLimit))
 	}
+	if ref.KernelStamps && ref.ReadLagP90S > L {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("read lag p90 %s > %s", ms(ref.ReadLagP90S), ms(L)))
+	}
 	if r.CPUUtilization > CPULimit {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("CPU %.0f%% of %s > %.0f%%", 100*r.CPUUtilization, cores(r.CPUCores), 100*CPULimit))
 	}
@@ -119,8 +145,11 @@ func Assess(r Report, ref Reference) Assessment {
 			why = fmt.Sprintf(": llmload was short of CPU or scheduling time, and its threads waited %.0f ms per second in the OS run queue (other processes share these cores)",
 				1000*r.OSRunWaitPerS)
 		}
-		a.Warning = "client-limited: " + strings.Join(a.Reasons, "; ") + why +
-			", so its timestamps may be late by about that much (TTFT too high, ITL bunched towards 0);" +
+		effect := ", so its timestamps may be late by about that much (TTFT too high, ITL bunched towards 0);"
+		if ref.KernelStamps {
+			effect = "; arrivals are the kernel's receive times, which a late read does not delay, but chunks that waited longer than the gap between tokens were read together with later ones and have their time (ITL bunched towards 0: see bunched_chunks), and requests may have been sent late;"
+		}
+		a.Warning = "client-limited: " + strings.Join(a.Reasons, "; ") + why + effect +
 			" lower the load, give llmload more cores or another machine (llmload selfcheck shows this machine's limit)"
 	}
 	return a

@@ -47,6 +47,8 @@ func TestAssess(t *testing.T) {
 		{"CPU unknown", func(r *Report, _ *Reference) { r.CPUUtilization = -1 }, ""},
 		{"GC stopped the client 2% of the run", func(r *Report, _ *Reference) { r.GCPauseSumS = 0.2 }, "GC pauses 2.0% of the run > 1%"},
 		{"schedule lag of the client", func(r *Report, ref *Reference) { ref.ScheduleLagP90S = 0.006 }, "schedule lag p90 6.0 ms > 5.0 ms"},
+		{"read lag with kernel stamps", func(r *Report, ref *Reference) { ref.KernelStamps, ref.ReadLagP90S = true, 0.006 }, "read lag p90 6.0 ms > 5.0 ms"},
+		{"read lag without kernel stamps is not measured", func(r *Report, ref *Reference) { ref.ReadLagP90S = 0.3 }, ""},
 		{"schedule lag of a concurrency cap is not the client's", func(r *Report, ref *Reference) {
 			ref.ScheduleLagP90S, ref.ScheduleLagIsClient = 0.3, false
 		}, ""},
@@ -67,6 +69,13 @@ func TestAssess(t *testing.T) {
 			}
 			if !strings.HasPrefix(a.Warning, "client-limited: "+a.Reasons[0]) {
 				t.Errorf("warning %q", a.Warning)
+			}
+			// With kernel stamps a late read does not delay arrivals: the
+			// warning says what it still distorts, not that timestamps
+			// are late.
+			if kernel := strings.Contains(a.Warning, "arrivals are the kernel's receive times"); kernel != ref.KernelStamps ||
+				ref.KernelStamps == strings.Contains(a.Warning, "timestamps may be late") {
+				t.Errorf("kernel stamps %v, warning %q", ref.KernelStamps, a.Warning)
 			}
 		})
 	}

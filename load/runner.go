@@ -515,10 +515,14 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 				break
 			}
 			at := st.stamp(now)
+			chunks := len(out.times)
 			if lean {
 				out.add(&ev, &tx, at.Sub(sent).Seconds())
 			} else {
 				out.addEvent(&ev, at.Sub(sent).Seconds())
+			}
+			if len(out.times) > chunks {
+				st.chunk()
 			}
 			if ev.Usage != nil {
 				usage = ev.Usage

@@ -20,7 +20,20 @@ type stamper struct {
 	// the clock; lagMax is the longest read lag (now − receive time).
 	kernel, user int
 	lagMax       time.Duration
+	// rx is the receive time of the last stamp (zero when it was the
+	// clock's); chunkPending tells that the last stamp was an output
+	// chunk's; bunched counts output chunks that came in one read with
+	// the event after them.
+	rx           time.Time
+	chunkPending bool
+	bunched      int
 }
+
+// sameRead tells two receive times of one read apart from two reads':
+// one read's time, moved onto Go's clock through two different readings
+// of now, differs by the clocks' reading skew (nanoseconds); two packets'
+// by the time between them.
+const sameRead = time.Microsecond
 
 func (s *stamper) init(stream llm.Stream, sent time.Time) {
 	s.rs, _ = stream.(llm.ReceiveStamper)
@@ -37,6 +50,11 @@ func (s *stamper) stamp(now time.Time) time.Time {
 	if s.rs != nil {
 		rx = s.rs.Received(now)
 	}
+	if s.chunkPending && !rx.IsZero() && !s.rx.IsZero() && rx.Sub(s.rx).Abs() < sameRead {
+		s.bunched++
+	}
+	s.chunkPending = false
+	s.rx = rx
 	if rx.IsZero() {
 		s.user++
 	} else {
@@ -51,6 +69,10 @@ func (s *stamper) stamp(now time.Time) time.Time {
 	return at
 }
 
+// chunk tells that the event stamped last was an output chunk: it is
+// bunched when the next event comes from the same read.
+func (s *stamper) chunk() { s.chunkPending = true }
+
 // fill records how the response's arrivals were stamped: ReceiveStamps
 // when every one (its chunks and its end) was the kernel's, with the
 // longest read lag.
@@ -58,5 +80,6 @@ func (s *stamper) fill(rec *record.Record, ok bool) {
 	if ok && s.kernel > 0 && s.user == 0 {
 		rec.ReceiveStamps = true
 		rec.ReadLagMaxS = s.lagMax.Seconds()
+		rec.BunchedChunks = s.bunched
 	}
 }

@@ -94,10 +94,18 @@ type Record struct {
 	// the moment llmload read it (docs/metrics.md, "Kernel receive
 	// timestamps"); absent when any arrival is llmload's read time.
 	ReceiveStamps bool `json:"receive_stamps,omitempty"`
-	// ReadLagMaxS is, with ReceiveStamps, the longest any of the
-	// response's chunks waited on this host before llmload read it:
-	// read time − receive time, seconds.
+	// ReadLagMaxS is, with ReceiveStamps, the longest time between a
+	// read's receive time and llmload's read, seconds: how long the last
+	// packet of a read waited on this host. A packet that came earlier
+	// and was read with a later one waited longer: see BunchedChunks.
 	ReadLagMaxS float64 `json:"read_lag_max_s,omitempty"`
+	// BunchedChunks counts, with ReceiveStamps, the output chunks that
+	// came in one read with the event after them (the next chunk, the
+	// usage, the end), so that their arrival is that later packet's: a
+	// server that writes several events at once, or llmload reading more
+	// than a token gap late. The kernel keeps one receive time per read,
+	// its last packet's.
+	BunchedChunks int `json:"bunched_chunks,omitempty"`
 	// InputTokens and OutputTokens are the counts statistics use: the
 	// server's usage when it reported one (TokenSource "server"), else the
 	// local tokenizer's ("local").

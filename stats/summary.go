@@ -161,6 +161,9 @@ type Summary struct {
 	// (record.Record.ServerTimingS), seconds, over successful non-warm-up
 	// requests that carry that name; nil when none did.
 	ServerTiming map[string]Dist `json:"server_timing_s,omitempty"`
+	// Stamps tells how arrivals were timed: by the kernel's receive
+	// timestamps or by llmload's reads. Nil when no request succeeded.
+	Stamps *Stamps `json:"stamps,omitempty"`
 	// ScheduleLagWarning is set when an open-loop run ("rate",
 	// "batch-interval") could not keep its schedule: see LagLimit.
 	ScheduleLagWarning string `json:"schedule_lag_warning,omitempty"`
@@ -307,6 +310,26 @@ type Metrics struct {
 	ScheduleLag Dist `json:"schedule_lag_s"`
 }
 
+// Stamps tells how the arrivals of successful non-warm-up requests were
+// timed (docs/metrics.md, "Kernel receive timestamps").
+type Stamps struct {
+	// KernelRequests counts requests whose every arrival (chunks, TTFT,
+	// end) is the kernel's receive time of the packet that completed it
+	// (record.Record.ReceiveStamps); ReadRequests the others, timed when
+	// llmload read them.
+	KernelRequests int `json:"kernel_requests"`
+	ReadRequests   int `json:"read_requests"`
+	// ReadLagMax describes, over KernelRequests, each request's longest
+	// read lag (record.Record.ReadLagMaxS): how long the last packet of a
+	// read waited on this host before llmload read it, seconds.
+	ReadLagMax Dist `json:"read_lag_max_s"`
+	// Chunks counts the output chunks of KernelRequests, BunchedChunks
+	// those of them that came in one read with the event after them
+	// (record.Record.BunchedChunks): their arrival is that later packet's.
+	Chunks        int `json:"chunks"`
+	BunchedChunks int `json:"bunched_chunks"`
+}
+
 // Concurrency is the number of requests in flight over the window.
 type Concurrency struct {
 	// Mean is time-weighted: the integral of the in-flight count over the
@@ -351,6 +374,8 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 		retries                              = Retries{ByKind: map[llm.ErrorKind]int{}}
 		limiterHeld                          int
 		limiterWait, limiterMax              float64
+		stamps                               Stamps
+		readLag                              []float64
 	)
 	defer func() {
 		s.ByTurn, s.Sessions = byTurn(recs)
@@ -418,6 +443,14 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 		}
 		s.Requests.Succeeded++
 
+		if r.ReceiveStamps {
+			stamps.KernelRequests++
+			readLag = append(readLag, r.ReadLagMaxS)
+			stamps.Chunks += len(r.ChunkTimesS)
+			stamps.BunchedChunks += r.BunchedChunks
+		} else {
+			stamps.ReadRequests++
+		}
 		if t, ok := TTFT(r); ok {
 			ttft = append(ttft, t)
 		}
@@ -485,6 +518,10 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 		InputTokens:             Describe(nIn),
 		OutputTokens:            Describe(nOut),
 		ScheduleLag:             Describe(lag),
+	}
+	if s.Requests.Succeeded > 0 {
+		stamps.ReadLagMax = Describe(readLag)
+		s.Stamps = &stamps
 	}
 	s.Concurrency = concurrency(recs, w)
 	tc := &s.TokenCounts

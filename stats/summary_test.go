@@ -231,3 +231,23 @@ func TestRetriesAreCountedApartFromRequests(t *testing.T) {
 		t.Errorf("window %v, want 1.5", s.WindowS)
 	}
 }
+
+// Stamps counts, over successful non-warm-up requests, those timed by
+// the kernel's receive timestamps and the others, with the kernel-timed
+// ones' read lags, chunks and bunched chunks.
+func TestSummarizeStamps(t *testing.T) {
+	recs := testRecords()
+	recs[0].ReceiveStamps, recs[0].ReadLagMaxS, recs[0].BunchedChunks = true, 9, 1 // warm-up: not counted
+	recs[1].ReceiveStamps, recs[1].ReadLagMaxS, recs[1].BunchedChunks = true, 0.002, 1
+	recs[2].ReceiveStamps, recs[2].ReadLagMaxS = true, 0.004
+	recs[4].ReceiveStamps = true // failed: not counted
+	s := Summarize(recs, RunInfo{})
+	st := s.Stamps
+	if st == nil || st.KernelRequests != 2 || st.ReadRequests != 2 || st.Chunks != 5 || st.BunchedChunks != 1 ||
+		st.ReadLagMax.Count != 2 || st.ReadLagMax.Max != 0.004 {
+		t.Fatalf("stamps %+v", st)
+	}
+	if s := Summarize(recs[4:6], RunInfo{}); s.Stamps != nil {
+		t.Errorf("stamps %+v with no successful request", s.Stamps)
+	}
+}
