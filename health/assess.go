@@ -62,6 +62,10 @@ type Assessment struct {
 	// (0 without kernel stamps).
 	KernelStamps bool    `json:"kernel_stamps"`
 	ReadLagP90S  float64 `json:"read_lag_p90_s,omitempty"`
+	// ReadLagLimitS is the read-lag rule's limit, seconds: half the ITL
+	// p50 (a chunk read before its stream's next packet arrives keeps its
+	// own receive time), at least LimitS; 0 without kernel stamps.
+	ReadLagLimitS float64 `json:"read_lag_limit_s,omitempty"`
 	// LimitS is the latency limit the scheduler and the schedule lag were
 	// held to (the canary to LimitS + TimerSlackS), seconds: a quarter of
 	// the ITL p50 (of the TTFT p50 without ITL), clamped to [LimitFloorS,
@@ -102,7 +106,9 @@ func Limit(scaleS float64) float64 {
 //   - GC stopped the process for more than GCPauseShareLimit of the run;
 //   - CPU use exceeds CPULimit of the available cores;
 //   - with kernel stamps, the p90 of each request's longest read lag
-//     exceeds L: chunks waited on this host to be read.
+//     exceeds half the ITL p50 (at least L): chunks waited on this host
+//     long enough to be read with their stream's next one. A shorter wait
+//     does not move a kernel receive time.
 //
 // With kernel stamps a late read does not delay the arrival times, so
 // the warning says what is still distorted: chunks that waited longer
@@ -117,6 +123,7 @@ func Assess(r Report, ref Reference) Assessment {
 		KernelStamps: ref.KernelStamps}
 	if ref.KernelStamps {
 		a.ReadLagP90S = ref.ReadLagP90S
+		a.ReadLagLimitS = max(a.LimitS, ref.ITLP50S/2)
 	}
 	L := a.LimitS
 	ms := func(s float64) string { return fmt.Sprintf("%.1f ms", 1000*s) }
@@ -132,8 +139,8 @@ func Assess(r Report, ref Reference) Assessment {
 	if r.WallS > 0 && r.GCPauseSumS > GCPauseShareLimit*r.WallS {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("GC pauses %.1f%% of the run > %.0f%%", 100*r.GCPauseSumS/r.WallS, 100*GCPauseShareLimit))
 	}
-	if ref.KernelStamps && ref.ReadLagP90S > L {
-		a.Reasons = append(a.Reasons, fmt.Sprintf("read lag p90 %s > %s", ms(ref.ReadLagP90S), ms(L)))
+	if ref.KernelStamps && ref.ReadLagP90S > a.ReadLagLimitS {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("read lag p90 %s > %s", ms(ref.ReadLagP90S), ms(a.ReadLagLimitS)))
 	}
 	if r.CPUUtilization > CPULimit {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("CPU %.0f%% of %s > %.0f%%", 100*r.CPUUtilization, cores(r.CPUCores), 100*CPULimit))

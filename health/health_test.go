@@ -47,7 +47,8 @@ func TestAssess(t *testing.T) {
 		{"CPU unknown", func(r *Report, _ *Reference) { r.CPUUtilization = -1 }, ""},
 		{"GC stopped the client 2% of the run", func(r *Report, _ *Reference) { r.GCPauseSumS = 0.2 }, "GC pauses 2.0% of the run > 1%"},
 		{"schedule lag of the client", func(r *Report, ref *Reference) { ref.ScheduleLagP90S = 0.006 }, "schedule lag p90 6.0 ms > 5.0 ms"},
-		{"read lag with kernel stamps", func(r *Report, ref *Reference) { ref.KernelStamps, ref.ReadLagP90S = true, 0.006 }, "read lag p90 6.0 ms > 5.0 ms"},
+		{"read lag with kernel stamps", func(r *Report, ref *Reference) { ref.KernelStamps, ref.ReadLagP90S = true, 0.0101 }, "read lag p90 10.1 ms > 10.0 ms"},
+		{"a read lag under half the gap moves no kernel time", func(r *Report, ref *Reference) { ref.KernelStamps, ref.ReadLagP90S = true, 0.0099 }, ""},
 		{"read lag without kernel stamps is not measured", func(r *Report, ref *Reference) { ref.ReadLagP90S = 0.3 }, ""},
 		{"schedule lag of a concurrency cap is not the client's", func(r *Report, ref *Reference) {
 			ref.ScheduleLagP90S, ref.ScheduleLagIsClient = 0.3, false

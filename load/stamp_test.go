@@ -72,6 +72,18 @@ func TestArrivalsAreKernelTimesWhenReadLate(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Each handler files its writes after its last one, which the client
+	// may have read before: wait for all of them.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := len(writes)
+		mu.Unlock()
+		if n >= len(c.recs) || time.Now().After(deadline) {
+			break
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	const slack = 500 * time.Microsecond // loopback delivery within the write, and clock reads
 	lateReads, bunchedAll := 0, 0
 	for _, rec := range c.recs {

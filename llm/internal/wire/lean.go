@@ -63,6 +63,7 @@ type leanTransport struct {
 }
 
 func newLeanTransport(maxIdle int) *leanTransport {
+	startStamping()
 	return &leanTransport{
 		dialer:  net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
 		maxIdle: maxIdle,

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -69,6 +70,30 @@ const stampSpace = 64
 // kernelStamps is false only in tests and benchmarks that compare reads
 // with and without the kernel's receive timestamps.
 var kernelStamps = true
+
+// stampingOn is a UDP socket with SO_TIMESTAMPNS that the process keeps
+// open from its first lean client on. The kernel timestamps received
+// packets only while some socket asks for it, and turns that on a moment
+// after the first one does (a deferred switch): this socket turns it on
+// before the first connection's packets arrive, and keeps it on between
+// connections.
+var stampingOn sync.Once
+
+func startStamping() {
+	stampingOn.Do(func() {
+		if !kernelStamps {
+			return
+		}
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return
+		}
+		if syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1) != nil {
+			syscall.Close(fd)
+		}
+		// Kept open for the process's life, on purpose.
+	})
+}
 
 // enableStamps asks the kernel to timestamp the data the connection
 // receives (SO_TIMESTAMPNS): the instant each packet reached the host,

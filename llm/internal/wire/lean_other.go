@@ -30,3 +30,6 @@ func (c *leanConn) enableStamps() {}
 
 // receivedAt is zero: the receive time is not known here.
 func (c *leanConn) receivedAt(time.Time) time.Time { return time.Time{} }
+
+// startStamping does nothing here.
+func startStamping() {}
