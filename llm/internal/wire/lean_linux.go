@@ -198,35 +198,21 @@ func (c *leanConn) readResult(err error) (int, error) {
 
 // readOnce is socketRead's RawConn.Read callback: false (wait until the
 // socket is readable, then call again) when there is nothing to read.
-func (c *leanConn) readOnce(fd uintptr) bool {
-	if c.stamps {
-		return c.recvOnce(fd)
-	}
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.readBuf[0])), uintptr(len(c.readBuf)))
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		case 0:
-			c.readN = int(n)
-		default:
-			c.readErr = e
-		}
-		return true
-	}
-}
-
-// recvOnce is readOnce with recvmsg, which also takes the kernel's
+// With stamps the read is a recvmsg, which also takes the kernel's
 // receive time of the data read into c.received.
-func (c *leanConn) recvOnce(fd uintptr) bool {
+func (c *leanConn) readOnce(fd uintptr) bool {
 	for {
-		c.iov.Base = &c.readBuf[0]
-		c.iov.SetLen(len(c.readBuf))
-		c.msg.SetControllen(len(c.oob))
-		c.msg.Flags = 0
-		n, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), 0)
+		var n uintptr
+		var e syscall.Errno
+		if c.stamps {
+			c.iov.Base = &c.readBuf[0]
+			c.iov.SetLen(len(c.readBuf))
+			c.msg.SetControllen(len(c.oob))
+			c.msg.Flags = 0
+			n, _, e = syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), 0)
+		} else {
+			n, _, e = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.readBuf[0])), uintptr(len(c.readBuf)))
+		}
 		switch e {
 		case syscall.EINTR:
 			continue
@@ -234,7 +220,7 @@ func (c *leanConn) recvOnce(fd uintptr) bool {
 			return false
 		case 0:
 			c.readN = int(n)
-			if n > 0 {
+			if c.stamps && n > 0 {
 				c.received = parseStamp(c.oob[:c.msg.Controllen])
 			}
 		default:
