@@ -51,6 +51,9 @@ func TestArrivalsAreKernelTimesWhenReadLate(t *testing.T) {
 		mu.Unlock()
 	})
 	r, c := newRunner(t, h, Plan{Concurrency: 2, MaxRequests: 6, Timeout: 10 * time.Second})
+	// Making the client asked the kernel to timestamp received packets,
+	// which it starts doing a moment later (a deferred switch).
+	time.Sleep(20 * time.Millisecond)
 
 	prev := runtime.GOMAXPROCS(1)
 	var stop atomic.Bool
