@@ -145,7 +145,10 @@ type Level struct {
 	// Tokens counts content chunks received (one token each).
 	Tokens int `json:"tokens"`
 	// TTFT, ITL and E2E are the errors of each metric against the truth:
-	// the server's first write, its gaps between writes, its [DONE].
+	// the server's first write, its gaps between writes, its [DONE]. A
+	// write's instant is known to lie between the server's clock readings
+	// just before and just after it (Trace.Starts, Writes); an error is
+	// how far llmload's value lies outside what those allow, 0 within.
 	TTFT Errors `json:"ttft_error"`
 	ITL  Errors `json:"itl_error"`
 	E2E  Errors `json:"e2e_error"`
@@ -354,13 +357,17 @@ func (lvl *Level) compare(out *bench.Outcome, srv *Server) {
 			continue
 		}
 		lvl.Requests++
-		// Measured minus true, both from t_send: the client's reading of
-		// an instant minus the server's.
-		ttft = append(ttft, abs(r.SentS+ct[0]-rel(tr.Writes[0])))
+		// The distance from the client's reading of an instant to the
+		// server's, which lies between the server's clock readings just
+		// before and just after its write: a server goroutine descheduled
+		// around its write widens the interval rather than counting
+		// against the client.
+		ttft = append(ttft, outside(r.SentS+ct[0], rel(tr.Starts[0]), rel(tr.Writes[0])))
 		for j := 1; j < len(ct); j++ {
-			itl = append(itl, abs((ct[j]-ct[j-1])-tr.Writes[j].Sub(tr.Writes[j-1]).Seconds()))
+			itl = append(itl, outside(ct[j]-ct[j-1],
+				tr.Starts[j].Sub(tr.Writes[j-1]).Seconds(), tr.Writes[j].Sub(tr.Starts[j-1]).Seconds()))
 		}
-		e2e = append(e2e, abs(r.SentS+r.E2ES-rel(tr.End)))
+		e2e = append(e2e, outside(r.SentS+r.E2ES, rel(tr.EndStart), rel(tr.End)))
 		for j := range tr.Writes {
 			late = append(late, tr.Writes[j].Sub(tr.Due[j]).Seconds())
 		}
@@ -369,7 +376,8 @@ func (lvl *Level) compare(out *bench.Outcome, srv *Server) {
 	lvl.ServerLateP99S = describe(late).P99
 }
 
-func abs(x float64) float64 { return max(x, -x) }
+// outside is how far x lies outside [lo, hi]: 0 within it.
+func outside(x, lo, hi float64) float64 { return max(0, lo-x, x-hi) }
 
 func describe(xs []float64) Errors {
 	if len(xs) == 0 {

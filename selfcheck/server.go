@@ -16,8 +16,9 @@ import (
 // event stream of exactly Tokens one-token chunks, the first TTFT after
 // the request arrived and each later one ITL after the previous one's
 // due time (an absolute schedule: lateness never accumulates), then a
-// usage chunk and [DONE]. It records when it wrote each chunk, with the
-// same monotonic clock the client in the same process reads.
+// usage chunk and [DONE]. It records the instants just before and just
+// after it wrote each chunk, with the same monotonic clock the client in
+// the same process reads: the chunk left for the client in between.
 //
 // With Spread, response k's schedule is shifted by a phase in [0, ITL):
 // the fractional part of k times the golden ratio, times ITL, so that
@@ -39,12 +40,15 @@ type Server struct {
 type Trace struct {
 	// Arrived is when the handler started.
 	Arrived time.Time
-	// Writes are the instants each content chunk had been written and
-	// flushed to the connection; Due the instants they were due.
-	Writes, Due []time.Time
-	// End is when [DONE] had been written and flushed: the end of the
-	// response. Zero when the response did not complete.
-	End time.Time
+	// Starts and Writes are the instants just before each content chunk
+	// was written and just after it had been written and flushed to the
+	// connection: the chunk left for the client in between. Due are the
+	// instants they were due.
+	Starts, Writes, Due []time.Time
+	// EndStart and End bracket the write of the usage chunk and [DONE],
+	// the end of the response. End is zero when the response did not
+	// complete.
+	EndStart, End time.Time
 }
 
 // NewServer returns a Server for the given timing.
@@ -97,7 +101,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Sprintf(`"usage":{"prompt_tokens":8,"completion_tokens":%d,"total_tokens":%d}}`, s.Tokens, s.Tokens+8) +
 		"\n\ndata: [DONE]\n\n")
 
-	tr := &Trace{Arrived: arrived, Writes: make([]time.Time, 0, s.Tokens), Due: make([]time.Time, 0, s.Tokens)}
+	tr := &Trace{Arrived: arrived, Starts: make([]time.Time, 0, s.Tokens), Writes: make([]time.Time, 0, s.Tokens), Due: make([]time.Time, 0, s.Tokens)}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -116,13 +120,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		start := time.Now()
 		if _, err := w.Write(chunk); err != nil {
 			return
 		}
 		fl.Flush()
+		tr.Starts = append(tr.Starts, start)
 		tr.Writes = append(tr.Writes, time.Now())
 		tr.Due = append(tr.Due, due)
 	}
+	tr.EndStart = time.Now()
 	if _, err := w.Write(last); err != nil {
 		return
 	}

@@ -58,7 +58,8 @@ func Table(w io.Writer, r *Result) error {
 			ms(l.MeasuredTTFTP50S), ms(l.MeasuredITLP50S), ms(l.ServerLateP99S), fmt.Sprintf("%.1f", l.CPUPerTokenUS), fmt.Sprintf("%.1f", l.MemoryPerStreamKiB), hl, ok)
 	}
 	fmt.Fprintln(bw)
-	fmt.Fprintf(bw, "%11s error: |llmload's timestamp − the server's write|; TTFT p50, ITL p50: what llmload reported; srv late: how late the\n", "")
+	fmt.Fprintf(bw, "%11s error: how far llmload's timestamp is from the server's write (known to lie between its clock readings just before\n", "")
+	fmt.Fprintf(bw, "%11s and after the write); TTFT p50, ITL p50: what llmload reported; srv late: how late the\n", "")
 	fmt.Fprintf(bw, "%11s in-process server wrote after the schedule (the truth is its write, late or not); CPU/tok: process CPU (llmload\n", "")
 	fmt.Fprintf(bw, "%11s and the server) per token; memory: live heap + stacks per stream, both sides; health: the client-health verdict\n", "")
 	if r.MaxSustained > 0 {
