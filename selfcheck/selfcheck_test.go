@@ -147,3 +147,15 @@ func TestSelfcheckSpreadPhases(t *testing.T) {
 		t.Error("phases \"sometimes\" accepted")
 	}
 }
+
+// An error is how far a measured value lies outside the interval the
+// server's clock readings around its write allow: 0 within it.
+func TestOutside(t *testing.T) {
+	for _, c := range []struct{ x, lo, hi, want float64 }{
+		{2, 1, 3, 0}, {1, 1, 3, 0}, {3, 1, 3, 0}, {0.5, 1, 3, 0.5}, {5, 1, 3, 2},
+	} {
+		if got := outside(c.x, c.lo, c.hi); got != c.want {
+			t.Errorf("outside(%g, [%g, %g]) = %g, want %g", c.x, c.lo, c.hi, got, c.want)
+		}
+	}
+}
