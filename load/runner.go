@@ -174,12 +174,6 @@ func (r *Runner) Progress() Progress {
 		WaitingRetryAfter: r.waitingRetryAfter.Load()}
 }
 
-// chunkTimesCap is the first capacity of a response's chunk times. They
-// grow as chunks come (append doubles), so a stream holds memory for the
-// tokens it received, not for its max_tokens: a request allowed 4,096
-// tokens that ends after 300 holds 4 KiB of times, not 32 KiB.
-const chunkTimesCap = 32
-
 // Run applies the plan. When ctx ends, no new request is sent; in-flight
 // requests get the plan's grace period to finish, then are canceled (and
 // recorded as canceled). Run returns after every record reached the Sink.
@@ -486,7 +480,7 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 	ctx = conns.context(ctx)
 	defer conns.fill(rec)
 	var (
-		out    = output{times: make([]float64, 0, chunkTimesCap)}
+		out    = output{times: make([]float64, 0, min(max(p.MaxTokens, 16), 4096)+1)}
 		usage  *llm.Usage
 		failed *llm.Error
 	)

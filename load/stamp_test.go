@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/llmload/llmload/workload"
 )
 
 // A client whose reads are late still times arrivals right: with one P
@@ -139,28 +137,4 @@ func TestArrivalsAreKernelTimesWhenReadLate(t *testing.T) {
 		t.Skip("the starved client still read every chunk within 2 ms, one by one: nothing was late to test")
 	}
 	t.Logf("%d of %d requests read late (a read 2 ms after its packet, or chunks read together: %d)", lateReads, len(c.recs), bunchedAll)
-}
-
-// A response's chunk times hold memory for the chunks that came, not for
-// its max_tokens: a request allowed 4,096 tokens that gets 5 keeps a few
-// dozen slots, not 4,097 (32 KiB per stream in flight).
-func TestChunkTimesGrowWithTheResponse(t *testing.T) {
-	s := &sseServer{first: time.Millisecond, gap: time.Millisecond, n: 5}
-	r, c := newRunner(t, s, Plan{Concurrency: 1, MaxRequests: 1, Timeout: 5 * time.Second})
-	tok := r.Tokenizer
-	src, err := workload.NewSource(workload.Options{MeanInputTokens: 20, MeanOutputTokens: 4096, Seed: 1, Tokenizer: tok})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Source = src
-	if _, err := r.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	rec := c.recs[0]
-	if rec.RequestedOutputTokens < 1000 || len(rec.ChunkTimesS) != 5 {
-		t.Fatalf("max_tokens %d, %d chunk times", rec.RequestedOutputTokens, len(rec.ChunkTimesS))
-	}
-	if n := cap(rec.ChunkTimesS); n > chunkTimesCap {
-		t.Errorf("5 chunk times held in room for %d", n)
-	}
 }
