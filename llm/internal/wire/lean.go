@@ -169,24 +169,28 @@ func (c *leanConn) releaseBuffer() {
 	}
 }
 
-// peek is bufio.Reader.Peek on the connection's buffer, which it attaches
-// (await) when empty.
+// fillKept is await for a connection that keeps its buffer while it
+// waits: it reads through the buffer, waiting inside the read.
+func (c *leanConn) fillKept() error {
+	c.attachBuffer()
+	_, err := c.br.Peek(1)
+	return err
+}
+
+// peek is bufio.Reader.Peek on the connection's buffer, which await
+// fills first when it is empty.
 func (c *leanConn) peek(n int) ([]byte, error) {
-	if c.buffered() == 0 {
-		if err := c.await(); err != nil {
-			return nil, err
-		}
+	if err := c.await(); err != nil {
+		return nil, err
 	}
 	return c.br.Peek(n)
 }
 
 // readSlice is bufio.Reader.ReadSlice on the connection's buffer, which
-// it attaches (await) when empty.
+// await fills first when it is empty.
 func (c *leanConn) readSlice(delim byte) ([]byte, error) {
-	if c.buffered() == 0 {
-		if err := c.await(); err != nil {
-			return nil, err
-		}
+	if err := c.await(); err != nil {
+		return nil, err
 	}
 	return c.br.ReadSlice(delim)
 }

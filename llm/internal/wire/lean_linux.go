@@ -260,11 +260,10 @@ func (c *leanConn) await() error {
 		return nil
 	}
 	if !rawReads {
-		c.attachBuffer()
-		_, err := c.br.Peek(1)
-		return err
+		return c.fillKept()
 	}
-	c.releaseBuffer()
+	// An empty buffer still attached is used by the first try below, and
+	// given back if that finds nothing.
 	if c.awaitFn == nil {
 		c.awaitFn = c.awaitOnce
 	}

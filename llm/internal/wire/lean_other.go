@@ -19,11 +19,7 @@ func (c *leanConn) socketRead(p []byte) (int, error) { return c.conn.Read(p) }
 
 // await makes the connection's buffer hold at least one byte, or returns
 // the read's error. Here the buffer is kept while the connection waits.
-func (c *leanConn) await() error {
-	c.attachBuffer()
-	_, err := c.br.Peek(1)
-	return err
-}
+func (c *leanConn) await() error { return c.fillKept() }
 
 // enableStamps does nothing here: reads carry no receive time.
 func (c *leanConn) enableStamps() {}
