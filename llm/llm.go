@@ -154,7 +154,8 @@ type TextStream interface {
 // ReceiveStamper is a Stream that knows when the data of the event it
 // returned last reached this host: the kernel's receive time of the
 // packet that completed it (SO_TIMESTAMPNS), on now's clock (now read
-// after the event was returned), or the zero Time when unknown. A client
+// after the event was returned), or the zero Time when unknown; events
+// that came in one read have the same time. A client
 // short of CPU reads late, but the kernel stamped the packet when it
 // came, so the runner stamps arrivals with this time when it has it
 // (docs/metrics.md, "Kernel receive timestamps").

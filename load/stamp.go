@@ -29,12 +29,6 @@ type stamper struct {
 	bunched      int
 }
 
-// sameRead tells two receive times of one read apart from two reads':
-// one read's time, moved onto Go's clock through two different readings
-// of now, differs by the clocks' reading skew (nanoseconds); two packets'
-// by the time between them.
-const sameRead = time.Microsecond
-
 func (s *stamper) init(stream llm.Stream, sent time.Time) {
 	s.rs, _ = stream.(llm.ReceiveStamper)
 	s.last = sent
@@ -50,7 +44,8 @@ func (s *stamper) stamp(now time.Time) time.Time {
 	if s.rs != nil {
 		rx = s.rs.Received(now)
 	}
-	if s.chunkPending && !rx.IsZero() && !s.rx.IsZero() && rx.Sub(s.rx).Abs() < sameRead {
+	// One read's events share one receive time (llm.ReceiveStamper).
+	if s.chunkPending && !rx.IsZero() && rx.Equal(s.rx) {
 		s.bunched++
 	}
 	s.chunkPending = false

@@ -57,9 +57,14 @@ type socketReader struct {
 	// of the last read that returned data; 0 when it came without one.
 	stamps   bool
 	received int64
-	msg      syscall.Msghdr
-	iov      syscall.Iovec
-	oob      [stampSpace]byte
+	// placed is received moved onto Go's clock (stampTime), placedFor
+	// the received it was made from: every line of one read gets the
+	// same time.
+	placed    time.Time
+	placedFor int64
+	msg       syscall.Msghdr
+	iov       syscall.Iovec
+	oob       [stampSpace]byte
 }
 
 // stampSpace is the control buffer of a recvmsg: room for one
@@ -117,8 +122,14 @@ func (c *leanConn) enableStamps() {
 }
 
 // receivedAt is the kernel's receive time of the data of the last read
-// that returned any, on now's clock (stampTime); zero when unknown.
-func (c *leanConn) receivedAt(now time.Time) time.Time { return stampTime(c.received, now) }
+// that returned any, on now's clock (stampTime), placed once per read so
+// that the lines of one read have one time; zero when unknown.
+func (c *leanConn) receivedAt(now time.Time) time.Time {
+	if c.received != c.placedFor || c.placed.IsZero() {
+		c.placed, c.placedFor = stampTime(c.received, now), c.received
+	}
+	return c.placed
+}
 
 // stampTime moves a kernel receive timestamp rx (SO_TIMESTAMPNS: Unix
 // ns, on the wall clock) onto Go's clock through now, read after the
