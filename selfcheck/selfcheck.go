@@ -82,6 +82,14 @@ const (
 	PhasesSpread   = "spread"
 )
 
+// CheckPhases returns an error unless p is a value of Options.Phases.
+func CheckPhases(p string) error {
+	if p != PhasesTogether && p != PhasesSpread {
+		return fmt.Errorf("phases %q: want %q or %q", p, PhasesTogether, PhasesSpread)
+	}
+	return nil
+}
+
 func (o *Options) fill() {
 	o.Phases = cmp.Or(o.Phases, PhasesTogether)
 	if len(o.Levels) == 0 {
@@ -185,8 +193,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.TTFT < 0 || opts.ITL < 0 || opts.Tokens < 2 || opts.Duration < 0 {
 		return nil, errors.New("selfcheck: timing must be positive and tokens at least 2")
 	}
-	if opts.Phases != PhasesTogether && opts.Phases != PhasesSpread {
-		return nil, fmt.Errorf("selfcheck: phases %q: want %q or %q", opts.Phases, PhasesTogether, PhasesSpread)
+	if err := CheckPhases(opts.Phases); err != nil {
+		return nil, fmt.Errorf("selfcheck: %w", err)
 	}
 	levels := slices.Clone(opts.Levels)
 	slices.Sort(levels)

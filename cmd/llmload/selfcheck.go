@@ -61,8 +61,8 @@ func (c *cli) selfcheck(ctx context.Context, args []string) int {
 	if len(levels) == 0 || tokens < 2 || ttft.D() <= 0 || itl.D() <= 0 || maxErr.D() <= 0 || duration.D() <= 0 {
 		return c.usageErr("selfcheck", fmt.Errorf("--concurrency, --duration, --ttft, --itl and --max-error must be positive, --tokens at least 2"))
 	}
-	if phases != selfcheck.PhasesTogether && phases != selfcheck.PhasesSpread {
-		return c.usageErr("selfcheck", fmt.Errorf("--phases %q: want together or spread", phases))
+	if err := selfcheck.CheckPhases(phases); err != nil {
+		return c.usageErr("selfcheck", fmt.Errorf("--%w", err))
 	}
 	for _, n := range levels {
 		if n < 1 {
