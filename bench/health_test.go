@@ -2,12 +2,10 @@ package bench
 
 import (
 	"context"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/llmload/llmload/config"
+	"github.com/llmload/llmload/internal/starve"
 )
 
 // healthConfig is a short closed-loop run against the in-process
@@ -36,22 +34,9 @@ func TestClientHealthFlagsStarvedRun(t *testing.T) {
 	cfg.MaxRequests = 8
 	cfg.MeanOutputTokens = 32
 
-	prev := runtime.GOMAXPROCS(1)
-	defer runtime.GOMAXPROCS(prev)
-	var stop atomic.Bool
-	var hogs sync.WaitGroup
-	for range 3 {
-		hogs.Go(func() {
-			x := 0
-			for !stop.Load() {
-				x++ // only async preemption takes the P from it
-			}
-			_ = x
-		})
-	}
+	stop := starve.Start(3)
 	out, err := Run(context.Background(), cfg, Hooks{})
-	stop.Store(true)
-	hogs.Wait()
+	stop()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/llmload/llmload/internal/starve"
 )
 
 // A client whose reads are late still times arrivals right: with one P
@@ -55,22 +56,9 @@ func TestArrivalsAreKernelTimesWhenReadLate(t *testing.T) {
 	// which it starts doing a moment later (a deferred switch).
 	time.Sleep(20 * time.Millisecond)
 
-	prev := runtime.GOMAXPROCS(1)
-	var stop atomic.Bool
-	var hogs sync.WaitGroup
-	for range 2 {
-		hogs.Go(func() {
-			x := 0
-			for !stop.Load() {
-				x++ // only async preemption takes the P from it
-			}
-			_ = x
-		})
-	}
+	stop := starve.Start(2)
 	_, err := r.Run(context.Background())
-	stop.Store(true)
-	hogs.Wait()
-	runtime.GOMAXPROCS(prev)
+	stop()
 	if err != nil {
 		t.Fatal(err)
 	}
