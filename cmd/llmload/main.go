@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
+
+	"github.com/llmload/llmload/internal/gcpace"
 )
 
 // Exit statuses, stable for scripts and CI.
@@ -38,6 +40,9 @@ type cli struct {
 }
 
 func main() {
+	// Streams are mostly goroutine stacks, which make no garbage: the
+	// GC's headroom is the live heap alone, unless GOGC says otherwise.
+	gcpace.Start(os.Getenv("GOGC"))
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &cli{
 		stdout: os.Stdout,
