@@ -66,6 +66,13 @@ type Assessment struct {
 	// p50 (a chunk read before its stream's next packet arrives keeps its
 	// own receive time), at least LimitS; 0 without kernel stamps.
 	ReadLagLimitS float64 `json:"read_lag_limit_s,omitempty"`
+	// WaitLimitS is, with kernel stamps, the limit the Go scheduler's
+	// latency p99 and the canary's lag p90 were held to, seconds: the ITL
+	// p50, at least LimitS. A wait delays no kernel receive time unless a
+	// read waits longer than the gap between tokens, which the read-lag
+	// rule judges directly; a p99 wait as long as the whole gap says some
+	// reads did. 0 without kernel stamps (they are held to LimitS).
+	WaitLimitS float64 `json:"wait_limit_s,omitempty"`
 	// LimitS is the latency limit the scheduler and the schedule lag were
 	// held to (the canary to LimitS + TimerSlackS), seconds: a quarter of
 	// the ITL p50 (of the TTFT p50 without ITL), clamped to [LimitFloorS,
@@ -97,11 +104,11 @@ func Limit(scaleS float64) float64 {
 // Assess judges r against a run's reference numbers. The client is
 // limited when any of these hold (L = Limit):
 //
-//   - the canary's p90 wake-up lag exceeds L + TimerSlackS (p90, not p99:
+//   - the canary's p90 wake-up lag exceeds W + TimerSlackS (p90, not p99:
 //     on a shared machine the OS deschedules a whole healthy process for a
 //     few ms now and then, which a p99 of forty wake-ups a second
 //     catches; a client short of CPU is late on most wake-ups);
-//   - the Go scheduler's p99 latency (runnable to running) exceeds L;
+//   - the Go scheduler's p99 latency (runnable to running) exceeds W;
 //   - the p90 schedule lag exceeds L, when it is the client's own;
 //   - GC stopped the process for more than GCPauseShareLimit of the run;
 //   - CPU use exceeds CPULimit of the available cores;
@@ -109,6 +116,12 @@ func Limit(scaleS float64) float64 {
 //     exceeds half the ITL p50 (at least L): chunks waited on this host
 //     long enough to be read with their stream's next one. A shorter wait
 //     does not move a kernel receive time.
+//
+// W is L, or with kernel stamps the ITL p50 (at least L): a late read
+// then delays no arrival time unless it waits longer than the gap between
+// tokens, which the read lag measures directly, so the scheduler's and
+// the canary's waits, which only stand for the reads' waits, count when
+// they reach the whole gap.
 //
 // With kernel stamps a late read does not delay the arrival times, so
 // the warning says what is still distorted: chunks that waited longer
@@ -124,14 +137,19 @@ func Assess(r Report, ref Reference) Assessment {
 	if ref.KernelStamps {
 		a.ReadLagP90S = ref.ReadLagP90S
 		a.ReadLagLimitS = max(a.LimitS, ref.ITLP50S/2)
+		a.WaitLimitS = max(a.LimitS, ref.ITLP50S)
 	}
 	L := a.LimitS
-	ms := func(s float64) string { return fmt.Sprintf("%.1f ms", 1000*s) }
-	if r.CanarySamples > 0 && r.CanaryLagP90S > L+TimerSlackS {
-		a.Reasons = append(a.Reasons, fmt.Sprintf("timer wake-up lag p90 %s > %s", ms(r.CanaryLagP90S), ms(L+TimerSlackS)))
+	W := L
+	if ref.KernelStamps {
+		W = a.WaitLimitS
 	}
-	if r.SchedLatencyP99S > L {
-		a.Reasons = append(a.Reasons, fmt.Sprintf("Go scheduler latency p99 %s > %s", ms(r.SchedLatencyP99S), ms(L)))
+	ms := func(s float64) string { return fmt.Sprintf("%.1f ms", 1000*s) }
+	if r.CanarySamples > 0 && r.CanaryLagP90S > W+TimerSlackS {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("timer wake-up lag p90 %s > %s", ms(r.CanaryLagP90S), ms(W+TimerSlackS)))
+	}
+	if r.SchedLatencyP99S > W {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("Go scheduler latency p99 %s > %s", ms(r.SchedLatencyP99S), ms(W)))
 	}
 	if ref.ScheduleLagIsClient && ref.ScheduleLagP90S > L {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("schedule lag p90 %s > %s", ms(ref.ScheduleLagP90S), ms(L)))
@@ -164,7 +182,9 @@ func Assess(r Report, ref Reference) Assessment {
 
 // Line describes the evidence in one line for people: "CPU 35% of 2
 // cores (OS run-queue wait 12 ms/s), timer lag p90 0.31 ms (p99 4.20), scheduler latency p99 0.10 ms,
-// GC pause p99 0.20 ms, schedule lag p90 0.40 ms (limits 90%, 2.0 ms)".
+// GC pause p99 0.20 ms, schedule lag p90 0.40 ms (limits 90%, 2.0 ms)",
+// with ", timer and scheduler 8.0 ms" in the limits when kernel stamps
+// hold those two to the gap between tokens.
 func (a *Assessment) Line() string {
 	cpu := "CPU unknown"
 	if a.CPUUtilization >= 0 {
@@ -173,8 +193,12 @@ func (a *Assessment) Line() string {
 	if a.OSRunWaitPerS >= 0 {
 		cpu += fmt.Sprintf(" (OS run-queue wait %.0f ms/s)", 1000*a.OSRunWaitPerS)
 	}
-	return fmt.Sprintf("%s, timer lag p90 %.2f ms (p99 %.2f), scheduler latency p99 %.2f ms, GC pause p99 %.2f ms, schedule lag p90 %.2f ms (limits %.0f%%, %.1f ms)",
-		cpu, 1000*a.CanaryLagP90S, 1000*a.CanaryLagP99S, 1000*a.SchedLatencyP99S, 1000*a.GCPauseP99S, 1000*a.ScheduleLagP90S, 100*a.CPULimit, 1000*a.LimitS)
+	limits := fmt.Sprintf("limits %.0f%%, %.1f ms", 100*a.CPULimit, 1000*a.LimitS)
+	if a.WaitLimitS > a.LimitS {
+		limits += fmt.Sprintf(", timer and scheduler %.1f ms", 1000*a.WaitLimitS)
+	}
+	return fmt.Sprintf("%s, timer lag p90 %.2f ms (p99 %.2f), scheduler latency p99 %.2f ms, GC pause p99 %.2f ms, schedule lag p90 %.2f ms (%s)",
+		cpu, 1000*a.CanaryLagP90S, 1000*a.CanaryLagP99S, 1000*a.SchedLatencyP99S, 1000*a.GCPauseP99S, 1000*a.ScheduleLagP90S, limits)
 }
 
 func cores(n int) string {

@@ -49,6 +49,21 @@ func TestAssess(t *testing.T) {
 		{"schedule lag of the client", func(r *Report, ref *Reference) { ref.ScheduleLagP90S = 0.006 }, "schedule lag p90 6.0 ms > 5.0 ms"},
 		{"read lag with kernel stamps", func(r *Report, ref *Reference) { ref.KernelStamps, ref.ReadLagP90S = true, 0.0101 }, "read lag p90 10.1 ms > 10.0 ms"},
 		{"a read lag under half the gap moves no kernel time", func(r *Report, ref *Reference) { ref.KernelStamps, ref.ReadLagP90S = true, 0.0099 }, ""},
+		{"with kernel stamps the scheduler is held to the gap", func(r *Report, ref *Reference) {
+			ref.KernelStamps, r.SchedLatencyP99S = true, 0.0199
+		}, ""},
+		{"a p99 scheduler latency of a whole gap", func(r *Report, ref *Reference) {
+			ref.KernelStamps, r.SchedLatencyP99S = true, 0.0201
+		}, "Go scheduler latency p99 20.1 ms > 20.0 ms"},
+		{"with kernel stamps the canary is held to the gap", func(r *Report, ref *Reference) {
+			ref.KernelStamps, r.CanaryLagP90S = true, 0.0209
+		}, ""},
+		{"a canary late by a whole gap", func(r *Report, ref *Reference) {
+			ref.KernelStamps, r.CanaryLagP90S = true, 0.0211
+		}, "timer wake-up lag p90 21.1 ms > 21.0 ms"},
+		{"with kernel stamps and no stream the scheduler is held to L", func(r *Report, ref *Reference) {
+			ref.KernelStamps, ref.ITLP50S, ref.TTFTP50S, r.SchedLatencyP99S = true, 0, 0.02, 0.0051
+		}, "Go scheduler latency p99 5.1 ms > 5.0 ms"},
 		{"read lag without kernel stamps is not measured", func(r *Report, ref *Reference) { ref.ReadLagP90S = 0.3 }, ""},
 		{"schedule lag of a concurrency cap is not the client's", func(r *Report, ref *Reference) {
 			ref.ScheduleLagP90S, ref.ScheduleLagIsClient = 0.3, false
