@@ -23,10 +23,12 @@ type stamper struct {
 	// rx is the receive time of the last stamp (zero when it was the
 	// clock's); chunkPending tells that the last stamp was an output
 	// chunk's; bunched counts output chunks that came in one read with
-	// the event after them.
+	// the event after them, lastBunched tells that the latest output
+	// chunk so far is one of them.
 	rx           time.Time
 	chunkPending bool
 	bunched      int
+	lastBunched  bool
 }
 
 func (s *stamper) init(stream llm.Stream, sent time.Time) {
@@ -47,6 +49,7 @@ func (s *stamper) stamp(now time.Time) time.Time {
 	// One read's events share one receive time (llm.ReceiveStamper).
 	if s.chunkPending && !rx.IsZero() && rx.Equal(s.rx) {
 		s.bunched++
+		s.lastBunched = true
 	}
 	s.chunkPending = false
 	s.rx = rx
@@ -66,7 +69,7 @@ func (s *stamper) stamp(now time.Time) time.Time {
 
 // chunk tells that the event stamped last was an output chunk: it is
 // bunched when the next event comes from the same read.
-func (s *stamper) chunk() { s.chunkPending = true }
+func (s *stamper) chunk() { s.chunkPending, s.lastBunched = true, false }
 
 // fill records how the response's arrivals were stamped: ReceiveStamps
 // when every one (its chunks and its end) was the kernel's, with the
@@ -76,5 +79,6 @@ func (s *stamper) fill(rec *record.Record, ok bool) {
 		rec.ReceiveStamps = true
 		rec.ReadLagMaxS = s.lagMax.Seconds()
 		rec.BunchedChunks = s.bunched
+		rec.BunchedLastChunk = s.lastBunched
 	}
 }

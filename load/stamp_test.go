@@ -102,7 +102,7 @@ func TestArrivalsAreKernelTimesWhenReadLate(t *testing.T) {
 		// A chunk read in one read with a later packet has that packet's
 		// time: the kernel keeps one receive time per read, its last
 		// packet's.
-		bunched := 0
+		bunched, lastBunched := 0, false
 		for j, ct := range rec.ChunkTimesS {
 			k := j
 			for k < len(bs) && at(ct).After(bs[k].after.Add(slack)) {
@@ -113,11 +113,13 @@ func TestArrivalsAreKernelTimesWhenReadLate(t *testing.T) {
 			}
 			if k > j {
 				bunched++
+				lastBunched = j == len(rec.ChunkTimesS)-1
 			}
 			check(fmt.Sprintf("chunk %d (read with write %d)", j, k), at(ct), bs[k])
 		}
-		if bunched != rec.BunchedChunks {
-			t.Errorf("%s: %d chunks read with the next, record says %d", rec.ResponseID, bunched, rec.BunchedChunks)
+		if bunched != rec.BunchedChunks || lastBunched != rec.BunchedLastChunk {
+			t.Errorf("%s: %d chunks read with the next (the last one: %v), record says %d (%v)",
+				rec.ResponseID, bunched, lastBunched, rec.BunchedChunks, rec.BunchedLastChunk)
 		}
 		check("end", at(rec.E2ES), bs[chunks])
 	}
@@ -125,4 +127,53 @@ func TestArrivalsAreKernelTimesWhenReadLate(t *testing.T) {
 		t.Skip("the starved client still read every chunk within 2 ms, one by one: nothing was late to test")
 	}
 	t.Logf("%d of %d requests read late (a read 2 ms after its packet, or chunks read together: %d)", lateReads, len(c.recs), bunchedAll)
+}
+
+// Events a server writes at once arrive in one packet and one read, so
+// they share its receive time: the record counts such chunks and tells
+// whether the last one came with the end of the response. A response
+// whose last chunk, usage and [DONE] are one write has its last chunk
+// bunched; one that writes two chunks at once and ends apart has one
+// bunched chunk that is not the last.
+func TestBunchedLastChunk(t *testing.T) {
+	var n atomic.Int64
+	const usage = `data: {"id":"x","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}}` + "\n\ndata: [DONE]\n\n"
+	chunk := `data: {"id":"x","choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}` + "\n\n"
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		var writes []string
+		if n.Add(1)%2 == 1 {
+			writes = []string{chunk, chunk, chunk + usage}
+		} else {
+			writes = []string{chunk + chunk, chunk, usage}
+		}
+		for _, s := range writes {
+			time.Sleep(3 * time.Millisecond)
+			io.WriteString(w, s)
+			w.(http.Flusher).Flush()
+		}
+	})
+	r, c := newRunner(t, h, Plan{Concurrency: 1, MaxRequests: 4, Timeout: 10 * time.Second})
+	time.Sleep(20 * time.Millisecond) // the kernel's deferred switch to timestamping
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.recs) != 4 {
+		t.Fatalf("%d records, want 4", len(c.recs))
+	}
+	for i, rec := range c.recs {
+		if !rec.OK() || len(rec.ChunkTimesS) != 3 {
+			t.Fatalf("request %d: %q, %d chunk times", i, rec.Error, len(rec.ChunkTimesS))
+		}
+		if !rec.ReceiveStamps {
+			t.Skip("no kernel receive times here (not Linux, or the kernel stamped nothing)")
+		}
+		wantLast := i%2 == 0
+		if rec.BunchedChunks != 1 || rec.BunchedLastChunk != wantLast {
+			t.Errorf("request %d: bunched_chunks %d, bunched_last_chunk %v; want 1, %v (chunk times %v, e2e %v)",
+				i, rec.BunchedChunks, rec.BunchedLastChunk, wantLast, rec.ChunkTimesS, rec.E2ES)
+		}
+	}
 }

@@ -106,6 +106,13 @@ type Record struct {
 	// than a token gap late. The kernel keeps one receive time per read,
 	// its last packet's.
 	BunchedChunks int `json:"bunched_chunks,omitempty"`
+	// BunchedLastChunk tells, with ReceiveStamps, that the response's last
+	// output chunk is one of BunchedChunks: it came in one read with the
+	// end of the response (the usage, [DONE]), which servers usually
+	// write right after it, so that only its own time can be late, by the
+	// server's pause between the two. Every other bunched chunk was read
+	// with a later output chunk, and the gap between them is lost.
+	BunchedLastChunk bool `json:"bunched_last_chunk,omitempty"`
 	// InputTokens and OutputTokens are the counts statistics use: the
 	// server's usage when it reported one (TokenSource "server"), else the
 	// local tokenizer's ("local").

@@ -423,7 +423,8 @@ func money(v float64) string {
 // stampsLine says how arrivals were timed: "kernel receive time (all 30
 // requests); a read's last packet waited to be read p50 0.04 ms, p90
 // 0.31 ms, max 2.10 ms (each request's longest); 12 of 4,200 chunks
-// (0.3%) came in one read with the next event and have its time".
+// (0.3%) came in one read with the next event and have its time (10 of
+// them a response's last, read with its end)".
 func stampsLine(st *stats.Stamps) string {
 	total := st.KernelRequests + st.ReadRequests
 	if st.KernelRequests == 0 {
@@ -433,7 +434,15 @@ func stampsLine(st *stats.Stamps) string {
 	if st.ReadRequests > 0 {
 		who = fmt.Sprintf("%d of %d requests, llmload's read time for the rest", st.KernelRequests, total)
 	}
-	return fmt.Sprintf("kernel receive time (%s); a read's last packet waited to be read p50 %s ms, p90 %s ms, max %s ms (each request's longest); %d of %d chunks (%.1f%%) came in one read with the next event and have its time",
+	line := fmt.Sprintf("kernel receive time (%s); a read's last packet waited to be read p50 %s ms, p90 %s ms, max %s ms (each request's longest); %d of %d chunks (%.1f%%) came in one read with the next event and have its time",
 		who, num(1000*st.ReadLagMax.P50), num(1000*st.ReadLagMax.P90), num(1000*st.ReadLagMax.Max),
 		st.BunchedChunks, st.Chunks, 100*float64(st.BunchedChunks)/float64(max(st.Chunks, 1)))
+	switch {
+	case st.BunchedLastChunks == 0:
+	case st.BunchedLastChunks == st.BunchedChunks:
+		line += " (each a response's last, read with its end)"
+	default:
+		line += fmt.Sprintf(" (%d of them a response's last, read with its end)", st.BunchedLastChunks)
+	}
+	return line
 }

@@ -328,6 +328,10 @@ type Stamps struct {
 	// (record.Record.BunchedChunks): their arrival is that later packet's.
 	Chunks        int `json:"chunks"`
 	BunchedChunks int `json:"bunched_chunks"`
+	// BunchedLastChunks counts the bunched chunks that were a response's
+	// last, read with its end (record.Record.BunchedLastChunk): the others
+	// were read with a later output chunk, and the ITL between them is 0.
+	BunchedLastChunks int `json:"bunched_last_chunks"`
 }
 
 // Concurrency is the number of requests in flight over the window.
@@ -448,6 +452,9 @@ func Summarize(recs []record.Record, run RunInfo) *Summary {
 			readLag = append(readLag, r.ReadLagMaxS)
 			stamps.Chunks += len(r.ChunkTimesS)
 			stamps.BunchedChunks += r.BunchedChunks
+			if r.BunchedLastChunk {
+				stamps.BunchedLastChunks++
+			}
 		} else {
 			stamps.ReadRequests++
 		}

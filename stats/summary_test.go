@@ -237,13 +237,13 @@ func TestRetriesAreCountedApartFromRequests(t *testing.T) {
 // ones' read lags, chunks and bunched chunks.
 func TestSummarizeStamps(t *testing.T) {
 	recs := testRecords()
-	recs[0].ReceiveStamps, recs[0].ReadLagMaxS, recs[0].BunchedChunks = true, 9, 1 // warm-up: not counted
-	recs[1].ReceiveStamps, recs[1].ReadLagMaxS, recs[1].BunchedChunks = true, 0.002, 1
+	recs[0].ReceiveStamps, recs[0].ReadLagMaxS, recs[0].BunchedChunks, recs[0].BunchedLastChunk = true, 9, 1, true // warm-up: not counted
+	recs[1].ReceiveStamps, recs[1].ReadLagMaxS, recs[1].BunchedChunks, recs[1].BunchedLastChunk = true, 0.002, 1, true
 	recs[2].ReceiveStamps, recs[2].ReadLagMaxS = true, 0.004
 	recs[4].ReceiveStamps = true // failed: not counted
 	s := Summarize(recs, RunInfo{})
 	st := s.Stamps
-	if st == nil || st.KernelRequests != 2 || st.ReadRequests != 2 || st.Chunks != 5 || st.BunchedChunks != 1 ||
+	if st == nil || st.KernelRequests != 2 || st.ReadRequests != 2 || st.Chunks != 5 || st.BunchedChunks != 1 || st.BunchedLastChunks != 1 ||
 		st.ReadLagMax.Count != 2 || st.ReadLagMax.Max != 0.004 {
 		t.Fatalf("stamps %+v", st)
 	}
