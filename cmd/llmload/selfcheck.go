@@ -27,6 +27,7 @@ Examples:
   llmload selfcheck --concurrency 1,100,1000,5000,10000    # the full check
   llmload selfcheck --out selfcheck.json
   llmload selfcheck --concurrency 1000 --phases spread     # streams not in step
+  llmload selfcheck --concurrency 1000 --itl 40ms          # 1,000 streams at half the token rate
 
 Flags:
 `
