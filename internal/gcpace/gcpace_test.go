@@ -53,6 +53,19 @@ func deep(n int, wait <-chan struct{}, ready *sync.WaitGroup) byte {
 	return pad[1]
 }
 
+// park parks n goroutines with 4 KiB of stack in use each, and returns
+// what lets them go.
+func park(n int) (release func()) {
+	wait := make(chan struct{})
+	var ready, done sync.WaitGroup
+	ready.Add(n)
+	for range n {
+		done.Go(func() { deep(4<<10, wait, &ready) })
+	}
+	ready.Wait()
+	return func() { close(wait); done.Wait() }
+}
+
 // settle runs collections until the GC percentage stops changing.
 func settle() (gogc, goal, live, roots uint64) {
 	last := uint64(0)
@@ -81,14 +94,7 @@ func TestHeadroomIsTheLiveHeap(t *testing.T) {
 	for range 1024 {
 		heap = append(heap, make([]byte, 8<<10))
 	}
-	wait := make(chan struct{})
-	var ready, done sync.WaitGroup
-	ready.Add(2000)
-	for range 2000 {
-		done.Go(func() { deep(4<<10, wait, &ready) })
-	}
-	ready.Wait()
-	defer func() { close(wait); done.Wait() }()
+	defer park(2000)()
 
 	gogc, goal, live, roots := settle()
 	if gogc != Base {
@@ -123,14 +129,7 @@ func TestHeadroomIsTheLiveHeap(t *testing.T) {
 // TestUserGOGCIsKept: any GOGC the user set is theirs.
 func TestUserGOGCIsKept(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(70))
-	wait := make(chan struct{})
-	var ready, done sync.WaitGroup
-	ready.Add(500)
-	for range 500 {
-		done.Go(func() { deep(4<<10, wait, &ready) })
-	}
-	ready.Wait()
-	defer func() { close(wait); done.Wait() }()
+	defer park(500)()
 	p := Start("70")
 	defer p.Stop()
 	if gogc, _, _, _ := settle(); gogc != 70 {
