@@ -2,10 +2,14 @@ package bench
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/llmload/llmload/config"
+	"github.com/llmload/llmload/health"
 	"github.com/llmload/llmload/internal/starve"
+	"github.com/llmload/llmload/load"
+	"github.com/llmload/llmload/stats"
 )
 
 // healthConfig is a short closed-loop run against the in-process
@@ -84,4 +88,24 @@ func TestClientHealthQuietOnNormalRun(t *testing.T) {
 		}
 	}
 	t.Fatalf("a normal run was flagged client-limited %d times in a row", attempts)
+}
+
+// AssessHealth takes the kernel-stamp evidence from the summary: the
+// share of chunks merged with a later chunk leaves out each response's
+// last chunk read with its end, which loses no gap; with it over 0.1%
+// and long read lags, the run is client-limited.
+func TestAssessHealthMergedShare(t *testing.T) {
+	s := &stats.Summary{Stamps: &stats.Stamps{KernelRequests: 10, Chunks: 1000, BunchedChunks: 12, BunchedLastChunks: 10,
+		ReadLagMax: stats.Dist{P90: 0.050}}}
+	s.Metrics.ITL = stats.Dist{Count: 990, P50: 0.020}
+	s.Metrics.TTFT = stats.Dist{Count: 10, P50: 0.2}
+	quiet := health.Report{WallS: 10, CPUCores: 2, CPUUtilization: 0.2}
+	a := AssessHealth(quiet, s, load.Plan{})
+	if a.MergedShare != 0.002 || !a.ClientLimited || len(a.Reasons) != 1 || !strings.HasPrefix(a.Reasons[0], "read lag p90 50.0 ms > 10.0 ms, 0.2% of chunks") {
+		t.Errorf("merged share %g, reasons %q", a.MergedShare, a.Reasons)
+	}
+	s.Stamps.BunchedLastChunks = 11 // one chunk in 1,000 merged with a later one: not over 0.1%
+	if a := AssessHealth(quiet, s, load.Plan{}); a.ClientLimited {
+		t.Errorf("merged share %g flagged: %q", a.MergedShare, a.Reasons)
+	}
 }

@@ -23,6 +23,10 @@ const (
 	// GCPauseShareLimit is the share of the run the process may spend
 	// stopped for garbage collection.
 	GCPauseShareLimit = 0.01
+	// MergedShareLimit is the share of output chunks read in one read
+	// with a later output chunk (the gap between them lost) above which
+	// a long read lag counts as distorting: one in a thousand.
+	MergedShareLimit = 0.001
 	// BusyMachineWaitPerS is the OS run-queue wait, thread-seconds per
 	// second, above which a warning blames other processes too. It is
 	// not a rule: it tells whose fault the lateness is.
@@ -49,6 +53,11 @@ type Reference struct {
 	// host before llmload read them.
 	KernelStamps bool
 	ReadLagP90S  float64
+	// MergedShare is, with KernelStamps, the share of output chunks that
+	// came in one read with a later output chunk (stats.Stamps: bunched
+	// chunks less those that were a response's last, read with its end),
+	// 0–1: gaps between tokens the run lost.
+	MergedShare float64
 }
 
 // Assessment is a Report judged against a run: summary.json's
@@ -62,6 +71,9 @@ type Assessment struct {
 	// (0 without kernel stamps).
 	KernelStamps bool    `json:"kernel_stamps"`
 	ReadLagP90S  float64 `json:"read_lag_p90_s,omitempty"`
+	// MergedShare is Reference's: the share of output chunks read with a
+	// later output chunk, 0–1 (0 without kernel stamps).
+	MergedShare float64 `json:"merged_share,omitempty"`
 	// ReadLagLimitS is the read-lag rule's limit, seconds: half the ITL
 	// p50 (a chunk read before its stream's next packet arrives keeps its
 	// own receive time), at least LimitS; 0 without kernel stamps.
@@ -113,9 +125,14 @@ func Limit(scaleS float64) float64 {
 //   - GC stopped the process for more than GCPauseShareLimit of the run;
 //   - CPU use exceeds CPULimit of the available cores;
 //   - with kernel stamps, the p90 of each request's longest read lag
-//     exceeds half the ITL p50 (at least L): chunks waited on this host
-//     long enough to be read with their stream's next one. A shorter wait
-//     does not move a kernel receive time.
+//     exceeds half the ITL p50 (at least L) and more than
+//     MergedShareLimit of the output chunks were read with a later one:
+//     chunks waited on this host long enough to be read with their
+//     stream's next one, and some were. A shorter wait does not move a
+//     kernel receive time; a long one that merged nothing (one stall of
+//     the whole process, when every stream's token comes at once, is
+//     every request's longest) cost no gap; merged chunks without long
+//     waits are the server's writing several at once.
 //
 // W is L, or with kernel stamps the ITL p50 (at least L): a late read
 // then delays no arrival time unless it waits longer than the gap between
@@ -136,6 +153,7 @@ func Assess(r Report, ref Reference) Assessment {
 		KernelStamps: ref.KernelStamps}
 	if ref.KernelStamps {
 		a.ReadLagP90S = ref.ReadLagP90S
+		a.MergedShare = ref.MergedShare
 		a.ReadLagLimitS = max(a.LimitS, ref.ITLP50S/2)
 		a.WaitLimitS = max(a.LimitS, ref.ITLP50S)
 	}
@@ -157,8 +175,9 @@ func Assess(r Report, ref Reference) Assessment {
 	if r.WallS > 0 && r.GCPauseSumS > GCPauseShareLimit*r.WallS {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("GC pauses %.1f%% of the run > %.0f%%", 100*r.GCPauseSumS/r.WallS, 100*GCPauseShareLimit))
 	}
-	if ref.KernelStamps && ref.ReadLagP90S > a.ReadLagLimitS {
-		a.Reasons = append(a.Reasons, fmt.Sprintf("read lag p90 %s > %s", ms(ref.ReadLagP90S), ms(a.ReadLagLimitS)))
+	if ref.KernelStamps && ref.ReadLagP90S > a.ReadLagLimitS && ref.MergedShare > MergedShareLimit {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("read lag p90 %s > %s, %.1f%% of chunks read with the next one",
+			ms(ref.ReadLagP90S), ms(a.ReadLagLimitS), 100*ref.MergedShare))
 	}
 	if r.CPUUtilization > CPULimit {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("CPU %.0f%% of %s > %.0f%%", 100*r.CPUUtilization, cores(r.CPUCores), 100*CPULimit))

@@ -47,8 +47,18 @@ func TestAssess(t *testing.T) {
 		{"CPU unknown", func(r *Report, _ *Reference) { r.CPUUtilization = -1 }, ""},
 		{"GC stopped the client 2% of the run", func(r *Report, _ *Reference) { r.GCPauseSumS = 0.2 }, "GC pauses 2.0% of the run > 1%"},
 		{"schedule lag of the client", func(r *Report, ref *Reference) { ref.ScheduleLagP90S = 0.006 }, "schedule lag p90 6.0 ms > 5.0 ms"},
-		{"read lag with kernel stamps", func(r *Report, ref *Reference) { ref.KernelStamps, ref.ReadLagP90S = true, 0.0101 }, "read lag p90 10.1 ms > 10.0 ms"},
-		{"a read lag under half the gap moves no kernel time", func(r *Report, ref *Reference) { ref.KernelStamps, ref.ReadLagP90S = true, 0.0099 }, ""},
+		{"read lag with kernel stamps", func(r *Report, ref *Reference) {
+			ref.KernelStamps, ref.ReadLagP90S, ref.MergedShare = true, 0.0101, 0.0011
+		}, "read lag p90 10.1 ms > 10.0 ms, 0.1% of chunks read with the next one"},
+		{"a read lag under half the gap moves no kernel time", func(r *Report, ref *Reference) {
+			ref.KernelStamps, ref.ReadLagP90S, ref.MergedShare = true, 0.0099, 0.05
+		}, ""},
+		{"a long read lag that merged no chunks lost no gap", func(r *Report, ref *Reference) {
+			ref.KernelStamps, ref.ReadLagP90S, ref.MergedShare = true, 0.3, 0.0009
+		}, ""},
+		{"chunks merged without long waits are the server's", func(r *Report, ref *Reference) {
+			ref.KernelStamps, ref.ReadLagP90S, ref.MergedShare = true, 0.001, 0.5
+		}, ""},
 		{"with kernel stamps the scheduler is held to the gap", func(r *Report, ref *Reference) {
 			ref.KernelStamps, r.SchedLatencyP99S = true, 0.0199
 		}, ""},
