@@ -219,10 +219,7 @@ func AssessHealth(r health.Report, s *stats.Summary, plan load.Plan) *health.Ass
 		ScheduleLagIsClient: !(plan.Mode == load.ModeRate && plan.MaxConcurrency > 0) && s.Limiter == nil,
 	}
 	if st := s.Stamps; st != nil && st.KernelRequests > 0 && st.ReadRequests == 0 {
-		ref.KernelStamps, ref.ReadLagP90S = true, st.ReadLagMax.P90
-		if st.Chunks > 0 {
-			ref.MergedShare = float64(st.BunchedChunks-st.BunchedLastChunks) / float64(st.Chunks)
-		}
+		ref.KernelStamps, ref.ReadLagP90S, ref.MergedShare = true, st.ReadLagMax.P90, st.MergedShare()
 	}
 	if m.ITL.Count > 0 {
 		// An ITL p50 of 0 is itself a symptom (chunks read in bursts):

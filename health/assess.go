@@ -54,8 +54,7 @@ type Reference struct {
 	KernelStamps bool
 	ReadLagP90S  float64
 	// MergedShare is, with KernelStamps, the share of output chunks that
-	// came in one read with a later output chunk (stats.Stamps: bunched
-	// chunks less those that were a response's last, read with its end),
+	// came in one read with a later output chunk (stats.Stamps.MergedShare),
 	// 0–1: gaps between tokens the run lost.
 	MergedShare float64
 }

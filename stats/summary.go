@@ -334,6 +334,16 @@ type Stamps struct {
 	BunchedLastChunks int `json:"bunched_last_chunks"`
 }
 
+// MergedShare is the share of Chunks read in one read with a later output
+// chunk, 0–1: the gaps between tokens the run lost (a last chunk read
+// with its response's end loses none). 0 without chunks.
+func (s *Stamps) MergedShare() float64 {
+	if s.Chunks == 0 {
+		return 0
+	}
+	return float64(s.BunchedChunks-s.BunchedLastChunks) / float64(s.Chunks)
+}
+
 // Concurrency is the number of requests in flight over the window.
 type Concurrency struct {
 	// Mean is time-weighted: the integral of the in-flight count over the

@@ -243,7 +243,7 @@ func TestSummarizeStamps(t *testing.T) {
 	recs[4].ReceiveStamps = true // failed: not counted
 	s := Summarize(recs, RunInfo{})
 	st := s.Stamps
-	if st == nil || st.KernelRequests != 2 || st.ReadRequests != 2 || st.Chunks != 5 || st.BunchedChunks != 1 || st.BunchedLastChunks != 1 ||
+	if st == nil || st.KernelRequests != 2 || st.ReadRequests != 2 || st.Chunks != 5 || st.BunchedChunks != 1 || st.BunchedLastChunks != 1 || st.MergedShare() != 0 ||
 		st.ReadLagMax.Count != 2 || st.ReadLagMax.Max != 0.004 {
 		t.Fatalf("stamps %+v", st)
 	}
