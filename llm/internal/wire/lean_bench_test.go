@@ -84,8 +84,7 @@ func streamOnce(tb testing.TB, ctx context.Context, c *http.Client, url string) 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var body Body
-	body.Init(ctx, resp.Body, resp.StatusCode, 1<<20, "too long")
+	body := lineBody(ctx, resp)
 	n := 0
 	for {
 		if _, err := body.ReadLine(); err != nil {
@@ -152,8 +151,7 @@ func inFlightMemory(b *testing.B, kind string, streams int) (stacks, heap, gorou
 				b.Error(err)
 				return
 			}
-			var body Body
-			body.Init(context.Background(), resp.Body, resp.StatusCode, 1<<20, "too long")
+			body := lineBody(context.Background(), resp)
 			body.ReadLine()
 			started.Done()
 			for {

@@ -223,8 +223,7 @@ func TestWaitingStreamsHoldNoBuffer(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			var body Body
-			body.Init(context.Background(), resp.Body, resp.StatusCode, 1<<20, "too long")
+			body := lineBody(context.Background(), resp)
 			defer body.Close()
 			for {
 				line, err := body.ReadLine()
@@ -291,8 +290,7 @@ func TestReceivedIsTheKernelsTime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var body Body
-			body.Init(context.Background(), resp.Body, resp.StatusCode, 1<<20, "too long")
+			body := lineBody(context.Background(), resp)
 			defer body.Close()
 			for i := range 2 {
 				next <- struct{}{}

@@ -70,6 +70,14 @@ func post(t *testing.T, ctx context.Context, c *http.Client, url, body string, h
 	return c.Do(req)
 }
 
+// lineBody reads resp's body line by line (lines up to 1 MiB), as the
+// providers do.
+func lineBody(ctx context.Context, resp *http.Response) *Body {
+	b := new(Body)
+	b.Init(ctx, resp.Body, resp.StatusCode, 1<<20, "too long")
+	return b
+}
+
 // TestLeanStreamsAndReuses: a chunked stream written chunk by chunk comes
 // through whole, headers and body as sent; the second request reuses the
 // connection; the request carries Host, custom headers and no
