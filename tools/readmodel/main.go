@@ -4,7 +4,8 @@
 // event on this machine, for two ways of reading many SSE streams: a
 // goroutine per connection reading through Go's poller (what llmload and
 // hey do), and one epoll loop per core over raw non-blocking sockets that
-// never makes the empty read a goroutine makes before it parks. Both only
+// skips the empty read a goroutine makes before it parks (it stops at a
+// read shorter than its buffer). Both only
 // count events and find each response's end: no parsing, no timestamps,
 // so the difference to llmload is llmload's own work per event.
 //
@@ -120,7 +121,8 @@ type stream struct {
 // epollLoops reads every connection from one epoll loop per P, over raw
 // non-blocking sockets (not registered with Go's poller). A read shorter
 // than the buffer drained the socket, and edge-triggered epoll reports the
-// next packet, so no read ever finds the socket empty.
+// next packet, so only a read after one that filled the buffer can find
+// the socket empty.
 func epollLoops(addr string, n, rounds int, events *atomic.Int64) error {
 	ta, err := net.ResolveTCPAddr("tcp4", addr)
 	if err != nil {
