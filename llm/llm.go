@@ -151,6 +151,18 @@ type TextStream interface {
 	NextText(t *EventText) (Event, error)
 }
 
+// Waiter is a Stream that can wait for its next bytes apart from reading
+// them: Wait returns once the next call of Next or NextText has something
+// to read, or once the read it would make failed (that call returns the
+// failure). The runner calls Wait before each NextText, so that a stream
+// waits for its next token high in its goroutine's stack: after the wait,
+// the parse runs in frames just written, rather than returning through
+// frames that went cold in the tens of milliseconds between two tokens
+// (docs/performance.md, "Waiting high in the stack").
+type Waiter interface {
+	Wait()
+}
+
 // ReceiveStamper is a Stream that knows when the data of the event it
 // returned last reached this host: the kernel's receive time of the
 // packet that completed it (SO_TIMESTAMPNS), on now's clock (now read

@@ -451,6 +451,10 @@ func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt
 	return rec
 }
 
+// waitFirst is false only in BenchmarkRunnerPaced, which compares reading
+// a stream with and without llm.Waiter's Wait before each event.
+var waitFirst = true
+
 // attempt sends one attempt of a request and records what happened.
 func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *llm.Request, attempt int) (*record.Record, *llm.Error) {
 	rec := r.newRecord(sl, p, req, attempt)
@@ -493,12 +497,19 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 		// A TextStream hands out text as bytes valid until the next read:
 		// output copies only what it keeps, so a chunk allocates nothing.
 		ts, lean := stream.(llm.TextStream)
+		waiter, _ := stream.(llm.Waiter)
+		if !waitFirst {
+			waiter = nil
+		}
 		var tx llm.EventText
 		var st stamper
 		st.init(stream, sent)
 		for {
 			var ev llm.Event
 			var err error
+			if waiter != nil {
+				waiter.Wait()
+			}
 			if lean {
 				ev, err = ts.NextText(&tx)
 			} else {

@@ -75,6 +75,13 @@ func (s *sseStream) Next() (llm.Event, error) {
 	return ev, err
 }
 
+// Wait implements llm.Waiter.
+func (s *sseStream) Wait() {
+	if s.err == nil && !s.Closed() {
+		s.WaitData()
+	}
+}
+
 // NextText is Next with the event's text in t, valid until the next call
 // (llm.TextStream).
 func (s *sseStream) NextText(t *llm.EventText) (llm.Event, error) {

@@ -32,12 +32,17 @@ func Collect(s llm.Stream) ([]llm.Event, error) {
 
 // CollectText is Collect through NextText (s must be an llm.TextStream),
 // copying each event's text into its strings before the next call, as the
-// load runner reads a stream. NextText must leave the strings empty.
+// load runner reads a stream: an llm.Waiter waits before each call.
+// NextText must leave the strings empty.
 func CollectText(s llm.Stream) ([]llm.Event, error) {
 	ts := s.(llm.TextStream)
+	w, _ := s.(llm.Waiter)
 	var evs []llm.Event
 	var tx llm.EventText
 	for range maxEvents {
+		if w != nil {
+			w.Wait()
+		}
 		ev, err := ts.NextText(&tx)
 		if err != nil {
 			return evs, err

@@ -106,6 +106,15 @@ func (b *Body) Received(now time.Time) time.Time {
 	return b.lines.received(now)
 }
 
+// WaitData returns once the body has bytes to read, or its read failed
+// (the next ReadLine returns the failure). It does nothing for a body
+// that does not read lines itself (net/http's), whose ReadLine waits.
+func (b *Body) WaitData() {
+	if b.lines != nil && !b.eof {
+		b.lines.waitData()
+	}
+}
+
 // ReadLine returns the next line without its LF or CRLF ending. The slice
 // is valid until the next call. A last line with no ending is returned
 // before io.EOF.

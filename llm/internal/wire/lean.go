@@ -113,11 +113,19 @@ type leanConn struct {
 
 	got int64 // bytes read since the request was written
 
+	// pending is the error of a read made by waitData, returned by the
+	// next read instead of reading.
+	pending error
+
 	socketReader // socketRead's state (lean_linux.go)
 }
 
 // Read reads from the socket, counting the bytes.
 func (c *leanConn) Read(p []byte) (int, error) {
+	if err := c.pending; err != nil {
+		c.pending = nil
+		return 0, err
+	}
 	n, err := c.socketRead(p)
 	c.got += int64(n)
 	return n, err

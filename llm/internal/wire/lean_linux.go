@@ -270,6 +270,10 @@ func (c *leanConn) await() error {
 	if c.buffered() > 0 {
 		return nil
 	}
+	if err := c.pending; err != nil {
+		c.pending = nil
+		return err
+	}
 	if !rawReads {
 		return c.fillKept()
 	}

@@ -67,6 +67,7 @@ type lineReader interface {
 	readLine(maxLine int) ([]byte, error)
 	skipBlank() bool
 	received(now time.Time) time.Time
+	waitData()
 }
 
 var _ lineReader = (*leanBody)(nil)
@@ -204,6 +205,29 @@ func (b *leanBody) skipBlank() bool {
 		return false
 	}
 	return true
+}
+
+// waitData implements lineReader: it returns once the connection's buffer
+// holds body bytes beyond the CRLF that ends a chunk's data, or the read
+// that would fill it failed; that failure is kept for the next read
+// (leanConn.pending), so the caller's next readLine meets it just as
+// if it had made the read itself.
+func (b *leanBody) waitData() {
+	if b.err != nil || b.state.Load() != 0 || b.n == 0 && b.frame == frameLength {
+		return // the next read ends the body without reading
+	}
+	if b.n == 0 && b.checkEnd && b.c.buffered() >= 2 {
+		if p, _ := b.c.br.Peek(2); p[0] == '\r' && p[1] == '\n' {
+			b.c.br.Discard(2)
+			b.checkEnd = false
+		}
+	}
+	if b.c.buffered() > 0 {
+		return
+	}
+	if err := b.c.await(); err != nil {
+		b.c.pending = err
+	}
 }
 
 // received implements lineReader: the kernel's receive time of the read

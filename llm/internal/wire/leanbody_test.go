@@ -9,10 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,14 +38,18 @@ func postLines(t *testing.T, c *http.Client, cc *connCount, url string) (*http.R
 // readLines reads a lean response's body line by line through Body, as
 // the providers do, checking that it reads them from the connection's
 // buffer (no bufio.Reader of its own); it returns the lines and the
-// error that ended them (nil at io.EOF).
-func readLines(t *testing.T, b *Body) ([]string, error) {
+// error that ended them (nil at io.EOF). With wait, each line is waited
+// for with WaitData first, as the runner does.
+func readLines(t *testing.T, b *Body, wait bool) ([]string, error) {
 	t.Helper()
 	if b.lines == nil {
 		t.Fatalf("the body (%T) does not read lines itself", b.body)
 	}
 	var lines []string
 	for {
+		if wait {
+			waitData(t, b)
+		}
 		line, err := b.ReadLine()
 		if b.r != nil {
 			t.Fatal("Body allocated a bufio.Reader for a lean body")
@@ -58,10 +64,30 @@ func readLines(t *testing.T, b *Body) ([]string, error) {
 	}
 }
 
+// waitData is b.WaitData, failing the test if it waits more than 10 s
+// (every server here sends what the body reads within milliseconds).
+func waitData(t *testing.T, b *Body) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		b.WaitData()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		b.Close() // ends the wait, so that the servers' cleanup can end too
+		t.Fatal("WaitData waited for bytes the body does not need")
+	}
+}
+
 // TestLeanLines: lines read straight from the connection's buffer come
 // out as sent however the server frames and writes them (each part below
 // is a TCP write of its own, with a pause), and the connection is reused
-// after a body read to its end unless the server closes it.
+// after a body read to its end unless the server closes it; the same
+// when each line is waited for first (WaitData), which must not wait
+// past a body's end for bytes it does not need (Content-Length on a
+// connection kept alive).
 func TestLeanLines(t *testing.T) {
 	const chunked = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 	cases := []struct {
@@ -94,19 +120,19 @@ func TestLeanLines(t *testing.T) {
 			url := scriptedServer(t, tc.parts, tc.keep)
 			c, _ := leanClient(t)
 			var cc connCount
-			for i := range 2 {
+			for i := range 4 {
 				resp, b := postLines(t, c, &cc, url)
-				lines, err := readLines(t, b)
+				lines, err := readLines(t, b, i >= 2)
 				b.Close()
 				if err != nil || !slices.Equal(lines, tc.want) {
-					t.Fatalf("request %d: %q, %v; want %q", i, lines, err, tc.want)
+					t.Fatalf("request %d (waiting first: %v): %q, %v; want %q", i, i >= 2, lines, err, tc.want)
 				}
 				if strings.Contains(tc.name, "trailer") && (resp.Trailer.Get("X-Trailer") != "t" || resp.Trailer.Get("X-Other") != "u") {
 					t.Errorf("trailer %v", resp.Trailer)
 				}
 			}
-			if wantReused := map[bool]int{true: 1, false: 0}[tc.keep]; cc.reused != wantReused || cc.got != 2 {
-				t.Errorf("connections %s; want %d reused of 2", cc.String(), wantReused)
+			if wantReused := map[bool]int{true: 3, false: 0}[tc.keep]; cc.reused != wantReused || cc.got != 4 {
+				t.Errorf("connections %s; want %d reused of 4", cc.String(), wantReused)
 			}
 		})
 	}
@@ -147,7 +173,7 @@ func TestLeanLineTooLong(t *testing.T) {
 			var b Body
 			b.Init(t.Context(), resp.Body, resp.StatusCode, 100, "SSE line too long")
 			defer b.Close()
-			lines, err := readLines(t, &b)
+			lines, err := readLines(t, &b, false)
 			var le *llm.Error
 			if !tc.fail {
 				if err != nil || len(lines) != 1 || len(lines[0]) != 100 {
@@ -199,9 +225,10 @@ func TestLeanLinesDrainAndAbort(t *testing.T) {
 			t.Fatalf("connections %s; want the second reused", cc.String())
 		}
 	}
-	// Ends while a read waits on the socket.
-	for _, how := range []string{"close", "cancel", "deadline"} {
-		t.Run(how, func(t *testing.T) {
+	// Ends while a read waits on the socket, or while WaitData does.
+	for _, name := range []string{"close", "cancel", "deadline", "close, waiting first", "cancel, waiting first", "deadline, waiting first"} {
+		how, waitFirst := strings.CutSuffix(name, ", waiting first")
+		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			if how == "deadline" {
@@ -219,6 +246,9 @@ func TestLeanLinesDrainAndAbort(t *testing.T) {
 			go func() {
 				var err error
 				for err == nil {
+					if waitFirst {
+						b.WaitData()
+					}
 					_, err = b.ReadLine()
 				}
 				done <- err
@@ -370,4 +400,34 @@ func TestLeanBodyKeepsNoRequest(t *testing.T) {
 	}
 	runtime.KeepAlive(b)
 	b.Close()
+}
+
+// TestWaitDataKeepsTheReadError: when the read WaitData makes fails (here
+// the server resets the connection mid-stream), the next ReadLine returns
+// that failure, as it would had it made the read itself: a reset, not
+// the io.ErrUnexpectedEOF a second read of the reset socket would give.
+func TestWaitDataKeepsTheReadError(t *testing.T) {
+	url := rawServer(t, func(n int, c net.Conn, r *bufio.Reader) {
+		if readRequest(r) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab\n\n\r\n")
+			time.Sleep(20 * time.Millisecond)
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	})
+	c, _ := leanClient(t)
+	var texts [2]string
+	for i, wait := range []bool{false, true} {
+		var cc connCount
+		_, b := postLines(t, c, &cc, url)
+		lines, err := readLines(t, b, wait)
+		b.Close()
+		if !slices.Equal(lines, []string{"ab", ""}) || !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("waiting first %v: %q, %v; want two lines, then a reset", wait, lines, err)
+		}
+		texts[i] = regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(err.Error(), "ADDR") // the client's port differs
+	}
+	if texts[0] != texts[1] {
+		t.Errorf("error %q after WaitData; %q without", texts[1], texts[0])
+	}
 }

@@ -1,0 +1,130 @@
+//go:build linux
+
+package load
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/llm/openai"
+	"github.com/llmload/llmload/workload"
+)
+
+// pacedChunks and pacedGap are BenchmarkRunnerPaced's responses: 32
+// chunks, 20 ms apart, as a model decoding at 50 tokens/s sends them.
+const (
+	pacedChunks = 32
+	pacedGap    = 20 * time.Millisecond
+)
+
+// BenchmarkRunnerPaced is the runner's CPU per chunk (process CPU time,
+// getrusage) reading 1,000 streams at once whose chunks come 20 ms apart,
+// so that between two chunks of a stream the other 999 run and its
+// goroutine's stack and objects leave the CPU's caches: the cost that
+// dominates at high concurrency (docs/performance.md, "Waiting high in
+// the stack"). wait=yes is the runner as it is, waiting for each chunk
+// with llm.Waiter's Wait before NextText; wait=no waits inside NextText,
+// deep in the parse. The server is this test binary run again as its own
+// process (TestRunnerPacedServerProcess), so the CPU is the client's alone.
+func BenchmarkRunnerPaced(b *testing.B) {
+	const streams = 1000
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRunnerPacedServerProcess$")
+	cmd.Env = append(os.Environ(), "LLMLOAD_RUNNER_PACED_SERVER=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := cmd.StdinPipe() // the server ends when this closes
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer in.Close()
+	url, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	prov, err := openai.New(openai.Options{BaseURL: strings.TrimSpace(url) + "/v1", MaxConns: streams})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := workload.NewTokenizer("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &Runner{Provider: prov, Tokenizer: tok, Template: Template{Model: "m", API: llm.APIChat, Stream: true},
+		Plan: Plan{Concurrency: streams, MaxRequests: streams, Timeout: time.Minute}}
+	r.start = time.Now()
+	p := workload.Prompt{Text: "hello", InputTokens: 1, MaxTokens: pacedChunks}
+	req := r.Template.build(p)
+	for _, wait := range []bool{true, false} {
+		b.Run(fmt.Sprintf("wait=%s", map[bool]string{true: "yes", false: "no"}[wait]), func(b *testing.B) {
+			waitFirst = wait
+			defer func() { waitFirst = true }()
+			var cpu int64
+			for b.Loop() {
+				cpu0 := processCPU()
+				var wg sync.WaitGroup
+				for i := range streams {
+					wg.Go(func() {
+						// Outside the output-count sample, as most requests are.
+						rec, failed := r.attempt(context.Background(), slot{id: outputCheckFirst + 1 + int64(i)}, p, req, 0)
+						if failed != nil || len(rec.ChunkTimesS) != pacedChunks {
+							b.Errorf("failed %v, %d chunks", failed, len(rec.ChunkTimesS))
+						}
+					})
+				}
+				wg.Wait()
+				cpu += processCPU() - cpu0
+			}
+			b.ReportMetric(float64(cpu)/float64(b.N)/(streams*pacedChunks), "cpu-ns/chunk")
+		})
+	}
+}
+
+// TestRunnerPacedServerProcess is BenchmarkRunnerPaced's server when run
+// by it; otherwise it does nothing. It prints its URL and serves chat
+// completion streams of pacedChunks chunks, pacedGap apart, then usage
+// and [DONE], until its stdin closes.
+func TestRunnerPacedServerProcess(t *testing.T) {
+	if os.Getenv("LLMLOAD_RUNNER_PACED_SERVER") == "" {
+		t.Skip("run by BenchmarkRunnerPaced")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		f := w.(http.Flusher)
+		for i := range pacedChunks {
+			time.Sleep(pacedGap)
+			fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" word%d\"},\"finish_reason\":null}]}\n\n", i%50)
+			f.Flush()
+		}
+		io.WriteString(w, "data: {\"id\":\"chatcmpl-1\",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":"+strconv.Itoa(pacedChunks)+"}}\n\ndata: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	fmt.Println(srv.URL)
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// processCPU is the process's user and system CPU time, in ns.
+func processCPU() int64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
