@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -267,5 +268,31 @@ func TestPlanValidate(t *testing.T) {
 		if err := c.p.Validate(); (err == nil) != c.ok {
 			t.Errorf("%s: Validate() = %v", c.name, err)
 		}
+	}
+}
+
+// TestRecordKeepsTheResponsesFields: the record keeps the response's first
+// id, its finish reason and the server's own timings (llama.cpp's
+// "timings", in seconds), gathered over the stream's events.
+func TestRecordKeepsTheResponsesFields(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, `data: {"id":"first","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}`+"\n\n")
+		io.WriteString(w, `data: {"id":"second","choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null}]}`+"\n\n")
+		io.WriteString(w, `data: {"id":"second","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":7,"completion_tokens":2},"timings":{"prompt_ms":12,"predicted_ms":34}}`+"\n\n")
+		io.WriteString(w, "data: [DONE]\n\n")
+	})
+	r, c := newRunner(t, h, Plan{Concurrency: 1, MaxRequests: 1, Timeout: 10 * time.Second})
+	if _, err := r.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.recs) != 1 {
+		t.Fatalf("%d records", len(c.recs))
+	}
+	rec := c.recs[0]
+	want := map[string]float64{"prompt_eval_s": 0.012, "eval_s": 0.034}
+	if rec.ResponseID != "first" || rec.FinishReason != "stop" || !maps.Equal(rec.ServerTimingS, want) || !rec.OK() {
+		t.Errorf("id %q, finish %q, server timing %v, error %q; want first, stop, %v", rec.ResponseID, rec.FinishReason, rec.ServerTimingS, rec.Error, want)
 	}
 }
