@@ -1,12 +1,17 @@
 package record
 
 import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	randv2 "math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"testing/quick"
 
 	"github.com/llmload/llmload/llm"
 )
@@ -83,5 +88,82 @@ func TestCreateAppends(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	if n := strings.Count(string(b), "\n"); n != 2 {
 		t.Errorf("%d lines, want 2", n)
+	}
+}
+
+// TestReadDecodesAsEncodingJSON: Read's decoder gives the same record as
+// encoding/json for records with every field set to random values
+// (testing/quick), long and short floats and strings with HTML, escapes
+// and invalid UTF-8 included.
+func TestReadDecodesAsEncodingJSON(t *testing.T) {
+	rng := randv2.New(randv2.NewPCG(1, 2))
+	var buf bytes.Buffer
+	w := &Writer{}
+	w.enc = json.NewEncoder(&buf)
+	var lines [][]byte
+	for i := range 300 {
+		v, ok := quick.Value(reflect.TypeFor[Record](), rand.New(rand.NewSource(int64(i))))
+		if !ok {
+			t.Fatal("quick.Value")
+		}
+		r := v.Interface().(Record)
+		r.SchemaVersion = SchemaVersion
+		r.Error += "<a href=\"x\">&\u2028\xff\\"
+		r.ChunkTimesS = append(r.ChunkTimesS, 1e-7, 1e21, 5e-324, rng.Float64()*1e-5, rng.NormFloat64()*1e30)
+		buf.Reset()
+		if err := w.enc.Encode(&r); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, bytes.Clone(buf.Bytes()))
+	}
+	got, err := Read(bytes.NewReader(bytes.Join(lines, nil)))
+	if err != nil || len(got) != len(lines) {
+		t.Fatalf("%d records, %v; want %d", len(got), err, len(lines))
+	}
+	for i, line := range lines {
+		var want Record
+		if err := json.Unmarshal(line, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got[i], want) {
+			t.Fatalf("record %d:\n got %+v\nwant %+v", i, got[i], want)
+		}
+	}
+}
+
+// BenchmarkRead is the CPU of reading records back, as the summary of a
+// run does: records of 128 chunk times each, with Read (segmentio's
+// decoder) and with encoding/json's, per record.
+func BenchmarkRead(b *testing.B) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for i := range 1000 {
+		r := Record{SchemaVersion: SchemaVersion, ID: int64(i), Worker: i % 100, SentS: float64(i) * 0.01, TTFTS: 0.2001234567,
+			E2ES: 2.74123456789, InputTokens: 550, OutputTokens: 128, TokenSource: SourceServer, Stream: true,
+			FinishReason: "length", ResponseID: "chatcmpl-1", ReceiveStamps: true}
+		for k := range 128 {
+			r.ChunkTimesS = append(r.ChunkTimesS, 0.2001234567+float64(k)*0.0200123456789)
+		}
+		enc.Encode(&r)
+	}
+	data := buf.Bytes()
+	for _, d := range []string{"segmentio", "encoding/json"} {
+		b.Run("decoder="+d, func(b *testing.B) {
+			for b.Loop() {
+				if d == "segmentio" {
+					if recs, err := Read(bytes.NewReader(data)); err != nil || len(recs) != 1000 {
+						b.Fatal(len(recs), err)
+					}
+					continue
+				}
+				for line := range bytes.Lines(data) {
+					var r Record
+					if err := json.Unmarshal(line, &r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/record")
+		})
 	}
 }
