@@ -36,7 +36,10 @@ type stream struct {
 	err error
 }
 
-var _ llm.TextStream = (*stream)(nil)
+var (
+	_ llm.TextStream = (*stream)(nil)
+	_ llm.Waiter     = (*stream)(nil)
+)
 
 func newStream(ctx context.Context, body io.ReadCloser, status int, api string, whole bool) *stream {
 	s := &stream{api: api, whole: whole}
@@ -52,6 +55,13 @@ func (s *stream) Next() (llm.Event, error) {
 		ev.Text, ev.Reasoning = string(t.Text), string(t.Reasoning)
 	}
 	return ev, err
+}
+
+// Wait implements llm.Waiter: it returns once NextText has bytes to read.
+func (s *stream) Wait() {
+	if s.err == nil && !s.Closed() {
+		s.WaitData()
+	}
 }
 
 // NextText is Next with the event's text in t, valid until the next call

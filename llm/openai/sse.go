@@ -55,7 +55,10 @@ type sseStream struct {
 	err error // sticky: returned by every Next after the first failure or io.EOF
 }
 
-var _ llm.TextStream = (*sseStream)(nil)
+var (
+	_ llm.TextStream = (*sseStream)(nil)
+	_ llm.Waiter     = (*sseStream)(nil)
+)
 
 // newSSEStream returns a Stream reading SSE from body. status is the HTTP
 // status that carried it; apiKey is redacted from error messages.

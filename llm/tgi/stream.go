@@ -48,7 +48,10 @@ type sseStream struct {
 	err error
 }
 
-var _ llm.TextStream = (*sseStream)(nil)
+var (
+	_ llm.TextStream = (*sseStream)(nil)
+	_ llm.Waiter     = (*sseStream)(nil)
+)
 
 func newSSEStream(ctx context.Context, body io.ReadCloser, status int, apiKey string, timing map[string]float64) *sseStream {
 	s := &sseStream{apiKey: apiKey, timing: timing}
@@ -64,6 +67,13 @@ func (s *sseStream) Next() (llm.Event, error) {
 		ev.Text = string(t.Text)
 	}
 	return ev, err
+}
+
+// Wait implements llm.Waiter: it returns once NextText has bytes to read.
+func (s *sseStream) Wait() {
+	if s.err == nil && !s.Closed() {
+		s.WaitData()
+	}
 }
 
 // NextText is Next with the event's text in t, valid until the next call
