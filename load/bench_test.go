@@ -52,15 +52,7 @@ func BenchmarkRunnerPerChunk(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, err := workload.NewTokenizer("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := &Runner{Provider: prov, Tokenizer: tok, Template: Template{Model: "m", API: llm.APIChat, Stream: true},
-		Plan: Plan{Concurrency: 1, MaxRequests: 1, Timeout: time.Minute}}
-	r.start = time.Now()
-	p := workload.Prompt{Text: "hello", InputTokens: 1, MaxTokens: chunks}
-	req := r.Template.build(p)
+	r, p, req := benchRunner(b, prov, 1, chunks)
 	for _, tc := range []struct {
 		name string
 		id   int64
@@ -80,4 +72,19 @@ func BenchmarkRunnerPerChunk(b *testing.B) {
 			b.ReportMetric(ns/chunks, "ns/chunk")
 		})
 	}
+}
+
+// benchRunner is a runner of concurrency streams for the benchmarks that
+// call its attempt directly, the prompt they send (max_tokens chunks) and
+// its request.
+func benchRunner(b *testing.B, prov llm.Provider, concurrency, chunks int) (*Runner, workload.Prompt, *llm.Request) {
+	tok, err := workload.NewTokenizer("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &Runner{Provider: prov, Tokenizer: tok, Template: Template{Model: "m", API: llm.APIChat, Stream: true},
+		Plan: Plan{Concurrency: concurrency, MaxRequests: concurrency, Timeout: time.Minute}}
+	r.start = time.Now()
+	p := workload.Prompt{Text: "hello", InputTokens: 1, MaxTokens: chunks}
+	return r, p, r.Template.build(p)
 }

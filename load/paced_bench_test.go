@@ -3,24 +3,20 @@
 package load
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/llmload/llmload/llm"
+	"github.com/llmload/llmload/internal/childproc"
 	"github.com/llmload/llmload/llm/openai"
-	"github.com/llmload/llmload/workload"
 )
 
 // pacedChunks and pacedGap are BenchmarkRunnerPaced's responses: 32
@@ -41,38 +37,12 @@ const (
 // process (TestRunnerPacedServerProcess), so the CPU is the client's alone.
 func BenchmarkRunnerPaced(b *testing.B) {
 	const streams = 1000
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRunnerPacedServerProcess$")
-	cmd.Env = append(os.Environ(), "LLMLOAD_RUNNER_PACED_SERVER=1")
-	out, err := cmd.StdoutPipe()
+	url := childproc.Serve(b, "TestRunnerPacedServerProcess", "LLMLOAD_RUNNER_PACED_SERVER=1")
+	prov, err := openai.New(openai.Options{BaseURL: url + "/v1", MaxConns: streams})
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, err := cmd.StdinPipe() // the server ends when this closes
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer in.Close()
-	url, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	prov, err := openai.New(openai.Options{BaseURL: strings.TrimSpace(url) + "/v1", MaxConns: streams})
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, err := workload.NewTokenizer("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := &Runner{Provider: prov, Tokenizer: tok, Template: Template{Model: "m", API: llm.APIChat, Stream: true},
-		Plan: Plan{Concurrency: streams, MaxRequests: streams, Timeout: time.Minute}}
-	r.start = time.Now()
-	p := workload.Prompt{Text: "hello", InputTokens: 1, MaxTokens: pacedChunks}
-	req := r.Template.build(p)
+	r, p, req := benchRunner(b, prov, streams, pacedChunks)
 	for _, wait := range []bool{true, false} {
 		b.Run(fmt.Sprintf("wait=%s", map[bool]string{true: "yes", false: "no"}[wait]), func(b *testing.B) {
 			waitFirst = wait

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/llmload/llmload/internal/childproc"
 )
 
 // TestSocketReadMatchesConnRead holds the lean client's raw socket read
@@ -127,26 +128,7 @@ func TestSocketReadMatchesConnRead(t *testing.T) {
 // chunk is the client's alone.
 func BenchmarkPacedStreams(b *testing.B) {
 	const streams, chunks = 100, 32
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPacedServerProcess$")
-	cmd.Env = append(os.Environ(), "LLMLOAD_PACED_SERVER="+strconv.Itoa(chunks))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	in, err := cmd.StdinPipe() // the server ends when this closes
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer in.Close()
-	url, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	url = strings.TrimSpace(url)
+	url := childproc.Serve(b, "TestPacedServerProcess", "LLMLOAD_PACED_SERVER="+strconv.Itoa(chunks))
 	for _, m := range []struct {
 		name        string
 		raw, stamps bool
