@@ -46,6 +46,9 @@ func sseBody(chunks int) []byte {
 // 256-token response. The server reports usage, so the local tokenizer
 // counts the output of a sample of requests only: check=no is a request
 // outside the sample (the common case), check=yes one inside it.
+// check=no/max_tokens=4096 is the same response to a request allowed
+// 4,096 tokens: its B/op shows the room for chunk times allocated before
+// the response starts (chunkTimesCap).
 func BenchmarkRunnerPerChunk(b *testing.B) {
 	const chunks = 256
 	prov, err := openai.New(openai.Options{BaseURL: "http://mem/v1", HTTPClient: &http.Client{Transport: memTransport{sseBody(chunks)}}})
@@ -54,14 +57,17 @@ func BenchmarkRunnerPerChunk(b *testing.B) {
 	}
 	r, p, req := benchRunner(b, prov, 1, chunks)
 	for _, tc := range []struct {
-		name string
-		id   int64
-	}{{"check=no", outputCheckFirst + 1}, {"check=yes", 0}} {
-		if checksOutputCount(tc.id) != (tc.name == "check=yes") {
+		name      string
+		id        int64
+		maxTokens int
+	}{{"check=no", outputCheckFirst + 1, chunks}, {"check=yes", 0, chunks}, {"check=no/max_tokens=4096", outputCheckFirst + 1, 4096}} {
+		if checksOutputCount(tc.id) != strings.HasPrefix(tc.name, "check=yes") {
 			b.Fatalf("%s: id %d", tc.name, tc.id)
 		}
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
+			p := p
+			p.MaxTokens = tc.maxTokens
 			for b.Loop() {
 				rec, failed := r.attempt(context.Background(), slot{id: tc.id}, p, req, 0)
 				if failed != nil || len(rec.ChunkTimesS) != chunks {

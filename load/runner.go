@@ -452,6 +452,19 @@ func (r *Runner) newRecord(sl slot, p workload.Prompt, req *llm.Request, attempt
 	return rec
 }
 
+// maxChunkTimesCap bounds the room for chunk times allocated before a
+// response starts: a stream allowed 4,096 tokens would otherwise hold 32
+// KiB of times in flight however short its answer. Longer responses grow
+// the slice as they go (amortized doubling).
+const maxChunkTimesCap = 256
+
+// chunkTimesCap is the room for chunk times allocated for a request of
+// maxTokens output tokens: all of them (and a final chunk) up to
+// maxChunkTimesCap.
+func chunkTimesCap(maxTokens int) int {
+	return min(max(maxTokens, 16), maxChunkTimesCap) + 1
+}
+
 // waitFirst is false only in BenchmarkRunnerPaced, which compares reading
 // a stream with and without llm.Waiter's Wait before each event.
 var waitFirst = true
@@ -485,7 +498,7 @@ func (r *Runner) attempt(ctx context.Context, sl slot, p workload.Prompt, req *l
 	ctx = conns.context(ctx)
 	defer conns.fill(rec)
 	var (
-		out    = output{times: make([]float64, 0, min(max(p.MaxTokens, 16), 4096)+1)}
+		out    = output{times: make([]float64, 0, chunkTimesCap(p.MaxTokens))}
 		usage  *llm.Usage
 		failed *llm.Error
 	)

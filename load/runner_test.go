@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -294,5 +295,30 @@ func TestRecordKeepsTheResponsesFields(t *testing.T) {
 	want := map[string]float64{"prompt_eval_s": 0.012, "eval_s": 0.034}
 	if rec.ResponseID != "first" || rec.FinishReason != "stop" || !maps.Equal(rec.ServerTimingS, want) || !rec.OK() {
 		t.Errorf("id %q, finish %q, server timing %v, error %q; want first, stop, %v", rec.ResponseID, rec.FinishReason, rec.ServerTimingS, rec.Error, want)
+	}
+}
+
+// TestChunkTimesGrowPastTheirFirstRoom: a response longer than the room
+// allocated for its chunk times up front (chunkTimesCap) keeps every
+// chunk's time, in order, and a request allowed 4,096 tokens starts with
+// room for maxChunkTimesCap of them, not 4,096.
+func TestChunkTimesGrowPastTheirFirstRoom(t *testing.T) {
+	const chunks = 3*maxChunkTimesCap + 7
+	if got := chunkTimesCap(4096); got != maxChunkTimesCap+1 {
+		t.Errorf("room for %d chunk times at max_tokens 4096; want %d", got, maxChunkTimesCap+1)
+	}
+	r, _ := newRunner(t, &sseServer{n: chunks}, Plan{Concurrency: 1, MaxRequests: 1, Timeout: 30 * time.Second})
+	r.start = time.Now()
+	p := workload.Prompt{Text: "hello", InputTokens: 1, MaxTokens: 4096}
+	rec, failed := r.attempt(t.Context(), slot{id: outputCheckFirst + 1}, p, r.Template.build(p), 0)
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if len(rec.ChunkTimesS) != chunks || rec.OutputTokens != chunks {
+		t.Fatalf("%d chunk times, %d output tokens; want %d", len(rec.ChunkTimesS), rec.OutputTokens, chunks)
+	}
+	if rec.TTFTS != rec.ChunkTimesS[0] || !slices.IsSorted(rec.ChunkTimesS) || rec.ChunkTimesS[chunks-1] > rec.E2ES {
+		t.Errorf("chunk times out of order or past the end: ttft %v, first %v, last %v, e2e %v",
+			rec.TTFTS, rec.ChunkTimesS[0], rec.ChunkTimesS[chunks-1], rec.E2ES)
 	}
 }
