@@ -70,6 +70,7 @@ var docGoCommands = []string{
 	"go test -bench", // architecture.md names the tool its table comes from
 	"go test -run x -bench Report100k ./reportgen",
 	"go test -run XXX -bench RunnerPerChunk -benchmem ./load",
+	"go test -run XXX -bench RunnerPaced -benchtime 3x -count 8 ./load",
 	"go test -run XXX -bench StreamRead -benchmem ./llm/openai",
 	"go run ./tools/screenshot -o PNG PAGE.html", // docs/recipes: how the screenshots were made
 }
