@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command peerbench measures what llmload itself costs, side by side with
 // peer load generators (hey; others optional), against one loopback
 // ground-truth SSE server run as its own process: CPU per streamed token,
@@ -8,7 +10,8 @@
 //	peerbench serve [-addr 127.0.0.1:0] [-ttft 200ms] [-gap 20ms] [-tokens 128]
 //	peerbench run -llmload BIN -hey BIN [-levels 100,1000,10000] [-rounds 2] ...
 //
-// It is a tool: nothing in the library imports it.
+// It is a tool: nothing in the library imports it. Linux only: it reads
+// each peer's CPU and memory from /proc.
 package main
 
 import (
