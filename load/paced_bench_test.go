@@ -11,7 +11,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,7 +48,7 @@ func BenchmarkRunnerPaced(b *testing.B) {
 			defer func() { waitFirst = true }()
 			var cpu int64
 			for b.Loop() {
-				cpu0 := processCPU()
+				cpu0 := childproc.CPU()
 				var wg sync.WaitGroup
 				for i := range streams {
 					wg.Go(func() {
@@ -61,7 +60,7 @@ func BenchmarkRunnerPaced(b *testing.B) {
 					})
 				}
 				wg.Wait()
-				cpu += processCPU() - cpu0
+				cpu += childproc.CPU() - cpu0
 			}
 			b.ReportMetric(float64(cpu)/float64(b.N)/(streams*pacedChunks), "cpu-ns/chunk")
 		})
@@ -90,11 +89,4 @@ func TestRunnerPacedServerProcess(t *testing.T) {
 	defer srv.Close()
 	fmt.Println(srv.URL)
 	io.Copy(io.Discard, os.Stdin)
-}
-
-// processCPU is the process's user and system CPU time, in ns.
-func processCPU() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

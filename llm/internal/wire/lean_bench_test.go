@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/llmload/llmload/internal/childproc"
 )
 
 // chunkLine is a streamed OpenAI chunk of the usual size.
@@ -33,7 +35,7 @@ func BenchmarkStreamClient(b *testing.B) {
 			}
 			defer c.CloseIdleConnections()
 			b.ReportAllocs()
-			cpu0 := processCPU()
+			cpu0 := childproc.CPU()
 			for b.Loop() {
 				if n := streamOnce(b, context.Background(), c, srv.URL); n != 2*chunks {
 					b.Fatalf("%d lines", n)
@@ -41,8 +43,8 @@ func BenchmarkStreamClient(b *testing.B) {
 			}
 			// CPU time, not wall time: on a shared machine the wall
 			// clock mostly measures the neighbours.
-			if haveProcessCPU {
-				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N)/chunks, "cpu-ns/chunk")
+			if childproc.CPUKnown {
+				b.ReportMetric(float64(childproc.CPU()-cpu0)/float64(b.N)/chunks, "cpu-ns/chunk")
 			}
 		})
 	}

@@ -141,7 +141,7 @@ func BenchmarkPacedStreams(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer c.CloseIdleConnections()
-			cpu0 := processCPU()
+			cpu0 := childproc.CPU()
 			for b.Loop() {
 				var wg sync.WaitGroup
 				for range streams {
@@ -153,7 +153,7 @@ func BenchmarkPacedStreams(b *testing.B) {
 				}
 				wg.Wait()
 			}
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N)/(streams*chunks), "cpu-ns/chunk")
+			b.ReportMetric(float64(childproc.CPU()-cpu0)/float64(b.N)/(streams*chunks), "cpu-ns/chunk")
 		})
 	}
 }
