@@ -217,10 +217,8 @@ func (b *leanBody) waitData() {
 		return // the next read ends the body without reading
 	}
 	if b.n == 0 && b.checkEnd && b.c.buffered() >= 2 {
-		if p, _ := b.c.br.Peek(2); p[0] == '\r' && p[1] == '\n' {
-			b.c.br.Discard(2)
-			b.checkEnd = false
-		}
+		p, _ := b.c.br.Peek(2)
+		b.endChunk(p) // if it is no CRLF, next reports it
 	}
 	if b.c.buffered() > 0 {
 		return
@@ -264,12 +262,10 @@ func (b *leanBody) next() error {
 				b.err = err
 				return err
 			}
-			if p[0] != '\r' || p[1] != '\n' {
+			if !b.endChunk(p) {
 				b.err = errMalformedChunked
 				return b.err
 			}
-			b.c.br.Discard(2)
-			b.checkEnd = false
 		}
 		n, err := b.chunkHeader()
 		if err != nil {
@@ -287,6 +283,17 @@ func (b *leanBody) next() error {
 		b.n, b.checkEnd = n, true
 	}
 	return nil
+}
+
+// endChunk consumes the CRLF that ends a chunk's data when p, the two
+// buffered bytes after the data, is one, and reports whether it was.
+func (b *leanBody) endChunk(p []byte) bool {
+	if p[0] != '\r' || p[1] != '\n' {
+		return false
+	}
+	b.c.br.Discard(2)
+	b.checkEnd = false
+	return true
 }
 
 // chunkHeader reads a chunk-size line and returns the size, as
