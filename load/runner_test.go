@@ -298,19 +298,23 @@ func TestRecordKeepsTheResponsesFields(t *testing.T) {
 	}
 }
 
-// TestChunkTimesGrowPastTheirFirstRoom: a response longer than the room
-// allocated for its chunk times up front (chunkTimesCap) keeps every
-// chunk's time, in order, and a request allowed 4,096 tokens starts with
-// room for maxChunkTimesCap of them, not 4,096.
+// TestChunkTimesGrowPastTheirFirstRoom: a short answer to a request
+// allowed 4,096 tokens holds room for maxChunkTimesCap chunk times, not
+// 4,096, and a response longer than that room keeps every chunk's time,
+// in order.
 func TestChunkTimesGrowPastTheirFirstRoom(t *testing.T) {
 	const chunks = 3*maxChunkTimesCap + 7
-	if got := chunkTimesCap(4096); got != maxChunkTimesCap+1 {
-		t.Errorf("room for %d chunk times at max_tokens 4096; want %d", got, maxChunkTimesCap+1)
+	p := workload.Prompt{Text: "hello", InputTokens: 1, MaxTokens: 4096}
+	short, _ := newRunner(t, &sseServer{n: 5}, Plan{Concurrency: 1, MaxRequests: 1, Timeout: 30 * time.Second})
+	short.start = time.Now()
+	rec, failed := short.attempt(t.Context(), slot{id: outputCheckFirst + 1}, p, short.Template.build(p), 0)
+	const room = 257 // 2 KiB; before the bound, 4,097 (32 KiB)
+	if failed != nil || len(rec.ChunkTimesS) != 5 || cap(rec.ChunkTimesS) > room {
+		t.Fatalf("%v; %d chunk times in room for %d; want 5 in at most %d", failed, len(rec.ChunkTimesS), cap(rec.ChunkTimesS), room)
 	}
 	r, _ := newRunner(t, &sseServer{n: chunks}, Plan{Concurrency: 1, MaxRequests: 1, Timeout: 30 * time.Second})
 	r.start = time.Now()
-	p := workload.Prompt{Text: "hello", InputTokens: 1, MaxTokens: 4096}
-	rec, failed := r.attempt(t.Context(), slot{id: outputCheckFirst + 1}, p, r.Template.build(p), 0)
+	rec, failed = r.attempt(t.Context(), slot{id: outputCheckFirst + 1}, p, r.Template.build(p), 0)
 	if failed != nil {
 		t.Fatal(failed)
 	}

@@ -98,8 +98,7 @@ func TestCreateAppends(t *testing.T) {
 func TestReadDecodesAsEncodingJSON(t *testing.T) {
 	rng := randv2.New(randv2.NewPCG(1, 2))
 	var buf bytes.Buffer
-	w := &Writer{}
-	w.enc = json.NewEncoder(&buf)
+	enc := json.NewEncoder(&buf) // as Writer encodes
 	var lines [][]byte
 	for i := range 300 {
 		v, ok := quick.Value(reflect.TypeFor[Record](), rand.New(rand.NewSource(int64(i))))
@@ -111,7 +110,7 @@ func TestReadDecodesAsEncodingJSON(t *testing.T) {
 		r.Error += "<a href=\"x\">&\u2028\xff\\"
 		r.ChunkTimesS = append(r.ChunkTimesS, 1e-7, 1e21, 5e-324, rng.Float64()*1e-5, rng.NormFloat64()*1e30)
 		buf.Reset()
-		if err := w.enc.Encode(&r); err != nil {
+		if err := enc.Encode(&r); err != nil {
 			t.Fatal(err)
 		}
 		lines = append(lines, bytes.Clone(buf.Bytes()))
