@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
+	"sync"
 	"syscall"
 
 	"golang.org/x/term"
@@ -43,6 +45,7 @@ func main() {
 	// Streams are mostly goroutine stacks, which make no garbage: the
 	// GC's headroom is the live heap alone, unless GOGC says otherwise.
 	gcpace.Start(os.Getenv("GOGC"))
+	stopProfile := startCPUProfile(os.Getenv(envCPUProfile), os.Stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &cli{
 		stdout: os.Stdout,
@@ -60,9 +63,44 @@ func main() {
 		cancel()
 		<-sigs
 		fmt.Fprintln(os.Stderr, "\nllmload: second interrupt, exiting now; records.jsonl holds every request that ended")
+		stopProfile()
 		os.Exit(exitInterrupted)
 	}()
-	os.Exit(c.main(ctx, os.Args[1:]))
+	code := c.main(ctx, os.Args[1:])
+	stopProfile()
+	os.Exit(code)
+}
+
+// envCPUProfile names a file to write a Go CPU profile of the whole
+// command to: for llmload's own developers, who build
+// cmd/llmload/default.pgo from it (docs/performance.md "Profile-guided
+// optimization").
+const envCPUProfile = "LLMLOAD_CPUPROFILE"
+
+// startCPUProfile starts a CPU profile into path (none when path is
+// empty) and returns the function that ends it; a failure is reported on
+// stderr and leaves the command to run unprofiled.
+func startCPUProfile(path string, stderr io.Writer) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "llmload: %s: %v\n", envCPUProfile, err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		fmt.Fprintf(stderr, "llmload: %s: %v\n", envCPUProfile, err)
+		return func() {}
+	}
+	// Once: a second interrupt may stop it while the command returns.
+	return sync.OnceFunc(func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "llmload: %s: %v\n", envCPUProfile, err)
+		}
+	})
 }
 
 const usage = `llmload load-tests LLM inference endpoints.

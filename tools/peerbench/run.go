@@ -10,10 +10,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -406,6 +408,102 @@ func report(w io.Writer, all []measurement, baseline map[string]measurement, ttf
 				(l.kib/l.n)/(o.kib/o.n), (l.tput/l.n)/(o.tput/o.n))
 		}
 	}
+	pairedReport(w, all)
+}
+
+// pairedReport prints, for each level and each other peer, the ratio of
+// llmload's streaming CPU per token to the peer's in each repeat: runs
+// of the same repeat ran back to back (ABBA order), so they shared the
+// machine's state, and their ratio is steadier than either's level. The
+// median's 95% confidence interval is distribution-free (order
+// statistics of the binomial), so a claim such as "at most 1.0× hey"
+// holds when the interval's top is at most 1.
+func pairedReport(w io.Writer, all []measurement) {
+	type key struct {
+		peer string
+		c    int
+	}
+	runs := map[key][]measurement{}
+	var levels []int
+	var others []string
+	for _, m := range all {
+		if m.c == 1 {
+			continue
+		}
+		k := key{m.peer, m.c}
+		if m.peer == "llmload" && len(runs[k]) == 0 {
+			levels = append(levels, m.c)
+		}
+		if m.peer != "llmload" && !slices.Contains(others, m.peer) {
+			others = append(others, m.peer)
+		}
+		runs[k] = append(runs[k], m)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| streams | ratio | streaming CPU per token, each repeat | median | 95% CI of the median | geometric mean | repeats ≤ 1.00× |")
+	fmt.Fprintln(w, "| ---: | --- | --- | ---: | ---: | ---: | ---: |")
+	for _, c := range levels {
+		mine := runs[key{"llmload", c}]
+		for _, o := range others {
+			theirs := runs[key{o, c}]
+			var ratios []float64
+			for i := range min(len(mine), len(theirs)) {
+				a, b := mine[i].streamingUS(), theirs[i].streamingUS()
+				if a > 0 && b > 0 {
+					ratios = append(ratios, a/b)
+				}
+			}
+			if len(ratios) == 0 {
+				continue
+			}
+			each := make([]string, len(ratios))
+			logSum, below := 0.0, 0
+			for i, r := range ratios {
+				each[i] = fmt.Sprintf("%.2f", r)
+				logSum += math.Log(r)
+				if r <= 1 {
+					below++
+				}
+			}
+			sorted := slices.Sorted(slices.Values(ratios))
+			ci := "—"
+			if lo, hi, ok := medianCI(len(sorted)); ok {
+				ci = fmt.Sprintf("%.2f–%.2f", sorted[lo], sorted[hi])
+			}
+			fmt.Fprintf(w, "| %d | llmload / %s | %s | %.2f× | %s | %.2f× | %d of %d |\n", c, o, strings.Join(each, ", "),
+				median(sorted), ci, math.Exp(logSum/float64(len(ratios))), below, len(ratios))
+		}
+	}
+}
+
+// median returns the median of sorted values.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// medianCI returns the indexes, in n sorted values, of a confidence
+// interval of at least 95% for the median: the k-th smallest and the k-th
+// largest, for the largest k with P(Binomial(n, ½) < k) ≤ 2.5%. ok is
+// false when n is too small for any (n < 6).
+func medianCI(n int) (lo, hi int, ok bool) {
+	// P(X < k) for X ~ Binomial(n, ½), accumulated term by term.
+	k, tail, term := 0, 0.0, math.Pow(0.5, float64(n))
+	for j := 0; j < n; j++ {
+		if tail+term > 0.025 {
+			break
+		}
+		tail += term
+		k = j + 1
+		term *= float64(n-j) / float64(j+1)
+	}
+	if k == 0 {
+		return 0, 0, false
+	}
+	return k - 1, n - k, true
 }
 
 // marginalUS is the CPU per token beyond the baseline's fixed cost
