@@ -52,7 +52,7 @@ func WithStatus(e *llm.Error, status int) *llm.Error {
 
 // Body is the reading half of a provider's stream: the response body read
 // line by line, with bounded line length (through a bufio.Reader, or by
-// the lean client's body itself: lineReader), and a
+// the lean client's body itself: leanBody.readLine), and a
 // Close that after a well-formed end (Done) drains the rest so the
 // connection can be reused. A provider's stream embeds it and calls Init.
 //
@@ -61,7 +61,7 @@ func WithStatus(e *llm.Error, status int) *llm.Error {
 type Body struct {
 	ctx     context.Context
 	body    io.ReadCloser
-	lines   lineReader    // body, when it reads lines itself
+	lines   *leanBody     // body, when it reads lines itself (the lean client's)
 	r       *bufio.Reader // else, made by the first ReadLine
 	status  int
 	maxLine int
@@ -81,7 +81,7 @@ type Body struct {
 // error with message tooLong.
 func (b *Body) Init(ctx context.Context, body io.ReadCloser, status, maxLine int, tooLong string) {
 	b.ctx, b.body, b.status, b.maxLine, b.tooLong = ctx, body, status, maxLine, tooLong
-	b.lines, _ = body.(lineReader)
+	b.lines, _ = body.(*leanBody)
 	b.r = nil
 }
 

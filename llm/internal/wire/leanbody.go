@@ -28,7 +28,7 @@ const (
 // hold it to them). Read to its end on a connection that stays open, it
 // returns the connection to the pool.
 //
-// Besides Read it has readLine (lineReader), which Body.ReadLine uses:
+// Besides Read it has readLine, which Body.ReadLine uses:
 // a line is a slice of the connection's buffer when it lies in one chunk
 // and one buffered read, so a streamed chunk is copied once, by the
 // socket read, and no second buffer is held per stream.
@@ -58,19 +58,13 @@ type leanBody struct {
 	state atomic.Int32 // 0 reading, 1 returned to the pool, 2 closed
 }
 
-// lineReader is a body that reads lines itself (leanBody): Body.ReadLine
-// uses it instead of a bufio.Reader of its own. readLine returns the next
-// line without its LF (a CR before it is Body's to trim), valid until the
-// next call; a last line with no LF before io.EOF; errLongLine for a line
-// longer than maxLine bytes. skipBlank is Body.SkipBlank.
-type lineReader interface {
-	readLine(maxLine int) ([]byte, error)
-	skipBlank() bool
-	received(now time.Time) time.Time
-	waitData()
-}
-
-var _ lineReader = (*leanBody)(nil)
+// Body calls the lean body's line methods directly, not through an
+// interface: they run once or more per streamed chunk, and a direct call
+// can be inlined. readLine returns the next line without its LF (a CR
+// before it is Body's to trim), valid until the next call; a last line
+// with no LF before io.EOF; errLongLine for a line longer than maxLine
+// bytes. skipBlank is Body.SkipBlank, received Body.Received, waitData
+// Body.WaitData.
 
 var errLongLine = errors.New("line too long")
 
@@ -138,7 +132,7 @@ func (b *leanBody) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// readLine implements lineReader.
+// readLine reads the next line for Body.ReadLine (above).
 func (b *leanBody) readLine(maxLine int) ([]byte, error) {
 	if b.state.Load() == 2 {
 		return nil, errLeanAborted
@@ -183,7 +177,7 @@ func (b *leanBody) readLine(maxLine int) ([]byte, error) {
 	}
 }
 
-// skipBlank implements lineReader: it reads an empty line (LF or CRLF)
+// skipBlank is Body.SkipBlank: it reads an empty line (LF or CRLF)
 // only when it is next in the current chunk and already buffered, so it
 // never reads from the socket nor moves the buffer, and never ends the
 // body (the line readLine returned last stays valid).
@@ -207,7 +201,7 @@ func (b *leanBody) skipBlank() bool {
 	return true
 }
 
-// waitData implements lineReader: it returns once the connection's buffer
+// waitData is Body.WaitData: it returns once the connection's buffer
 // holds body bytes beyond the CRLF that ends a chunk's data, or the read
 // that would fill it failed; that failure is kept for the next read
 // (leanConn.pending), so the caller's next readLine meets it just as
@@ -228,7 +222,7 @@ func (b *leanBody) waitData() {
 	}
 }
 
-// received implements lineReader: the kernel's receive time of the read
+// received is Body.Received: the kernel's receive time of the read
 // that completed the last line, on now's clock; zero when unknown.
 func (b *leanBody) received(now time.Time) time.Time { return b.c.receivedAt(now) }
 
