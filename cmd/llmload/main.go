@@ -72,9 +72,8 @@ func main() {
 }
 
 // envCPUProfile names a file to write a Go CPU profile of the whole
-// command to: for llmload's own developers, who build
-// cmd/llmload/default.pgo from it (docs/performance.md "Profile-guided
-// optimization").
+// command to: for llmload's own developers, to see where its CPU goes
+// (docs/performance.md, "How it is measured").
 const envCPUProfile = "LLMLOAD_CPUPROFILE"
 
 // startCPUProfile starts a CPU profile into path (none when path is
