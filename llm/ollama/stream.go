@@ -57,9 +57,11 @@ func (s *stream) Next() (llm.Event, error) {
 	return ev, err
 }
 
-// Wait implements llm.Waiter: it returns once NextText has bytes to read.
+// Wait implements llm.Waiter: it returns once NextText has bytes to
+// read, and at once after the stream failed or ended (NextText then
+// returns without reading).
 func (s *stream) Wait() {
-	if s.err == nil && !s.Closed() {
+	if s.err == nil {
 		s.WaitData()
 	}
 }

@@ -78,9 +78,11 @@ func (s *sseStream) Next() (llm.Event, error) {
 	return ev, err
 }
 
-// Wait implements llm.Waiter.
+// Wait implements llm.Waiter: it returns once NextText has bytes to
+// read, and at once after the stream failed or ended (NextText then
+// returns without reading).
 func (s *sseStream) Wait() {
-	if s.err == nil && !s.Closed() {
+	if s.err == nil {
 		s.WaitData()
 	}
 }

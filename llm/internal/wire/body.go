@@ -107,10 +107,11 @@ func (b *Body) Received(now time.Time) time.Time {
 }
 
 // WaitData returns once the body has bytes to read, or its read failed
-// (the next ReadLine returns the failure). It does nothing for a body
-// that does not read lines itself (net/http's), whose ReadLine waits.
+// (the next ReadLine returns the failure). It does nothing for a closed
+// body, nor for one that does not read lines itself (net/http's), whose
+// ReadLine waits.
 func (b *Body) WaitData() {
-	if b.lines != nil && !b.eof {
+	if b.lines != nil && !b.eof && !b.closed.Load() {
 		b.lines.waitData()
 	}
 }

@@ -58,14 +58,6 @@ type leanBody struct {
 	state atomic.Int32 // 0 reading, 1 returned to the pool, 2 closed
 }
 
-// Body calls the lean body's line methods directly, not through an
-// interface: they run once or more per streamed chunk, and a direct call
-// can be inlined. readLine returns the next line without its LF (a CR
-// before it is Body's to trim), valid until the next call; a last line
-// with no LF before io.EOF; errLongLine for a line longer than maxLine
-// bytes. skipBlank is Body.SkipBlank, received Body.Received, waitData
-// Body.WaitData.
-
 var errLongLine = errors.New("line too long")
 
 // The errors net/http's chunked reader and body return, with the same
@@ -132,7 +124,12 @@ func (b *leanBody) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// readLine reads the next line for Body.ReadLine (above).
+// readLine is Body.ReadLine's for a lean body: the next line without its
+// LF (a CR before it is Body's to trim), valid until the next call; a
+// last line with no LF before io.EOF; errLongLine for a line longer than
+// maxLine bytes. Body calls the lean body's line methods (this one,
+// skipBlank, waitData, received) directly, not through an interface:
+// they run once or more per streamed chunk.
 func (b *leanBody) readLine(maxLine int) ([]byte, error) {
 	if b.state.Load() == 2 {
 		return nil, errLeanAborted
