@@ -97,3 +97,49 @@ func BenchmarkStreamRead(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStreamReadCold reads many vLLM-style streams in turns, one
+// event from each before the next from any, as a load generator with
+// that many streams in flight does: every event finds its stream's state
+// (the sseStream, its decoder and memo) gone from the CPU's caches, where
+// BenchmarkStreamRead keeps one stream hot. The per-chunk cost that
+// matters at 1,000 streams is mostly those cache misses.
+func BenchmarkStreamReadCold(b *testing.B) {
+	const streams, n = 2000, 64
+	body := vllmBody(n)
+	ctx := context.Background()
+	rs := make([]*bytes.Reader, streams)
+	ss := make([]*sseStream, streams)
+	b.ReportAllocs()
+	events := 0
+	for b.Loop() {
+		for i := range ss {
+			if rs[i] == nil {
+				rs[i] = bytes.NewReader(body)
+			}
+			rs[i].Reset(body)
+			ss[i] = newSSEStream(ctx, io.NopCloser(rs[i]), llm.APIChat, 200, "")
+		}
+		var tx llm.EventText
+		for live := streams; live > 0; {
+			live = 0
+			for i, s := range ss {
+				if s == nil {
+					continue
+				}
+				_, err := s.NextText(&tx)
+				if err == io.EOF {
+					s.Close()
+					ss[i] = nil
+					continue
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				events++
+				live++
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
+}

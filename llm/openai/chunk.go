@@ -103,8 +103,9 @@ const maxDepth = 10000
 // unescapes strings (invalid UTF-8 and lone surrogates become U+FFFD); the
 // differential fuzz test FuzzChunkDecode holds it to that.
 type decoder struct {
-	b []byte
-	i int
+	memo memo // first: sseStream keeps its per-chunk fields beside it
+	b    []byte
+	i    int
 	// Scratch buffers for strings with escapes, one per field so that a
 	// later string does not overwrite an earlier one.
 	keyBuf, idBuf, contentBuf, textBuf, finishBuf, otherBuf []byte
@@ -112,7 +113,6 @@ type decoder struct {
 	// toolBuf holds the first choice's tool-call text, otherToolBuf that
 	// of later choices (checked, then dropped).
 	toolBuf, otherToolBuf []byte
-	memo                  memo
 }
 
 // decode parses data into c: from the memo of the last chunk's shape when

@@ -1,7 +1,7 @@
 package openai
 
 import (
-	"bytes"
+	"hash/maphash"
 	"unicode/utf8"
 )
 
@@ -13,47 +13,69 @@ import (
 //	 word
 //	"},"logprobs":null,"finish_reason":null}]}
 //
-// So the decoder remembers the last chunk's shape: the bytes before and
-// after the one text string it carried (the head and the tail), and what
-// the rest of the chunk decoded to. A chunk with the same head and tail
-// and, between them, a string body without quotes, escapes or control
-// characters decodes to the same result with that text in place of the
-// old: the decoder reads left to right and nothing it decides depends on
-// the text's value, so it takes the same path through the head, reads
-// the new text as one string (it holds no quote to end it early, no
-// escape to unquote, and it is ASCII or valid UTF-8, so the result
-// aliases the input as the old text did), and then takes the same path
-// through the tail. Such a chunk costs two bytes.Equal and one string
-// scan instead of a full decode. Anything else takes the full decoder,
-// the reference for every input, which then remembers the new shape.
-// FuzzChunkDecodeAfter holds the two paths to encoding/json.
+// So the decoder remembers the last chunk's shape: the lengths of the
+// bytes before and after the one text string it carried (the head and the
+// tail), a hash of those bytes, and what the rest of the chunk decoded to.
+// A chunk with the same head and tail and, between them, a string body
+// without quotes, escapes or control characters decodes to the same result
+// with that text in place of the old: the decoder reads left to right and
+// nothing it decides depends on the text's value, so it takes the same
+// path through the head, reads the new text as one string (it holds no
+// quote to end it early, no escape to unquote, and it is ASCII or valid
+// UTF-8, so the result aliases the input as the old text did), and then
+// takes the same path through the tail. Such a chunk costs a hash of its
+// head and tail and one string scan instead of a full decode. Anything
+// else takes the full decoder, the reference for every input, which then
+// remembers the new shape. FuzzChunkDecodeAfter holds the two paths to
+// encoding/json.
+//
+// The head and tail are compared by a 64-bit hash (hash/maphash, seeded
+// at random per process) rather than byte by byte against a copy: with
+// 1,000 streams in flight a stream's memo is out of the CPU's caches by
+// its next chunk, and reading a copy cost more than the rest of the
+// chunk's decode (docs/performance.md, "Cold stream state"). The chunk's
+// own bytes were just read and are in cache. Two different heads and
+// tails of the same lengths share a hash with probability 2⁻⁶⁴ per chunk.
 
-// memo is the shape of the last chunk fully decoded.
+// memoSeed seeds the memo's hashes.
+var memoSeed = maphash.MakeSeed()
+
+// memo is the shape of the last chunk fully decoded. Its first fields are
+// all a chunk served from it reads: one cache line.
 type memo struct {
 	ok bool
-	// buf holds copies of the chunk's bytes before the text (the head,
-	// buf[:at]) and after it (the tail, buf[at:]).
-	buf   []byte
-	at    int
-	text  int // which field holds the text: an index into chunk.strs
-	spans [nStrs]span
+	// plain: the chunk carried its text and nothing else a stream acts
+	// on (no finish reason, usage, timings or tool call), so a chunk of
+	// its shape is only its text (sseStream.handle's fast path).
+	plain bool
+	text  uint8 // which field holds the text: an index into chunk.strs
+	// misses counts full decodes since the memo last served a chunk; a
+	// stream whose chunks differ elsewhere (a timestamp or padding that
+	// changes with each chunk) stops remembering after maxMisses.
+	misses uint8
+	// head and tail are the lengths of the bytes before and after the
+	// text, sum their hash (memoSum).
+	head, tail uint16
+	sum        uint64
+	spans      [nStrs]span
 	// The rest of the result.
 	tools      tools
 	usage      usage
 	timings    timings
 	hasUsage   bool
 	hasTimings bool
-	// misses counts full decodes since the memo last served a chunk; a
-	// stream whose chunks differ elsewhere (a timestamp or padding that
-	// changes with each chunk) stops remembering after maxMisses.
-	misses int
 }
 
 const maxMisses = 8
 
-// maxMemoBytes bounds the chunks remembered, and so the memo's memory per
-// stream (a chunk of a usual stream is 150–300 bytes).
+// maxMemoBytes bounds the chunks remembered (a chunk of a usual stream is
+// 150–300 bytes); offsets and lengths in a memo fit in a uint16.
 const maxMemoBytes = 1024
+
+// memoSum is the hash of a chunk's head and tail.
+func memoSum(head, tail []byte) uint64 {
+	return maphash.Bytes(memoSeed, head)*0x9e3779b97f4a7c15 ^ maphash.Bytes(memoSeed, tail)
+}
 
 // The byte-slice fields of chunk.strs, in its order; strContent to strText
 // are the text fields.
@@ -80,7 +102,7 @@ func (c *chunk) strs() [nStrs]*[]byte {
 // data (in the head) or back from its end (in the tail).
 type span struct {
 	where  uint8
-	off, n int32 // chunks of at most maxMemoBytes
+	off, n uint16 // chunks of at most maxMemoBytes
 }
 
 const (
@@ -96,30 +118,42 @@ func (s span) of(data []byte) []byte {
 	case spanEmpty:
 		return []byte{}
 	case spanHead:
-		return data[s.off : s.off+s.n]
+		return data[s.off : int(s.off)+int(s.n)]
 	case spanTail:
-		at := int32(len(data)) - s.off
-		return data[at : at+s.n]
+		at := len(data) - int(s.off)
+		return data[at : at+int(s.n)]
 	}
 	return nil
 }
 
-// fromMemo decodes data into c from the memo and reports whether it could.
-func (d *decoder) fromMemo(data []byte, c *chunk) bool {
+// memoText returns the text of data, when data has the memo's shape: the
+// same head and tail around a string body that decodes to itself.
+func (d *decoder) memoText(data []byte) ([]byte, bool) {
 	m := &d.memo
-	head, tail := m.buf[:m.at], m.buf[m.at:]
-	n := len(data) - len(m.buf)
-	if n < 0 || !bytes.Equal(data[:len(head)], head) || !bytes.Equal(data[len(data)-len(tail):], tail) {
-		return false
+	head, tail := int(m.head), int(m.tail)
+	n := len(data) - head - tail
+	if n < 0 || memoSum(data[:head], data[len(data)-tail:]) != m.sum {
+		return nil, false
 	}
-	text := data[len(head) : len(head)+n]
+	text := data[head : head+n]
 	if i := scanASCII(text, 0); i != n {
 		// Not plain ASCII: the string must hold no quote, escape or
 		// control character, and be valid UTF-8, to alias the input.
 		if text[i] < utf8.RuneSelf || scanText(text, i) != n || !utf8.Valid(text[i:]) {
-			return false
+			return nil, false
 		}
 	}
+	m.misses = 0
+	return text, true
+}
+
+// fromMemo decodes data into c from the memo and reports whether it could.
+func (d *decoder) fromMemo(data []byte, c *chunk) bool {
+	text, ok := d.memoText(data)
+	if !ok {
+		return false
+	}
+	m := &d.memo
 	// Every field of c, assigned one by one (a chunk literal would be built
 	// and copied whole, the costliest line here).
 	sp := &m.spans
@@ -137,7 +171,6 @@ func (d *decoder) fromMemo(data []byte, c *chunk) bool {
 	}
 	c.tools, c.usage, c.hasUsage, c.timings, c.hasTimings = m.tools, m.usage, m.hasUsage, m.timings, m.hasTimings
 	c.errRaw, c.errObj = nil, false
-	m.misses = 0
 	return true
 }
 
@@ -149,7 +182,10 @@ func (d *decoder) fromMemo(data []byte, c *chunk) bool {
 func (d *decoder) remember(data []byte, c *chunk) {
 	m := &d.memo
 	m.ok = false
-	if m.misses++; m.misses > maxMisses {
+	if m.misses <= maxMisses {
+		m.misses++ // stops at maxMisses+1: a uint8 must not wrap back
+	}
+	if m.misses > maxMisses {
 		return
 	}
 	if c.errRaw != nil || c.errObj || c.tools.n > 0 || len(data) > maxMemoBytes {
@@ -179,7 +215,7 @@ func (d *decoder) remember(data []byte, c *chunk) {
 			text, at = k, off
 			continue
 		}
-		spans[k] = span{where: spanHead, off: int32(off), n: int32(len(s))} // or the tail: below
+		spans[k] = span{where: spanHead, off: uint16(off), n: uint16(len(s))} // or the tail: below
 	}
 	if text < 0 {
 		return
@@ -190,17 +226,15 @@ func (d *decoder) remember(data []byte, c *chunk) {
 		switch {
 		case k == text || s.where != spanHead || int(s.off+s.n) <= at:
 		case int(s.off) >= end:
-			s.where, s.off = spanTail, int32(len(data))-s.off
+			s.where, s.off = spanTail, uint16(len(data)-int(s.off))
 		default:
 			return // cannot happen: strings do not overlap
 		}
 	}
-	if n := at + len(data) - end; cap(m.buf) < n {
-		m.buf = make([]byte, 0, n)
-	}
-	m.buf = append(append(m.buf[:0], data[:at]...), data[end:]...)
-	m.at, m.text, m.spans = at, text, spans
+	m.head, m.tail, m.sum = uint16(at), uint16(len(data)-end), memoSum(data[:at], data[end:])
+	m.text, m.spans = uint8(text), spans
 	m.tools, m.usage, m.hasUsage, m.timings, m.hasTimings = c.tools, c.usage, c.hasUsage, c.timings, c.hasTimings
+	m.plain = spans[strFinish].where <= spanEmpty && !c.hasUsage && !c.hasTimings
 	m.ok = true
 }
 

@@ -2,11 +2,15 @@ package openai
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/llmload/llmload/llm"
 )
 
 // Real chunk shapes, with the token text as %s: the memo's fast path must
@@ -229,6 +233,76 @@ func TestScan(t *testing.T) {
 			}
 			if got, want := scanText(b, 0), naive(b, 0, false); got != want {
 				t.Fatalf("scanText(%q) = %d, want %d", b, got, want)
+			}
+		}
+	}
+}
+
+// TestPlainTextFastPath reads streams of every shape, alone and two
+// shapes interleaved (their ids differ), through both APIs, with and
+// without handle's fast path for chunks shaped like a plain memo, and
+// requires the same events: ids, texts, finish reasons, usage.
+func TestPlainTextFastPath(t *testing.T) {
+	type got struct {
+		ev                       llm.Event
+		text, reasoning, toolTxt string
+		err                      string
+	}
+	read := func(body []byte, api llm.API, fast bool) (out []got, plainSeen bool) {
+		defer func(old bool) { memoFastPath = old }(memoFastPath)
+		memoFastPath = fast
+		s := newSSEStream(context.Background(), io.NopCloser(bytes.NewReader(body)), api, 200, "")
+		defer s.Close()
+		for {
+			var tx llm.EventText
+			ev, err := s.NextText(&tx)
+			plainSeen = plainSeen || (s.dec.memo.ok && s.dec.memo.plain)
+			g := got{ev: ev, text: string(tx.Text), reasoning: string(tx.Reasoning), toolTxt: string(tx.ToolCallText)}
+			if ev.Usage != nil {
+				u := *ev.Usage
+				g.ev.Usage = &u
+			}
+			if err != nil {
+				g.err = err.Error()
+				out = append(out, g)
+				return out, plainSeen
+			}
+			out = append(out, g)
+		}
+	}
+	texts := append(append(append([]string{"first"}, memoTexts...), memoHardTexts...), memoTexts...)
+	event := func(b *bytes.Buffer, shape, text string) {
+		b.WriteString("data: ")
+		b.WriteString(strings.Replace(shape, "%s", text, 1))
+		b.WriteString("\n\n")
+	}
+	for i, sh := range memoShapes {
+		other := memoShapes[(i+1)%len(memoShapes)]
+		var alone, mixed bytes.Buffer
+		for k, text := range texts {
+			event(&alone, sh.chunk, text)
+			if k%3 == 2 {
+				event(&mixed, other.chunk, text)
+			} else {
+				event(&mixed, sh.chunk, text)
+			}
+		}
+		for _, b := range []*bytes.Buffer{&alone, &mixed} {
+			b.WriteString(`data: {"id":"end","choices":[{"index":0,"delta":{"content":"."},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":40}}` + "\n\n")
+			event(b, sh.chunk, "after the usage")
+			b.WriteString("data: [DONE]\n\n")
+		}
+		for _, api := range []llm.API{llm.APIChat, llm.APICompletion} {
+			for name, body := range map[string][]byte{"alone": alone.Bytes(), "mixed with " + other.name: mixed.Bytes()} {
+				fast, plain := read(body, api, true)
+				slow, _ := read(body, api, false)
+				if !reflect.DeepEqual(fast, slow) {
+					t.Errorf("%s, %s, api %v: with the fast path\n %+v\nwithout\n %+v", sh.name, name, api, fast, slow)
+				}
+				wantPlain := api == llm.APIChat && (sh.name == "vLLM" || sh.name == "peerbench" || sh.name == "OpenAI" || sh.name == "vLLM reasoning")
+				if wantPlain && !plain {
+					t.Errorf("%s, %s, api %v: the memo was never plain: the fast path was not taken", sh.name, name, api)
+				}
 			}
 		}
 	}
