@@ -35,7 +35,8 @@ import (
 // its next chunk, and reading a copy cost more than the rest of the
 // chunk's decode (docs/performance.md, "Cold stream state"). The chunk's
 // own bytes were just read and are in cache. Two different heads and
-// tails of the same lengths share a hash with probability 2⁻⁶⁴ per chunk.
+// tails of the same lengths share a hash with probability about 2⁻⁶⁴ per
+// chunk.
 
 // memoSeed seeds the memo's hashes.
 var memoSeed = maphash.MakeSeed()

@@ -204,14 +204,12 @@ func (s *sseStream) handle(t *llm.EventText, data []byte) (ev llm.Event, ok bool
 	case string(data) == "[DONE]":
 		return ev, false, io.EOF
 	}
-	if s.dec.memo.ok && s.dec.memo.plain && s.usage == nil && memoFastPath {
+	if out, ok := s.plainText(t, data); ok {
 		// A chunk shaped like the last one, which carried its text and
 		// nothing else: the event is that text, with the id the last
 		// one set (the id is in the head or tail the two share).
-		if t, ok := s.plainText(t, data); ok {
-			ev.ID = s.id
-			return ev, t, nil
-		}
+		ev.ID = s.id
+		return ev, out, nil
 	}
 	c := &s.chunk
 	if err := s.dec.decode(data, c); err != nil {
@@ -276,13 +274,16 @@ func (s *sseStream) handle(t *llm.EventText, data []byte) (ev llm.Event, ok bool
 // and without its fast path.
 var memoFastPath = true
 
-// plainText is handle's fast path, for a memo that is plain: it puts
-// data's text in t as handle would, and reports whether data has the
-// memo's shape (ok) and whether it makes an event (out: an empty text
-// makes none, as in handle). It needs no usage yet: handle may attach a
-// usage to any chunk once one came.
+// plainText is handle's fast path: when the memo is plain and data has
+// its shape (ok), it puts data's text in t as handle would, and reports
+// whether that makes an event (out: an empty text makes none, as in
+// handle). It is not taken once a usage came, which handle may attach to
+// any later chunk.
 func (s *sseStream) plainText(t *llm.EventText, data []byte) (out, ok bool) {
 	m := &s.dec.memo
+	if !m.ok || !m.plain || s.usage != nil || !memoFastPath {
+		return false, false
+	}
 	var reasoning bool
 	switch m.text {
 	case strContent:
