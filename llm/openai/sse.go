@@ -277,11 +277,12 @@ var memoFastPath = true
 // plainText is handle's fast path: when the memo is plain and data has
 // its shape (ok), it puts data's text in t as handle would, and reports
 // whether that makes an event (out: an empty text makes none, as in
-// handle). It is not taken once a usage came, which handle may attach to
-// any later chunk.
+// handle). handle's other work has nothing to do for such a chunk: no
+// finish, usage, timings or tool call, and the id the last chunk set.
+// TestPlainTextFastPath holds the two paths to the same events.
 func (s *sseStream) plainText(t *llm.EventText, data []byte) (out, ok bool) {
 	m := &s.dec.memo
-	if !m.ok || !m.plain || s.usage != nil || !memoFastPath {
+	if !m.ok || !m.plain || !memoFastPath {
 		return false, false
 	}
 	var reasoning bool
