@@ -289,7 +289,10 @@ func TestPlainTextFastPath(t *testing.T) {
 		}
 		for _, b := range []*bytes.Buffer{&alone, &mixed} {
 			b.WriteString(`data: {"id":"end","choices":[{"index":0,"delta":{"content":"."},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":40}}` + "\n\n")
+			// Two after it: the second is served from the memo while the
+			// stream holds a usage.
 			event(b, sh.chunk, "after the usage")
+			event(b, sh.chunk, " and again")
 			b.WriteString("data: [DONE]\n\n")
 		}
 		for _, api := range []llm.API{llm.APIChat, llm.APICompletion} {
