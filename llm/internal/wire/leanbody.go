@@ -35,8 +35,18 @@ const (
 //
 // Read and readLine are for one goroutine; Close may be called from any.
 type leanBody struct {
+	// The fields each line reads come first, in one or two cache lines:
+	// with many streams in flight a stream's body is out of the CPU's
+	// caches by its next chunk (docs/performance.md, "Cold stream state").
+	state    atomic.Int32 // 0 reading, 1 returned to the pool, 2 closed
+	frame    int8
+	checkEnd bool   // a chunk's data ended: CRLF comes next
+	n        uint64 // bytes left in the chunk, or in the body (frameLength)
+	c        *leanConn
+	err      error  // sticky; io.EOF after the body's well-formed end
+	long     []byte // a line spanning chunks or buffered reads
+
 	t *leanTransport
-	c *leanConn
 	// trailers is the response's Trailer map, which gets the chunked
 	// trailer. The body does not keep the response itself: that would
 	// keep it, its headers and its request (headers, URL, body) alive for
@@ -47,15 +57,7 @@ type leanBody struct {
 	stop     func() bool
 	aborted  *atomic.Bool
 	ctx      context.Context
-
-	frame    int8
-	checkEnd bool   // a chunk's data ended: CRLF comes next
-	n        uint64 // bytes left in the chunk, or in the body (frameLength)
-	excess   int64  // chunk framing beyond what net/http tolerates
-	err      error  // sticky; io.EOF after the body's well-formed end
-	long     []byte // a line spanning chunks or buffered reads
-
-	state atomic.Int32 // 0 reading, 1 returned to the pool, 2 closed
+	excess   int64 // chunk framing beyond what net/http tolerates
 }
 
 var errLongLine = errors.New("line too long")
