@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/llmload/llmload/stats"
 )
 
 // peer is one load generator under test.
@@ -471,18 +473,9 @@ func pairedReport(w io.Writer, all []measurement) {
 				ci = fmt.Sprintf("%.2f–%.2f", sorted[lo], sorted[hi])
 			}
 			fmt.Fprintf(w, "| %d | llmload / %s | %s | %.2f× | %s | %.2f× | %d of %d |\n", c, o, strings.Join(each, ", "),
-				median(sorted), ci, math.Exp(logSum/float64(len(ratios))), below, len(ratios))
+				stats.Describe(ratios).Median, ci, math.Exp(logSum/float64(len(ratios))), below, len(ratios))
 		}
 	}
-}
-
-// median returns the median of sorted values.
-func median(sorted []float64) float64 {
-	n := len(sorted)
-	if n%2 == 1 {
-		return sorted[n/2]
-	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
 // medianCI returns the indexes, in n sorted values, of a confidence
