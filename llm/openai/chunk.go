@@ -127,15 +127,30 @@ type decoder struct {
 // non-ASCII byte (see field), so the usual keys, lower-case and known, cost
 // one switch each.
 func (d *decoder) decode(data []byte, c *chunk) error {
-	if d.memo.ok && d.fromMemo(data, c) {
-		return nil
+	_, _, err := d.decodeOrText(data, c, false)
+	return err
+}
+
+// decodeOrText is decode, except that when textOnly is set and data has
+// the shape of a plain memo (memo.go), it leaves c alone and returns the
+// chunk's text with only set: the chunk is that text and nothing else.
+// The memo is checked once either way.
+func (d *decoder) decodeOrText(data []byte, c *chunk, textOnly bool) (text []byte, only bool, err error) {
+	if d.memo.ok {
+		if text, ok := d.memoText(data); ok {
+			if textOnly && d.memo.plain {
+				return text, true, nil
+			}
+			d.fromMemo(data, text, c)
+			return nil, false, nil
+		}
 	}
 	if err := d.decodeFull(data, c); err != nil {
 		d.memo.ok = false
-		return err
+		return nil, false, err
 	}
 	d.remember(data, c)
-	return nil
+	return nil, false, nil
 }
 
 // decodeFull is decode without the memo (memo.go): the reference.

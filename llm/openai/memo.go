@@ -148,12 +148,8 @@ func (d *decoder) memoText(data []byte) ([]byte, bool) {
 	return text, true
 }
 
-// fromMemo decodes data into c from the memo and reports whether it could.
-func (d *decoder) fromMemo(data []byte, c *chunk) bool {
-	text, ok := d.memoText(data)
-	if !ok {
-		return false
-	}
+// fromMemo decodes data, whose text memoText found, into c from the memo.
+func (d *decoder) fromMemo(data, text []byte, c *chunk) {
 	m := &d.memo
 	// Every field of c, assigned one by one (a chunk literal would be built
 	// and copied whole, the costliest line here).
@@ -172,7 +168,6 @@ func (d *decoder) fromMemo(data []byte, c *chunk) bool {
 	}
 	c.tools, c.usage, c.hasUsage, c.timings, c.hasTimings = m.tools, m.usage, m.hasUsage, m.timings, m.hasTimings
 	c.errRaw, c.errObj = nil, false
-	return true
 }
 
 // remember makes c, just decoded from data in full, the memo, if it has

@@ -204,16 +204,27 @@ func (s *sseStream) handle(t *llm.EventText, data []byte) (ev llm.Event, ok bool
 	case string(data) == "[DONE]":
 		return ev, false, io.EOF
 	}
-	if out, ok := s.plainText(t, data); ok {
+	c := &s.chunk
+	plainReasoning, textOnly := s.plainKind()
+	plain, only, err := s.dec.decodeOrText(data, c, textOnly)
+	if err != nil {
+		return ev, false, s.errorf(llm.KindMalformedStream, "invalid JSON in stream: "+err.Error())
+	}
+	if only {
 		// A chunk shaped like the last one, which carried its text and
 		// nothing else: the event is that text, with the id the last
-		// one set (the id is in the head or tail the two share).
+		// one set (the id is in the head or tail the two share). An
+		// empty text makes no event, as below.
+		switch {
+		case len(plain) == 0:
+			return ev, false, nil
+		case plainReasoning:
+			t.Reasoning = plain
+		default:
+			t.Text = plain
+		}
 		ev.ID = s.id
-		return ev, out, nil
-	}
-	c := &s.chunk
-	if err := s.dec.decode(data, c); err != nil {
-		return ev, false, s.errorf(llm.KindMalformedStream, "invalid JSON in stream: "+err.Error())
+		return ev, true, nil
 	}
 	if c.errRaw != nil || c.errObj {
 		return ev, false, streamError(data, s.Status(), s.apiKey)
@@ -274,44 +285,26 @@ func (s *sseStream) handle(t *llm.EventText, data []byte) (ev llm.Event, ok bool
 // and without its fast path.
 var memoFastPath = true
 
-// plainText is handle's fast path: when the memo is plain and data has
-// its shape (ok), it puts data's text in t as handle would, and reports
-// whether that makes an event (out: an empty text makes none, as in
-// handle). handle's other work has nothing to do for such a chunk: no
-// finish, usage, timings or tool call, and the id the last chunk set.
-// TestPlainTextFastPath holds the two paths to the same events.
-func (s *sseStream) plainText(t *llm.EventText, data []byte) (out, ok bool) {
-	m := &s.dec.memo
-	if !m.ok || !m.plain || !memoFastPath {
+// plainKind tells handle whether a chunk served from a plain memo (one
+// that carried its text and nothing else: memo.go) may skip the chunk
+// struct (ok), and whether its text is reasoning: when the memo's text
+// field is one handle reads for this API. handle's other work has nothing
+// to do for such a chunk: no finish, usage, timings or tool call, and the
+// id the last chunk set. TestPlainTextFastPath holds the two paths to the
+// same events.
+func (s *sseStream) plainKind() (reasoning, ok bool) {
+	if !memoFastPath {
 		return false, false
 	}
-	var reasoning bool
-	switch m.text {
+	switch s.dec.memo.text {
 	case strContent:
-		if s.api != llm.APIChat {
-			return false, false
-		}
+		return false, s.api == llm.APIChat
 	case strText:
-		if s.api != llm.APICompletion {
-			return false, false
-		}
+		return false, s.api == llm.APICompletion
 	case strReasoning, strReasoning2:
-		reasoning = true
-	default:
-		return false, false
+		return true, true
 	}
-	text, ok := s.dec.memoText(data)
-	switch {
-	case !ok:
-		return false, false
-	case len(text) == 0:
-		return false, true
-	case reasoning:
-		t.Reasoning = text
-	default:
-		t.Text = text
-	}
-	return true, true
+	return false, false
 }
 
 // finishReason returns b as a string, without allocating for the common values.
