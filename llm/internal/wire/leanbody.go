@@ -35,9 +35,10 @@ const (
 //
 // Read and readLine are for one goroutine; Close may be called from any.
 type leanBody struct {
-	// The fields each line reads come first, in one or two cache lines:
-	// with many streams in flight a stream's body is out of the CPU's
-	// caches by its next chunk (docs/performance.md, "Cold stream state").
+	// The fields each line reads come first, in one cache line (the
+	// struct is 128 bytes, a size class Go aligns to 64): with many
+	// streams in flight a stream's body is out of the CPU's caches by its
+	// next chunk (docs/performance.md, "Cold stream state").
 	state    atomic.Int32 // 0 reading, 1 returned to the pool, 2 closed
 	frame    int8
 	checkEnd bool   // a chunk's data ended: CRLF comes next
