@@ -3,8 +3,8 @@ package openai
 import (
 	"strconv"
 
+	"github.com/llmload/llmload/internal/jsonenc"
 	"github.com/llmload/llmload/llm"
-	"github.com/llmload/llmload/llm/internal/wire"
 )
 
 // appendBody appends the JSON body of a chat or completion request without
@@ -20,7 +20,7 @@ func appendBody(dst []byte, req *llm.Request, api llm.API) ([]byte, bool) {
 	var temp []byte
 	if req.Temperature != nil {
 		var ok bool
-		if temp, ok = wire.AppendJSONFloat(nil, *req.Temperature); !ok {
+		if temp, ok = jsonenc.AppendFloat(nil, *req.Temperature); !ok {
 			return dst, false
 		}
 	}
@@ -57,9 +57,9 @@ func appendBody(dst []byte, req *llm.Request, api llm.API) ([]byte, bool) {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"role":`...)
-			dst = wire.AppendJSONString(dst, m.Role)
+			dst = jsonenc.AppendString(dst, m.Role)
 			dst = append(dst, `,"content":`...)
-			dst = wire.AppendJSONString(dst, m.Content)
+			dst = jsonenc.AppendString(dst, m.Content)
 			dst = append(dst, '}')
 		}
 		dst = append(dst, "],"...)
@@ -70,10 +70,10 @@ func appendBody(dst []byte, req *llm.Request, api llm.API) ([]byte, bool) {
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"model":`...)
-	dst = wire.AppendJSONString(dst, req.Model)
+	dst = jsonenc.AppendString(dst, req.Model)
 	if api == llm.APICompletion {
 		dst = append(dst, `,"prompt":`...)
-		dst = wire.AppendJSONString(dst, req.Prompt)
+		dst = jsonenc.AppendString(dst, req.Prompt)
 	}
 	if req.Stream {
 		dst = append(dst, `,"stream":true,"stream_options":{"include_usage":true}`...)
