@@ -161,13 +161,15 @@ func (t *Tokenizer) Count(s string) int {
 	if t.hf != nil {
 		return len(t.hf.encode(s))
 	}
-	ids, _, err := t.codec.Encode(s)
+	// The codec's Count: Encode's tokens, without building their ids and
+	// strings.
+	n, err := t.codec.Count(s)
 	if err != nil {
-		// Encode fails only on invalid UTF-8; count what a server would
-		// see after replacing it rather than report nothing.
-		ids, _, _ = t.codec.Encode(string([]rune(s)))
+		// It fails only on invalid UTF-8; count what a server would see
+		// after replacing it rather than report nothing.
+		n, _ = t.codec.Count(string([]rune(s)))
 	}
-	return len(ids)
+	return n
 }
 
 // Encode returns the token ids of s.

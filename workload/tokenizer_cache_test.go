@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -170,6 +171,31 @@ func TestHFTokenizerCachedByContent(t *testing.T) {
 		}
 		if toks, corpora := BuildCounts(name); toks != k+1 || corpora != k+1 {
 			t.Errorf("after %s: %d tokenizers and %d corpora built; want %d of each", file, toks, corpora, k+1)
+		}
+	}
+}
+
+// TestCountIsEncodeLength: Count (the codec's Count) gives the number of
+// tokens Encode gives, for every tiktoken encoding, on text, code,
+// whitespace, special-token text, other scripts and invalid UTF-8 (which
+// Count counts after replacing, as it always did).
+func TestCountIsEncodeLength(t *testing.T) {
+	texts := []string{"", "hello world", "The quick brown fox jumps over the lazy dog. " + strings.Repeat("token ", 300),
+		"func main() {\n\tfmt.Println(\"hi\")\n}\n", "  \n\n\t  ", "<|endoftext|> <|im_start|>", "日本語のテキスト、emoji 🎉🎉 and é\u0301",
+		"bad \xff\xfe utf-8 \xe2\x82", "1234567890 3.14159 -42"}
+	for _, enc := range []string{"cl100k_base", "o200k_base", "p50k_base", "r50k_base"} {
+		tok, err := NewTokenizer(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range texts {
+			ids, _, err := tok.codec.Encode(s)
+			if err != nil {
+				ids, _, _ = tok.codec.Encode(string([]rune(s)))
+			}
+			if got := tok.Count(s); got != len(ids) {
+				t.Errorf("%s: Count(%q) = %d; Encode gives %d tokens", enc, s, got, len(ids))
+			}
 		}
 	}
 }
